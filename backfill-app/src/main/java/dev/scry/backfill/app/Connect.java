@@ -1,0 +1,51 @@
+package dev.scry.backfill.app;
+
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+
+import dev.scry.backfill.error.PipelineFailure;
+import dev.scry.backfill.error.SetupException;
+import dev.scry.backfill.error.SqlErrors;
+import dev.scry.backfill.model.ConnectionSettings;
+
+/**
+ * Opens the plain JDBC connections the commands use for checks and administration, turning the
+ * ways a login fails into messages that say which side, which key and what to do.
+ */
+final class Connect {
+
+    private Connect() {
+    }
+
+    /** @param side "source" or "shadow": the configuration section the settings came from */
+    static Connection open(ConnectionSettings settings, String side) {
+        try {
+            return DriverManager.getConnection(settings.jdbcUrl(), settings.jdbcProperties("scry-backfill " + side));
+        }
+        catch (SQLException e) {
+            String state = e.getSQLState() == null ? "" : e.getSQLState();
+            String where = side + " " + settings.describe();
+            if (state.equals("28P01") || state.equals("28000")) {
+                throw new SetupException("cannot log in to " + where + ": " + SqlErrors.describe(e)
+                        + "; check " + side + ".user and " + side + ".password", e);
+            }
+            if (state.equals("3D000")) {
+                throw new SetupException("database " + settings.database() + " does not exist on " + side + " "
+                        + settings.host() + ":" + settings.port() + "; check " + side + ".database", e);
+            }
+            throw new PipelineFailure("cannot connect to " + where + ": " + rootMessage(e)
+                    + "; check " + side + ".host and " + side + ".port and that the server is running", e);
+        }
+    }
+
+    private static String rootMessage(Throwable t) {
+        Throwable root = t;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        String m = root.getMessage() == null ? root.getClass().getSimpleName() : root.getMessage();
+        int newline = m.indexOf('\n');
+        return newline >= 0 ? m.substring(0, newline) : m;
+    }
+}

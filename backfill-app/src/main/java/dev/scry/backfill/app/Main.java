@@ -1,0 +1,132 @@
+package dev.scry.backfill.app;
+
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.sql.SQLException;
+import java.util.concurrent.Callable;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import dev.scry.backfill.app.config.BackfillConfig;
+import dev.scry.backfill.app.config.ConfigLoader;
+import dev.scry.backfill.error.PipelineFailure;
+import dev.scry.backfill.error.SetupException;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * The {@code backfill} command line. Exit codes: 0 success, 1 runtime failure, 2 usage or
+ * configuration error (including a source that is not prepared), 3 verification found differences.
+ */
+@Command(name = "backfill", mixinStandardHelpOptions = true, version = "scry-backfill 0.1.0",
+        description = "Copies a PostgreSQL database into a shadow PostgreSQL and keeps it in step through logical replication.",
+        subcommands = {Main.SnapshotCommand.class, Main.CdcCommand.class, Main.ResumeCommand.class, Main.StatusCommand.class,
+            Main.TeardownCommand.class})
+public final class Main {
+
+    public static final int OK = 0;
+    public static final int FAILURE = 1;
+    public static final int USAGE = 2;
+
+    private static final Logger LOG = LoggerFactory.getLogger(Main.class);
+
+    public static void main(String[] args) {
+        System.exit(run(args, System.out, System.err));
+    }
+
+    /** Runs a command line and returns its exit code (tests call this in-process). */
+    public static int run(String[] args, PrintStream out, PrintStream err) {
+        CommandLine cli = new CommandLine(new Main());
+        cli.setOut(new PrintWriter(out, true));
+        cli.setErr(new PrintWriter(err, true));
+        cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
+            if (e instanceof SetupException) {
+                err.println("error: " + e.getMessage());
+                return USAGE;
+            }
+            if (e instanceof PipelineFailure) {
+                err.println("error: " + e.getMessage());
+                LOG.debug("failure", e);
+                return FAILURE;
+            }
+            err.println("error: " + e);
+            LOG.error("unexpected failure", e);
+            return FAILURE;
+        });
+        return cli.execute(args);
+    }
+
+    /** Options every command takes. */
+    abstract static class ConfigOption {
+        @Option(names = {"-c", "--config"}, required = true, paramLabel = "FILE", description = "The pipeline's YAML configuration.")
+        Path config;
+
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        BackfillConfig load() {
+            return new ConfigLoader().load(config);
+        }
+
+        PrintWriter out() {
+            return spec.commandLine().getOut();
+        }
+    }
+
+    @Command(name = "snapshot", description = "Copy the configured tables consistently with a new replication slot, then exit.")
+    static final class SnapshotCommand extends ConfigOption implements Callable<Integer> {
+        @Override
+        public Integer call() throws SQLException, InterruptedException {
+            return new PipelineRunner(load(), out()).snapshot();
+        }
+    }
+
+    @Command(name = "cdc", description = "Stream changes from the slot into the shadow until stopped (SIGTERM/SIGINT finish the batch in flight).")
+    static final class CdcCommand extends ConfigOption implements Callable<Integer> {
+        @Option(names = "--exit-when-caught-up", description = "Exit 0 once every change committed on the source before the start is applied.")
+        boolean exitWhenCaughtUp;
+
+        @Override
+        public Integer call() throws SQLException, InterruptedException {
+            return new PipelineRunner(load(), out()).stream(false, exitWhenCaughtUp);
+        }
+    }
+
+    @Command(name = "resume", description = "Continue from the stored checkpoint: complete an interrupted snapshot, then stream.")
+    static final class ResumeCommand extends ConfigOption implements Callable<Integer> {
+        @Option(names = "--exit-when-caught-up", description = "Exit 0 once every change committed on the source before the start is applied.")
+        boolean exitWhenCaughtUp;
+
+        @Override
+        public Integer call() throws SQLException, InterruptedException {
+            return new PipelineRunner(load(), out()).stream(true, exitWhenCaughtUp);
+        }
+    }
+
+    @Command(name = "status", description = "Show the phase, checkpoint, rows applied per table and the slot's lag.")
+    static final class StatusCommand extends ConfigOption implements Callable<Integer> {
+        @Option(names = "--json", description = "Print JSON.")
+        boolean json;
+
+        @Override
+        public Integer call() throws SQLException {
+            new StatusReport(load()).print(out(), json);
+            return OK;
+        }
+    }
+
+    @Command(name = "teardown", description = "Drop the replication slot and the publication (and with --drop-metadata the checkpoint).")
+    static final class TeardownCommand extends ConfigOption implements Callable<Integer> {
+        @Option(names = "--drop-metadata", description = "Also remove the pipeline's checkpoint and counters from the shadow.")
+        boolean dropMetadata;
+
+        @Override
+        public Integer call() throws SQLException {
+            new Teardown(load()).run(out(), dropMetadata);
+            return OK;
+        }
+    }
+}

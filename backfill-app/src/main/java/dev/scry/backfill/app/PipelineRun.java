@@ -1,0 +1,193 @@
+package dev.scry.backfill.app;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.atomic.AtomicReference;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import dev.scry.backfill.app.config.BackfillConfig;
+import dev.scry.backfill.checkpoint.Checkpoint;
+import dev.scry.backfill.checkpoint.CheckpointStore;
+import dev.scry.backfill.checkpoint.ShadowOffsetBackingStore;
+import dev.scry.backfill.checkpoint.TableCounts;
+import dev.scry.backfill.error.PipelineFailure;
+import dev.scry.backfill.model.ChangeBatch;
+import dev.scry.backfill.model.Lsn;
+import dev.scry.backfill.model.Phase;
+import dev.scry.backfill.model.TableId;
+import dev.scry.backfill.model.TableSpec;
+import dev.scry.backfill.sink.ShadowSink;
+import dev.scry.backfill.snapshot.SnapshotProgress;
+import dev.scry.backfill.source.DebeziumSource;
+import dev.scry.backfill.source.OffsetStorage;
+import dev.scry.backfill.source.SourceAdmin;
+import dev.scry.backfill.throttle.Throttle;
+
+/**
+ * One run of the pipeline: source → throttle → sink, with the checkpoint committed by the sink.
+ *
+ * <p>Shutdown order, in one place: stop reading (the source applies nothing after the batch in
+ * flight), let that batch commit with its checkpoint, close the engine (which confirms the last
+ * committed LSN to the slot), close the sink, drop the offset registration.
+ */
+final class PipelineRun {
+
+    /** How the run ended. */
+    record Result(boolean snapshotCompleted, boolean caughtUp, Lsn markerLsn, Lsn lastLsn, long changesApplied) {
+    }
+
+    private static final Logger LOG = LoggerFactory.getLogger(PipelineRun.class);
+    private static final long SUMMARY_EVERY_NANOS = 60_000_000_000L;
+
+    private final BackfillConfig config;
+    private final Map<TableId, TableSpec> specs;
+    private final OffsetStorage offsets;
+    private final String registration;
+    private final CheckpointStore checkpoints;
+    private final SnapshotProgress progress;
+
+    // State observed by the sink callback on the engine's thread and read after the run.
+    private volatile Phase phase;
+    private volatile boolean snapshotCompleted;
+    private volatile boolean caughtUp;
+    private volatile Lsn lastLsn = Lsn.ZERO;
+    private volatile long changesApplied;
+    private final AtomicReference<Lsn> markerLsn = new AtomicReference<>();
+    // The offset of the last batch this run committed; before the first, the checkpoint's.
+    private final AtomicReference<Optional<Map<String, Object>>> committedOffset = new AtomicReference<>();
+    private long changesSinceSummary;
+    private long lastSummaryNanos = System.nanoTime();
+
+    PipelineRun(BackfillConfig config, Map<TableId, TableSpec> specs, OffsetStorage offsets, String registration,
+                CheckpointStore checkpoints, SnapshotProgress progress) {
+        this.config = config;
+        this.specs = specs;
+        this.offsets = offsets;
+        this.registration = registration;
+        this.checkpoints = checkpoints;
+        this.progress = progress;
+    }
+
+    /** Snapshot, then stop as soon as the batch that completes it has committed. */
+    Result snapshotThenStop() throws InterruptedException {
+        return run(true, true, false);
+    }
+
+    /** Snapshot, then keep streaming. */
+    Result snapshotThenStream(boolean exitWhenCaughtUp) throws InterruptedException {
+        return run(true, false, exitWhenCaughtUp);
+    }
+
+    /** Stream from the checkpoint (or the slot). */
+    Result streamOnly(boolean exitWhenCaughtUp) throws InterruptedException {
+        return run(false, false, exitWhenCaughtUp);
+    }
+
+    private Result run(boolean snapshotFirst, boolean stopAfterSnapshot, boolean exitWhenCaughtUp) throws InterruptedException {
+        phase = snapshotFirst ? Phase.SNAPSHOT : Phase.STREAMING;
+        String marker = exitWhenCaughtUp ? "caught-up:" + config.pipeline() + ":" + UUID.randomUUID() : null;
+        Throttle throttle = new Throttle(config.rateLimit());
+        AtomicReference<DebeziumSource> sourceRef = new AtomicReference<>();
+        try (ShadowSink sink = new ShadowSink(config.sinkSettings(), specs);
+             AutoCloseable registered = ShadowOffsetBackingStore.register(registration, this::storedOffset)) {
+            DebeziumSource.StartListener started = () -> {
+                if (marker != null) {
+                    emitMarker(marker);
+                }
+            };
+            dev.scry.backfill.source.BatchSink downstream = batch -> {
+                throttle.admit(batch);
+                Map<TableId, TableCounts> counts = sink.apply(batch);
+                committedOffset.set(Optional.of(batch.end().offset()));
+                afterCommit(batch, counts, marker, stopAfterSnapshot, sourceRef.get());
+            };
+            DebeziumSource source = snapshotFirst
+                    ? DebeziumSource.snapshotThenStream(config.streamSettings(), specs, offsets, downstream, started)
+                    : DebeziumSource.streamOnly(config.streamSettings(), specs, offsets, downstream, started);
+            sourceRef.set(source);
+            Signals.onTermination(source::requestStop);
+            try (source) {
+                source.run();
+            }
+        }
+        catch (InterruptedException | RuntimeException e) {
+            throw e;
+        }
+        catch (Exception e) {
+            throw new PipelineFailure("closing the pipeline failed: " + e.getMessage(), e);
+        }
+        return new Result(snapshotCompleted, caughtUp, markerLsn.get(), lastLsn, changesApplied);
+    }
+
+    /** Runs on the engine's thread right after a batch and its checkpoint committed. */
+    private void afterCommit(ChangeBatch batch, Map<TableId, TableCounts> counts, String marker, boolean stopAfterSnapshot,
+                             DebeziumSource source) {
+        lastLsn = batch.end().lsn();
+        long changes = counts.values().stream().mapToLong(TableCounts::changes).sum();
+        changesApplied += changes;
+        changesSinceSummary += changes;
+        if (progress != null) {
+            progress.add(counts);
+        }
+        if (phase == Phase.SNAPSHOT && batch.end().phase() == Phase.STREAMING) {
+            snapshotCompleted = true;
+            LOG.info("snapshot complete at LSN {}", batch.end().lsn());
+            if (stopAfterSnapshot) {
+                source.requestStop();
+            }
+        }
+        phase = batch.end().phase();
+        if (marker != null && batch.markers().contains(marker)) {
+            caughtUp = true;
+            source.requestStop();
+        }
+        long now = System.nanoTime();
+        if (phase == Phase.STREAMING && now - lastSummaryNanos >= SUMMARY_EVERY_NANOS) {
+            LOG.info("pipeline {}: {} changes applied in the last {} s; checkpoint LSN {}", config.pipeline(), changesSinceSummary,
+                    (now - lastSummaryNanos) / 1_000_000_000L, lastLsn);
+            changesSinceSummary = 0;
+            lastSummaryNanos = now;
+        }
+    }
+
+    /**
+     * Writes the caught-up marker once the connector runs (so its slot exists): when the marker
+     * comes out of the stream, every transaction committed before it has come out too.
+     */
+    private void emitMarker(String marker) {
+        try (Connection source = Connect.open(config.source(), "source")) {
+            Lsn at = new SourceAdmin(source).emitMarker(marker);
+            markerLsn.set(at);
+            LOG.info("waiting until every change committed on the source before {} is applied", at);
+        }
+        catch (SQLException e) {
+            throw new PipelineFailure("cannot write the caught-up marker on the source (pg_logical_emit_message): "
+                    + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * The committed offset, which the engine reads when it starts and (Debezium's PostgreSQL task
+     * does this) each time it confirms a position to the slot: so the slot is only ever confirmed
+     * up to what the shadow has committed. Read from the shadow once, then kept as batches commit.
+     */
+    private Optional<Map<String, Object>> storedOffset() {
+        Optional<Map<String, Object>> known = committedOffset.get();
+        if (known != null) {
+            return known;
+        }
+        try (Connection shadow = Connect.open(config.shadow(), "shadow")) {
+            Optional<Map<String, Object>> read = checkpoints.read(shadow).flatMap(Checkpoint::offset);
+            committedOffset.compareAndSet(null, read);
+            return committedOffset.get();
+        }
+        catch (SQLException e) {
+            throw new PipelineFailure("cannot read the checkpoint from the shadow: " + e.getMessage(), e);
+        }
+    }
+}

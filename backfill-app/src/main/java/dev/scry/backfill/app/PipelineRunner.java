@@ -1,0 +1,181 @@
+package dev.scry.backfill.app;
+
+import java.io.PrintWriter;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import dev.scry.backfill.app.config.BackfillConfig;
+import dev.scry.backfill.checkpoint.Checkpoint;
+import dev.scry.backfill.checkpoint.CheckpointStore;
+import dev.scry.backfill.checkpoint.ShadowOffsetBackingStore;
+import dev.scry.backfill.error.SetupException;
+import dev.scry.backfill.model.Lsn;
+import dev.scry.backfill.model.Phase;
+import dev.scry.backfill.model.TableId;
+import dev.scry.backfill.model.TableSpec;
+import dev.scry.backfill.sink.ShadowSchema;
+import dev.scry.backfill.snapshot.SnapshotPlan;
+import dev.scry.backfill.snapshot.SnapshotProgress;
+import dev.scry.backfill.source.OffsetStorage;
+import dev.scry.backfill.source.SlotInfo;
+import dev.scry.backfill.source.SourceAdmin;
+import dev.scry.backfill.source.SourcePreflight;
+
+/**
+ * The {@code snapshot}, {@code cdc} and {@code resume} commands: decide from the checkpoint what
+ * to do, check everything that can be checked before writing anything, prepare the shadow and the
+ * source, then run the pipeline (see {@link PipelineRun}).
+ */
+final class PipelineRunner {
+
+    private static final Logger LOG = LoggerFactory.getLogger(PipelineRunner.class);
+
+    private final BackfillConfig config;
+    private final PrintWriter out;
+    private final CheckpointStore checkpoints;
+
+    PipelineRunner(BackfillConfig config, PrintWriter out) {
+        this.config = config;
+        this.out = out;
+        this.checkpoints = new CheckpointStore(config.pipeline());
+    }
+
+    /** {@code snapshot}: copy the tables consistently with the slot, then stop. */
+    int snapshot() throws SQLException, InterruptedException {
+        try (Connection source = Connect.open(config.source(), "source"); Connection shadow = Connect.open(config.shadow(), "shadow")) {
+            Map<TableId, TableSpec> specs = new SourcePreflight(source, config.source().describe()).check(config.tables());
+            Optional<Checkpoint> checkpoint = checkpoints.read(shadow);
+            SnapshotPlan.Decision decision = SnapshotPlan.decide(checkpoint);
+            switch (decision) {
+                case COMPLETE -> {
+                    out.printf("snapshot of pipeline %s already completed at %s (checkpoint LSN %s); nothing to copy."
+                            + " Run `cdc` or `resume` to stream changes.%n", config.pipeline(), checkpoint.get().snapshotCompletedAt(),
+                            checkpoint.get().lsn());
+                    return 0;
+                }
+                case STREAMING_WITHOUT_SNAPSHOT -> throw new SetupException("pipeline " + config.pipeline()
+                        + " is already streaming without a snapshot; to copy the existing rows start over with"
+                        + " `teardown --drop-metadata`, empty the shadow tables, then `snapshot`");
+                default -> {
+                }
+            }
+            SnapshotPlan.check(decision, config.pipeline(), config.slot(), config.tables(), source, shadow);
+            if (decision == SnapshotPlan.Decision.RESTART) {
+                LOG.info("the previous snapshot of pipeline {} was interrupted; starting it over under a new slot", config.pipeline());
+            }
+            prepareWrites(source, shadow, specs);
+            SnapshotPlan.prepare(decision, config.slot(), config.tables(), source, shadow, checkpoints);
+            SnapshotProgress progress = new SnapshotProgress(config.tables());
+            progress.estimate(source);
+            PipelineRun.Result result = newRun(specs, progress).snapshotThenStop();
+            if (!result.snapshotCompleted()) {
+                out.printf("snapshot of pipeline %s stopped before completing; run `resume` to complete it%n", config.pipeline());
+                return 1;
+            }
+            progress.printSummary(out, config.pipeline());
+            return 0;
+        }
+    }
+
+    /**
+     * {@code cdc} ({@code resume == false}) and {@code resume}: stream from the checkpoint; resume
+     * also completes an interrupted snapshot first and refuses when there is no checkpoint at all.
+     */
+    int stream(boolean resume, boolean exitWhenCaughtUp) throws SQLException, InterruptedException {
+        try (Connection source = Connect.open(config.source(), "source"); Connection shadow = Connect.open(config.shadow(), "shadow")) {
+            Map<TableId, TableSpec> specs = new SourcePreflight(source, config.source().describe()).check(config.tables());
+            Optional<Checkpoint> checkpoint = checkpoints.read(shadow);
+            SourceAdmin admin = new SourceAdmin(source);
+            Optional<SlotInfo> slot = admin.slot(config.slot());
+            if (slot.isPresent() && slot.get().active()) {
+                throw new SetupException("replication slot " + config.slot() + " is in use by process " + slot.get().activePid()
+                        + " on the source; another run of pipeline " + config.pipeline() + " is probably active, stop it first");
+            }
+            if (checkpoint.isEmpty() && resume) {
+                throw new SetupException("pipeline " + config.pipeline() + " has no checkpoint on the shadow " + config.shadow().describe()
+                        + "; nothing to resume. Start it with `snapshot` (copy, then `cdc`) or `cdc` (changes from now on)");
+            }
+            if (checkpoint.isPresent() && checkpoint.get().phase() == Phase.SNAPSHOT) {
+                if (!resume) {
+                    throw new SetupException("the snapshot of pipeline " + config.pipeline()
+                            + " was interrupted; run `resume` to complete it and continue streaming");
+                }
+                SnapshotPlan.check(SnapshotPlan.Decision.RESTART, config.pipeline(), config.slot(), config.tables(), source, shadow);
+                LOG.info("the snapshot of pipeline {} was interrupted; starting it over under a new slot, then streaming", config.pipeline());
+                prepareWrites(source, shadow, specs);
+                SnapshotPlan.prepare(SnapshotPlan.Decision.RESTART, config.slot(), config.tables(), source, shadow, checkpoints);
+                SnapshotProgress progress = new SnapshotProgress(config.tables());
+                progress.estimate(source);
+                return report(newRun(specs, progress).snapshotThenStream(exitWhenCaughtUp), exitWhenCaughtUp);
+            }
+            if (checkpoint.isPresent()) {
+                checkSlotStillCovers(checkpoint.get(), slot);
+                LOG.info("pipeline {}: resuming streaming from checkpoint LSN {}", config.pipeline(), checkpoint.get().lsn());
+            }
+            else if (slot.isPresent()) {
+                LOG.info("pipeline {} has no checkpoint: streaming from replication slot {} at {}; changes before it are not copied"
+                        + " (run `snapshot` to copy existing rows)", config.pipeline(), config.slot(), slot.get().confirmedFlush());
+            }
+            else {
+                LOG.info("pipeline {} has no checkpoint: creating replication slot {} and streaming changes committed from now on;"
+                        + " existing rows are not copied (run `snapshot` for those)", config.pipeline(), config.slot());
+            }
+            prepareWrites(source, shadow, specs);
+            return report(newRun(specs, null).streamOnly(exitWhenCaughtUp), exitWhenCaughtUp);
+        }
+    }
+
+    private int report(PipelineRun.Result result, boolean exitWhenCaughtUp) {
+        if (exitWhenCaughtUp && result.caughtUp()) {
+            out.printf("pipeline %s caught up: every change committed on the source before %s is on the shadow"
+                    + " (checkpoint LSN %s, %d changes applied in this run)%n", config.pipeline(), result.markerLsn(),
+                    result.lastLsn(), result.changesApplied());
+            return 0;
+        }
+        out.printf("pipeline %s stopped (checkpoint LSN %s, %d changes applied in this run)%n", config.pipeline(),
+                result.lastLsn(), result.changesApplied());
+        return 0;
+    }
+
+    /**
+     * A streaming checkpoint needs its slot: a slot that is gone, or confirmed beyond the
+     * checkpoint by someone else, no longer holds the changes the shadow lacks.
+     */
+    private void checkSlotStillCovers(Checkpoint checkpoint, Optional<SlotInfo> slot) {
+        if (slot.isEmpty()) {
+            throw new SetupException("replication slot " + config.slot() + " no longer exists on the source, so the changes after"
+                    + " checkpoint LSN " + checkpoint.lsn() + " are lost to this pipeline; start over with `teardown --drop-metadata`,"
+                    + " empty the shadow tables and run `snapshot`");
+        }
+        Lsn confirmed = slot.get().confirmedFlush();
+        if (confirmed != null && confirmed.isAfter(checkpoint.lsn())) {
+            throw new SetupException("replication slot " + config.slot() + " was confirmed up to " + confirmed
+                    + ", beyond this pipeline's checkpoint " + checkpoint.lsn() + "; something else consumed it and the changes in"
+                    + " between are gone. Start over with `teardown --drop-metadata` and `snapshot`");
+        }
+    }
+
+    /** The first writes of a run: metadata schema, shadow tables, publication. */
+    private void prepareWrites(Connection source, Connection shadow, Map<TableId, TableSpec> specs) throws SQLException {
+        checkpoints.ensureSchema(shadow);
+        ShadowSchema.ensureTables(shadow, specs.values()).forEach((table, outcome) -> {
+            if (outcome == ShadowSchema.Outcome.CREATED) {
+                LOG.info("shadow table {} created", table);
+            }
+        });
+        new SourceAdmin(source).ensurePublication(config.publication(), config.tables());
+    }
+
+    private PipelineRun newRun(Map<TableId, TableSpec> specs, SnapshotProgress progress) {
+        String registration = config.pipeline() + ":" + UUID.randomUUID();
+        OffsetStorage offsets = new OffsetStorage(ShadowOffsetBackingStore.class.getName(),
+                Map.of(ShadowOffsetBackingStore.REGISTRY_KEY, registration));
+        return new PipelineRun(config, specs, offsets, registration, checkpoints, progress);
+    }
+}

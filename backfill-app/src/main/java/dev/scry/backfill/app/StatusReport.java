@@ -1,0 +1,121 @@
+package dev.scry.backfill.app;
+
+import java.io.PrintWriter;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+
+import dev.scry.backfill.app.config.BackfillConfig;
+import dev.scry.backfill.checkpoint.Checkpoint;
+import dev.scry.backfill.checkpoint.CheckpointStore;
+import dev.scry.backfill.checkpoint.TableCounts;
+import dev.scry.backfill.model.Lsn;
+import dev.scry.backfill.model.TableId;
+import dev.scry.backfill.source.SlotInfo;
+import dev.scry.backfill.source.SourceAdmin;
+
+/**
+ * {@code status}: the phase, the checkpoint, rows applied per table, and how far the slot trails
+ * the source's WAL. Reads only; shows no password.
+ */
+final class StatusReport {
+
+    private final BackfillConfig config;
+
+    StatusReport(BackfillConfig config) {
+        this.config = config;
+    }
+
+    Map<String, Object> collect() throws SQLException {
+        Map<String, Object> status = new LinkedHashMap<>();
+        status.put("pipeline", config.pipeline());
+        try (Connection shadow = Connect.open(config.shadow(), "shadow")) {
+            CheckpointStore store = new CheckpointStore(config.pipeline());
+            Optional<Checkpoint> cp = store.read(shadow);
+            status.put("phase", cp.map(c -> c.phase().label()).orElse("not started"));
+            status.put("checkpoint_lsn", cp.map(c -> c.lsn().toString()).orElse(null));
+            status.put("checkpoint_at", cp.map(c -> String.valueOf(c.updatedAt())).orElse(null));
+            status.put("batches_committed", cp.map(Checkpoint::batches).orElse(0L));
+            status.put("snapshot_completed_at", cp.map(c -> c.snapshotCompletedAt() == null ? null : c.snapshotCompletedAt().toString()).orElse(null));
+            Map<String, Object> tables = new LinkedHashMap<>();
+            Map<TableId, TableCounts> progress = store.progress(shadow);
+            for (TableId t : config.tables()) {
+                TableCounts c = progress.getOrDefault(t, TableCounts.ZERO);
+                Map<String, Object> row = new LinkedHashMap<>();
+                row.put("snapshot_rows", c.snapshotRows());
+                row.put("inserts", c.inserts());
+                row.put("updates", c.updates());
+                row.put("deletes", c.deletes());
+                row.put("truncates", c.truncates());
+                tables.put(t.toString(), row);
+            }
+            status.put("tables", tables);
+        }
+        try (Connection source = Connect.open(config.source(), "source")) {
+            SourceAdmin admin = new SourceAdmin(source);
+            Lsn current = admin.currentWalLsn();
+            status.put("source_wal_lsn", current.toString());
+            Optional<SlotInfo> slot = admin.slot(config.slot());
+            Map<String, Object> s = new LinkedHashMap<>();
+            s.put("name", config.slot());
+            s.put("exists", slot.isPresent());
+            if (slot.isPresent()) {
+                SlotInfo info = slot.get();
+                s.put("active", info.active());
+                s.put("confirmed_flush_lsn", info.confirmedFlush() == null ? null : info.confirmedFlush().toString());
+                s.put("lag_bytes", info.confirmedFlush() == null ? null : Math.max(0, current.bytesAfter(info.confirmedFlush())));
+                s.put("retained_wal_bytes", info.restart() == null ? null : Math.max(0, current.bytesAfter(info.restart())));
+            }
+            status.put("slot", s);
+            status.put("publication", Map.of("name", config.publication(), "exists", admin.publicationExists(config.publication())));
+        }
+        return status;
+    }
+
+    void print(PrintWriter out, boolean json) throws SQLException {
+        Map<String, Object> status = collect();
+        if (json) {
+            try {
+                out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(status));
+            }
+            catch (JsonProcessingException e) {
+                throw new IllegalStateException(e);
+            }
+            return;
+        }
+        out.printf("pipeline     %s%n", status.get("pipeline"));
+        out.printf("phase        %s%n", status.get("phase"));
+        out.printf("checkpoint   %s%s%n", orDash(status.get("checkpoint_lsn")),
+                status.get("checkpoint_at") == null ? "" : " at " + status.get("checkpoint_at"));
+        out.printf("source WAL   %s%n", status.get("source_wal_lsn"));
+        @SuppressWarnings("unchecked")
+        Map<String, Object> slot = (Map<String, Object>) status.get("slot");
+        if (Boolean.TRUE.equals(slot.get("exists"))) {
+            out.printf("slot         %s (%s), confirmed %s, lag %s bytes, retained WAL %s bytes%n", slot.get("name"),
+                    Boolean.TRUE.equals(slot.get("active")) ? "active" : "idle", orDash(slot.get("confirmed_flush_lsn")),
+                    orDash(slot.get("lag_bytes")), orDash(slot.get("retained_wal_bytes")));
+        }
+        else {
+            out.printf("slot         %s (does not exist)%n", slot.get("name"));
+        }
+        out.println("tables       snapshot rows / inserts / updates / deletes / truncates");
+        @SuppressWarnings("unchecked")
+        Map<String, Map<String, Object>> tables = (Map<String, Map<String, Object>>) status.get("tables");
+        int width = tables.keySet().stream().mapToInt(String::length).max().orElse(5);
+        for (Map.Entry<String, Map<String, Object>> e : tables.entrySet()) {
+            Map<String, Object> c = e.getValue();
+            out.printf("  %-" + width + "s  %s / %s / %s / %s / %s%n", e.getKey(), c.get("snapshot_rows"), c.get("inserts"),
+                    c.get("updates"), c.get("deletes"), c.get("truncates"));
+        }
+    }
+
+    private static String orDash(Object v) {
+        return v == null ? "-" : v.toString();
+    }
+}

@@ -1,0 +1,43 @@
+package dev.scry.backfill.app;
+
+import java.io.PrintWriter;
+import java.sql.Connection;
+import java.sql.SQLException;
+
+import dev.scry.backfill.app.config.BackfillConfig;
+import dev.scry.backfill.checkpoint.CheckpointStore;
+import dev.scry.backfill.source.SourceAdmin;
+
+/**
+ * {@code teardown}: drops the slot (so the source stops retaining WAL for it) and the publication;
+ * with {@code --drop-metadata} also the pipeline's checkpoint. Shadow tables stay.
+ */
+final class Teardown {
+
+    private final BackfillConfig config;
+
+    Teardown(BackfillConfig config) {
+        this.config = config;
+    }
+
+    void run(PrintWriter out, boolean dropMetadata) throws SQLException {
+        try (Connection source = Connect.open(config.source(), "source")) {
+            SourceAdmin admin = new SourceAdmin(source);
+            out.println(admin.dropSlot(config.slot())
+                    ? "dropped replication slot " + config.slot()
+                    : "replication slot " + config.slot() + " did not exist");
+            out.println(admin.dropPublication(config.publication())
+                    ? "dropped publication " + config.publication()
+                    : "publication " + config.publication() + " did not exist");
+        }
+        if (dropMetadata) {
+            try (Connection shadow = Connect.open(config.shadow(), "shadow")) {
+                new CheckpointStore(config.pipeline()).drop(shadow);
+                out.println("dropped the checkpoint of pipeline " + config.pipeline() + " (shadow tables are kept)");
+            }
+        }
+        else {
+            out.println("the checkpoint on the shadow is kept; `teardown --drop-metadata` removes it");
+        }
+    }
+}

@@ -1,0 +1,32 @@
+package dev.scry.backfill.app.config;
+
+import java.time.Duration;
+import java.util.List;
+
+import dev.scry.backfill.model.ConnectionSettings;
+import dev.scry.backfill.model.TableId;
+import dev.scry.backfill.sink.RetryPolicy;
+import dev.scry.backfill.sink.SinkSettings;
+import dev.scry.backfill.source.StreamSettings;
+import dev.scry.backfill.throttle.RateLimit;
+
+/**
+ * A validated configuration file. Built only by {@link ConfigLoader}; everything downstream
+ * trusts it and takes the per-stage settings it hands out.
+ */
+public record BackfillConfig(String file, String pipeline, ConnectionSettings source, ConnectionSettings shadow,
+                             List<TableId> tables, String slot, String publication, int batchMaxRows,
+                             Duration batchMaxDelay, RateLimit rateLimit, Duration heartbeatInterval) {
+
+    public BackfillConfig {
+        tables = List.copyOf(tables);
+    }
+
+    public StreamSettings streamSettings() {
+        return new StreamSettings(pipeline, source, tables, slot, publication, batchMaxRows, batchMaxDelay, heartbeatInterval);
+    }
+
+    public SinkSettings sinkSettings() {
+        return new SinkSettings(pipeline, slot, shadow, RetryPolicy.DEFAULT);
+    }
+}

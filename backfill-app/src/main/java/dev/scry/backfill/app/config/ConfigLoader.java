@@ -1,0 +1,171 @@
+package dev.scry.backfill.app.config;
+
+import java.io.IOException;
+import java.io.Reader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import org.yaml.snakeyaml.LoaderOptions;
+import org.yaml.snakeyaml.Yaml;
+import org.yaml.snakeyaml.constructor.SafeConstructor;
+import org.yaml.snakeyaml.error.MarkedYAMLException;
+import org.yaml.snakeyaml.error.YAMLException;
+
+import dev.scry.backfill.model.ConnectionSettings;
+import dev.scry.backfill.model.TableId;
+import dev.scry.backfill.throttle.RateLimit;
+
+/**
+ * Reads and validates the YAML configuration, once, before anything connects. Every key is
+ * declared here with its default; every error names the key path and how to fix it.
+ *
+ * <pre>
+ * pipeline: demo                # required; [a-z][a-z0-9_]*, at most 40 characters
+ * source:   {host, port, database, user, password}   # host, database, user required; port 5432; password ""
+ * shadow:   {host, port, database, user, password}
+ * tables:   [public.customers, '"Sales"."Order Lines"']   # required, schema-qualified, as SQL writes them
+ * slot:        backfill_&lt;pipeline&gt;   # [a-z0-9_], at most 63 characters
+ * publication: backfill_&lt;pipeline&gt;
+ * batch:       {max-rows: 2048, max-delay-ms: 200}
+ * rate-limit:  {rows-per-second: 0, bytes-per-second: 0}   # 0 = unlimited
+ * transforms:  []
+ * </pre>
+ */
+public final class ConfigLoader {
+
+    static final Set<String> TOP = Set.of("pipeline", "source", "shadow", "tables", "slot", "publication", "batch",
+            "rate-limit", "transforms");
+    static final Set<String> ENDPOINT = Set.of("host", "port", "database", "user", "password");
+    static final Set<String> BATCH = Set.of("max-rows", "max-delay-ms");
+    static final Set<String> RATE_LIMIT = Set.of("rows-per-second", "bytes-per-second");
+
+    /** How often the engine reports its position while the configured tables are idle. */
+    static final Duration HEARTBEAT_INTERVAL = Duration.ofSeconds(10);
+
+    private final EnvSubstitution env;
+
+    public ConfigLoader() {
+        this(EnvSubstitution.fromSystem());
+    }
+
+    ConfigLoader(EnvSubstitution env) {
+        this.env = env;
+    }
+
+    public BackfillConfig load(Path path) {
+        String file = path.toString();
+        Object root;
+        try (Reader reader = Files.newBufferedReader(path, StandardCharsets.UTF_8)) {
+            LoaderOptions options = new LoaderOptions();
+            options.setAllowDuplicateKeys(false);
+            root = new Yaml(new SafeConstructor(options)).load(reader);
+        }
+        catch (NoSuchFileException e) {
+            throw new ConfigException(file + ": no such file; pass the configuration with -c FILE");
+        }
+        catch (IOException e) {
+            throw new ConfigException(file + ": cannot be read (" + e.getMessage() + ")");
+        }
+        catch (MarkedYAMLException e) {
+            String problem = e.getProblem() == null ? e.getMessage() : e.getProblem();
+            int line = e.getProblemMark() == null ? -1 : e.getProblemMark().getLine() + 1;
+            throw new ConfigException(file + (line > 0 ? ":" + line : "") + ": not valid YAML: " + problem.replace('\n', ' '));
+        }
+        catch (YAMLException e) {
+            throw new ConfigException(file + ": not valid YAML: " + String.valueOf(e.getMessage()).replace('\n', ' '));
+        }
+        if (root == null) {
+            throw new ConfigException(file + ": the file is empty; it needs at least pipeline, source, shadow and tables");
+        }
+        if (!(root instanceof Map<?, ?> map)) {
+            throw new ConfigException(file + ": the top level must be a mapping of keys (pipeline, source, shadow, tables, ...)");
+        }
+        return read(file, new Section(file, "", map, env, TOP));
+    }
+
+    private BackfillConfig read(String file, Section top) {
+        String pipeline = top.string("pipeline", null);
+        if (!pipeline.matches("[a-z][a-z0-9_]{0,39}")) {
+            throw top.error("pipeline must start with a lower-case letter and hold only a-z, 0-9 and _ (at most 40), got '" + pipeline + "'");
+        }
+        ConnectionSettings source = endpoint(top.section("source", ENDPOINT, true));
+        ConnectionSettings shadow = endpoint(top.section("shadow", ENDPOINT, true));
+        if (source.host().equalsIgnoreCase(shadow.host()) && source.port() == shadow.port() && source.database().equals(shadow.database())) {
+            throw top.error("source and shadow are the same database (" + source.describe() + "); the shadow must be a different database");
+        }
+
+        List<TableId> tables = tables(top);
+
+        String slot = top.string("slot", "backfill_" + pipeline);
+        if (!slot.matches("[a-z0-9_]{1,63}")) {
+            throw top.error("slot must hold only a-z, 0-9 and _ (at most 63), as PostgreSQL requires of slot names; got '" + slot + "'");
+        }
+        String publication = top.string("publication", "backfill_" + pipeline);
+        if (publication.isEmpty() || publication.getBytes(StandardCharsets.UTF_8).length > 63 || publication.indexOf('\0') >= 0) {
+            throw top.error("publication must be a name of 1 to 63 bytes, got '" + publication + "'");
+        }
+
+        Section batch = top.section("batch", BATCH, false);
+        int maxRows = (int) batch.integer("max-rows", 2048, 1, 1_000_000);
+        long maxDelay = batch.integer("max-delay-ms", 200, 0, 600_000);
+
+        Section rate = top.section("rate-limit", RATE_LIMIT, false);
+        RateLimit rateLimit = new RateLimit(rate.integer("rows-per-second", 0, 0, Long.MAX_VALUE),
+                rate.integer("bytes-per-second", 0, 0, Long.MAX_VALUE));
+
+        List<Object> transforms = top.list("transforms");
+        if (!transforms.isEmpty()) {
+            throw top.error("transforms are not implemented in this version; remove them (transforms: []) so that no"
+                    + " column is copied unmasked by mistake");
+        }
+        return new BackfillConfig(file, pipeline, source, shadow, tables, slot, publication, maxRows,
+                Duration.ofMillis(maxDelay), rateLimit, HEARTBEAT_INTERVAL);
+    }
+
+    private static ConnectionSettings endpoint(Section s) {
+        String host = s.string("host", null);
+        int port = (int) s.integer("port", 5432, 1, 65535);
+        String database = s.string("database", null);
+        String user = s.string("user", null);
+        String password = s.string("password", "");
+        if (host.isBlank()) {
+            throw s.error(s.qualified("host") + " is empty");
+        }
+        if (database.isBlank()) {
+            throw s.error(s.qualified("database") + " is empty");
+        }
+        if (user.isBlank()) {
+            throw s.error(s.qualified("user") + " is empty");
+        }
+        return new ConnectionSettings(host, port, database, user, password);
+    }
+
+    private static List<TableId> tables(Section top) {
+        List<String> names = top.strings("tables");
+        if (names.isEmpty()) {
+            throw top.error("tables is empty; list the schema-qualified tables to copy, e.g. [public.orders]");
+        }
+        Set<TableId> seen = new LinkedHashSet<>();
+        for (int i = 0; i < names.size(); i++) {
+            TableId id;
+            try {
+                id = TableId.parse(names.get(i));
+            }
+            catch (IllegalArgumentException e) {
+                throw top.error("tables[" + i + "]: " + e.getMessage());
+            }
+            if (!seen.add(id)) {
+                throw top.error("tables[" + i + "]: " + id + " is listed twice");
+            }
+        }
+        return new ArrayList<>(seen);
+    }
+}

@@ -1,0 +1,232 @@
+package dev.scry.backfill.source;
+
+import java.io.IOException;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.ReentrantLock;
+
+import org.apache.kafka.connect.source.SourceRecord;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import dev.scry.backfill.error.PipelineFailure;
+import dev.scry.backfill.model.TableId;
+import dev.scry.backfill.model.TableSpec;
+import io.debezium.embedded.Connect;
+import io.debezium.engine.DebeziumEngine;
+import io.debezium.engine.RecordChangeEvent;
+import io.debezium.engine.format.ChangeEventFormat;
+
+/**
+ * The source stage: an embedded Debezium engine on the pgoutput slot, whose records are cut into
+ * transaction-aligned batches and handed to a {@link BatchSink} on the engine's polling thread.
+ * A batch's records are acknowledged to the engine (which confirms their LSN to the slot) only
+ * after the sink has committed it, so the slot never runs ahead of the shadow.
+ *
+ * <p>Lifecycle: {@link #run()} blocks until the engine stops. {@link #requestStop()} (any thread)
+ * lets the batch in flight finish and commit, applies nothing more, then closes the engine.
+ */
+public final class DebeziumSource implements AutoCloseable {
+
+    /** Called once the connector has started: the slot exists and changes from now on will be streamed. */
+    @FunctionalInterface
+    public interface StartListener {
+        void started();
+    }
+
+    private static final Logger LOG = LoggerFactory.getLogger(DebeziumSource.class);
+
+    private final StreamSettings settings;
+    private final EngineProperties.Start start;
+    private final OffsetStorage offsets;
+    private final BatchSink sink;
+    private final StartListener startListener;
+    private final RecordConverter converter;
+    private final TransactionBatcher<RecordChangeEvent<SourceRecord>> batcher;
+    private final ToastPlaceholder placeholder = ToastPlaceholder.random();
+
+    private final AtomicBoolean stopRequested = new AtomicBoolean();
+    private final AtomicBoolean closed = new AtomicBoolean();
+    private final ReentrantLock applyLock = new ReentrantLock();
+    private final AtomicReference<Throwable> failure = new AtomicReference<>();
+    private final CountDownLatch finished = new CountDownLatch(1);
+    private final ExecutorService engineThread = Executors.newSingleThreadExecutor(r -> new Thread(r, "debezium-engine"));
+    private volatile DebeziumEngine<RecordChangeEvent<SourceRecord>> engine;
+
+    private DebeziumSource(StreamSettings settings, EngineProperties.Start start, Map<TableId, TableSpec> tables,
+                           OffsetStorage offsets, BatchSink sink, StartListener startListener) {
+        this.settings = settings;
+        this.start = start;
+        this.offsets = offsets;
+        this.sink = sink;
+        this.startListener = startListener;
+        this.converter = new RecordConverter(settings.pipeline(), tables, placeholder);
+        this.batcher = new TransactionBatcher<>(settings.maxBatchRows());
+    }
+
+    /** Snapshot first when no offset says otherwise, then stream. */
+    public static DebeziumSource snapshotThenStream(StreamSettings settings, Map<TableId, TableSpec> tables, OffsetStorage offsets,
+                                                    BatchSink sink, StartListener startListener) {
+        return new DebeziumSource(settings, EngineProperties.Start.SNAPSHOT_THEN_STREAM, tables, offsets, sink, startListener);
+    }
+
+    /** Stream only: from the stored offset, or from the slot's position when there is none. */
+    public static DebeziumSource streamOnly(StreamSettings settings, Map<TableId, TableSpec> tables, OffsetStorage offsets,
+                                            BatchSink sink, StartListener startListener) {
+        return new DebeziumSource(settings, EngineProperties.Start.STREAM_ONLY, tables, offsets, sink, startListener);
+    }
+
+    /**
+     * Runs the engine until it stops; rethrows the failure that stopped it, if any. A stop that
+     * was requested is a normal return.
+     */
+    public void run() throws InterruptedException {
+        engine = DebeziumEngine.create(ChangeEventFormat.of(Connect.class))
+                .using(EngineProperties.build(settings, start, offsets, placeholder))
+                .using(new DebeziumEngine.ConnectorCallback() {
+                    @Override
+                    public void taskStarted() {
+                        try {
+                            startListener.started();
+                        }
+                        catch (RuntimeException e) {
+                            failure.compareAndSet(null, e);
+                            requestStop();
+                        }
+                    }
+                })
+                .using((success, message, error) -> {
+                    if (!success && !stopRequested.get()) {
+                        failure.compareAndSet(null, error != null ? error : new PipelineFailure(message));
+                    }
+                    finished.countDown();
+                })
+                .notifying(this::handleBatch)
+                .build();
+        if (stopRequested.get()) {
+            closeEngine();
+            return;
+        }
+        engineThread.execute(engine);
+        finished.await();
+        closeEngine();
+        Throwable t = failure.get();
+        if (t != null) {
+            if (t instanceof RuntimeException re) {
+                throw re;
+            }
+            if (t instanceof Error e) {
+                throw e;
+            }
+            throw new PipelineFailure(describe(t), t);
+        }
+    }
+
+    private void handleBatch(List<RecordChangeEvent<SourceRecord>> records,
+                             DebeziumEngine.RecordCommitter<RecordChangeEvent<SourceRecord>> committer) throws InterruptedException {
+        try {
+            for (RecordChangeEvent<SourceRecord> record : records) {
+                if (stopRequested.get()) {
+                    return;
+                }
+                for (PendingBatch<RecordChangeEvent<SourceRecord>> batch : batcher.offer(converter.convert(record.record(), record))) {
+                    apply(batch, committer);
+                }
+            }
+            for (PendingBatch<RecordChangeEvent<SourceRecord>> batch : batcher.drain()) {
+                apply(batch, committer);
+            }
+        }
+        catch (InterruptedException e) {
+            if (!stopRequested.get()) {
+                throw e;
+            }
+        }
+        catch (RuntimeException | Error e) {
+            failure.compareAndSet(null, e);
+            requestStop();
+        }
+    }
+
+    private void apply(PendingBatch<RecordChangeEvent<SourceRecord>> batch,
+                       DebeziumEngine.RecordCommitter<RecordChangeEvent<SourceRecord>> committer) throws InterruptedException {
+        applyLock.lock();
+        try {
+            if (stopRequested.get()) {
+                return;
+            }
+            sink.accept(batch.batch());
+            for (RecordChangeEvent<SourceRecord> ticket : batch.tickets()) {
+                committer.markProcessed(ticket);
+            }
+            // Flushes the acknowledged offset to the engine, which confirms its LSN to the slot.
+            committer.markBatchFinished();
+        }
+        finally {
+            applyLock.unlock();
+        }
+    }
+
+    /**
+     * Asks the engine to stop: the batch being applied (if any) completes and commits, nothing
+     * after it is applied, and the engine closes. Returns at once; {@link #run()} returns when done.
+     */
+    public void requestStop() {
+        if (stopRequested.compareAndSet(false, true)) {
+            Thread stopper = new Thread(() -> {
+                // Waiting for the lock means waiting for the batch in flight to commit.
+                applyLock.lock();
+                applyLock.unlock();
+                closeEngine();
+            }, "debezium-stopper");
+            stopper.setDaemon(true);
+            stopper.start();
+        }
+    }
+
+    public boolean stopRequested() {
+        return stopRequested.get();
+    }
+
+    private void closeEngine() {
+        DebeziumEngine<?> e = engine;
+        if (e != null && closed.compareAndSet(false, true)) {
+            try {
+                e.close();
+            }
+            catch (IOException ex) {
+                LOG.warn("closing the Debezium engine failed: {}", ex.toString());
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        stopRequested.set(true);
+        closeEngine();
+        engineThread.shutdown();
+        try {
+            if (!engineThread.awaitTermination(60, TimeUnit.SECONDS)) {
+                engineThread.shutdownNow();
+            }
+        }
+        catch (InterruptedException e) {
+            engineThread.shutdownNow();
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static String describe(Throwable t) {
+        Throwable root = t;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        return "the Debezium engine stopped: " + t.getMessage() + (root != t ? " (cause: " + root.getMessage() + ")" : "");
+    }
+}

@@ -1,0 +1,108 @@
+package dev.scry.backfill.source;
+
+import java.util.Properties;
+import java.util.stream.Collectors;
+
+import dev.scry.backfill.model.TableId;
+
+/**
+ * The embedded Debezium engine's configuration, in one place. The choices that matter for exact
+ * copies and exact resume are commented where they are made.
+ */
+final class EngineProperties {
+
+    /** Where the engine starts when no checkpoint exists. */
+    enum Start {
+        /** Consistent snapshot under the new slot's exported snapshot, then streaming. */
+        SNAPSHOT_THEN_STREAM,
+        /** Streaming from the slot's position (created now if missing); no copy of existing rows. */
+        STREAM_ONLY
+    }
+
+    private EngineProperties() {
+    }
+
+    static Properties build(StreamSettings s, Start start, OffsetStorage offsets, ToastPlaceholder placeholder) {
+        Properties p = new Properties();
+        p.setProperty("name", "scry-backfill-" + s.pipeline());
+        p.setProperty("connector.class", "io.debezium.connector.postgresql.PostgresConnector");
+        p.setProperty("topic.prefix", s.pipeline());
+
+        p.setProperty("database.hostname", s.source().host());
+        p.setProperty("database.port", Integer.toString(s.source().port()));
+        p.setProperty("database.dbname", s.source().database());
+        p.setProperty("database.user", s.source().user());
+        // Debezium masks properties ending in "password" when it logs its configuration.
+        p.setProperty("database.password", s.source().password());
+        p.setProperty("database.tcpKeepAlive", "true");
+
+        p.setProperty("plugin.name", "pgoutput");
+        p.setProperty("slot.name", s.slot());
+        p.setProperty("publication.name", s.publication());
+        // We create and extend the publication ourselves, quoting every name.
+        p.setProperty("publication.autocreate.mode", "disabled");
+        p.setProperty("slot.drop.on.stop", "false");
+        p.setProperty("table.include.list", s.tables().stream().map(EngineProperties::exactTableRegex).collect(Collectors.joining(",")));
+        p.setProperty("snapshot.mode", start == Start.SNAPSHOT_THEN_STREAM ? "initial" : "no_data");
+        p.setProperty("snapshot.max.threads", "1");
+
+        // Offsets: read from the checkpoint table at start; written by the sink in the same shadow
+        // transaction as the rows. The engine's own flush only confirms the LSN to the slot, which
+        // it must do after every batch (interval 0), never on a timer.
+        p.setProperty("offset.storage", offsets.className());
+        offsets.properties().forEach(p::setProperty);
+        p.setProperty("offset.flush.interval.ms", "0");
+        p.setProperty("offset.flush.timeout.ms", "60000");
+
+        // BEGIN/END records let batches end exactly on source transaction boundaries.
+        p.setProperty("provide.transaction.metadata", "true");
+        p.setProperty("tombstones.on.delete", "false");
+        // Debezium skips TRUNCATE by default; the shadow must see it.
+        p.setProperty("skipped.operations", "none");
+        // Our caught-up markers are the only logical-decoding messages we want.
+        p.setProperty("message.prefix.include.list", SourceAdmin.MARKER_PREFIX);
+
+        // Representations that keep every value exact (see ValueText): numeric as its decimal
+        // string (keeps scale, NaN, any precision), times in microseconds, bytea as raw bytes.
+        p.setProperty("decimal.handling.mode", "string");
+        p.setProperty("time.precision.mode", "adaptive_time_microseconds");
+        p.setProperty("binary.handling.mode", "bytes");
+        p.setProperty("interval.handling.mode", "string");
+        p.setProperty("hstore.handling.mode", "json");
+        p.setProperty("include.unknown.datatypes", "false");
+        p.setProperty("unavailable.value.placeholder", placeholder.text());
+
+        // Batching: Debezium's poll returns when max.batch.size records are queued or
+        // poll.interval.ms has passed, which is exactly batch.max-rows / batch.max-delay-ms.
+        int maxRows = s.maxBatchRows();
+        p.setProperty("max.batch.size", Integer.toString(maxRows));
+        p.setProperty("max.queue.size", Integer.toString(Math.max(maxRows * 4, 8192)));
+        p.setProperty("poll.interval.ms", Long.toString(Math.max(1, s.maxBatchDelay().toMillis())));
+        // Heartbeats carry the position while the configured tables are idle; one is also always
+        // emitted when the snapshot completes, which is how an empty snapshot is seen to finish.
+        p.setProperty("heartbeat.interval.ms", Long.toString(s.heartbeatInterval().toMillis()));
+        return p;
+    }
+
+    /**
+     * Debezium matches {@code schema.table} against regular expressions split on commas; escape
+     * every character that is not a letter, digit or underscore (commas included) so the pattern
+     * matches exactly this table.
+     */
+    static String exactTableRegex(TableId table) {
+        return escape(table.schema()) + "\\." + escape(table.name());
+    }
+
+    private static String escape(String part) {
+        StringBuilder out = new StringBuilder(part.length() + 8);
+        part.codePoints().forEach(cp -> {
+            if (Character.isLetterOrDigit(cp) || cp == '_') {
+                out.appendCodePoint(cp);
+            }
+            else {
+                out.append('\\').appendCodePoint(cp);
+            }
+        });
+        return out.toString();
+    }
+}

@@ -1,0 +1,178 @@
+package dev.scry.backfill.source;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+
+import org.apache.kafka.connect.data.Field;
+import org.apache.kafka.connect.data.Schema;
+import org.apache.kafka.connect.data.Struct;
+import org.apache.kafka.connect.source.SourceRecord;
+
+import dev.scry.backfill.error.PipelineFailure;
+import dev.scry.backfill.model.ChangeEvent;
+import dev.scry.backfill.model.ColumnSpec;
+import dev.scry.backfill.model.Op;
+import dev.scry.backfill.model.RowImage;
+import dev.scry.backfill.model.SourcePosition;
+import dev.scry.backfill.model.TableId;
+import dev.scry.backfill.model.TableSpec;
+
+/**
+ * Classifies each engine record and turns data records into {@link ChangeEvent}s whose values are
+ * PostgreSQL text (see {@link ValueText}). Row layouts are worked out once per Connect schema.
+ */
+final class RecordConverter {
+
+    private static final String HEARTBEAT_SCHEMA = "io.debezium.connector.common.Heartbeat";
+    private static final String TRANSACTION_SCHEMA_SUFFIX = "TransactionMetadataValue";
+
+    private final Map<TableId, TableSpec> tables;
+    private final ToastPlaceholder placeholder;
+    private final String transactionTopic;
+    private final String messageTopic;
+    private final String heartbeatTopic;
+    private final Map<Schema, Layout> layouts = new IdentityHashMap<>();
+
+    RecordConverter(String topicPrefix, Map<TableId, TableSpec> tables, ToastPlaceholder placeholder) {
+        this.tables = Map.copyOf(tables);
+        this.placeholder = placeholder;
+        this.transactionTopic = topicPrefix + ".transaction";
+        this.messageTopic = topicPrefix + ".message";
+        this.heartbeatTopic = "__debezium-heartbeat." + topicPrefix;
+    }
+
+    <T> SourceItem<T> convert(SourceRecord record, T ticket) {
+        SourcePosition position = DebeziumOffsets.position(record.sourceOffset());
+        Schema valueSchema = record.valueSchema();
+        Object value = record.value();
+        if (value == null) {
+            return SourceItem.of(SourceItem.Kind.SKIP, position, ticket);
+        }
+        String topic = record.topic();
+        if (heartbeatTopic.equals(topic) || (valueSchema != null && HEARTBEAT_SCHEMA.equals(valueSchema.name()))) {
+            return SourceItem.of(SourceItem.Kind.HEARTBEAT, position, ticket);
+        }
+        Struct struct = (Struct) value;
+        if (transactionTopic.equals(topic) || (valueSchema.name() != null && valueSchema.name().endsWith(TRANSACTION_SCHEMA_SUFFIX))) {
+            String status = struct.getString("status");
+            String id = xid(struct.getString("id"));
+            return SourceItem.boundary("BEGIN".equals(status) ? SourceItem.Kind.BEGIN : SourceItem.Kind.END, id, position, ticket);
+        }
+        String op = struct.schema().field("op") == null ? null : struct.getString("op");
+        if (messageTopic.equals(topic) || "m".equals(op)) {
+            Struct message = struct.getStruct("message");
+            if (message != null && SourceAdmin.MARKER_PREFIX.equals(message.getString("prefix"))) {
+                byte[] content = ValueText.bytes(message.get("content"));
+                return SourceItem.marker(new String(content, StandardCharsets.UTF_8), position, ticket);
+            }
+            return SourceItem.of(SourceItem.Kind.SKIP, position, ticket);
+        }
+        if (op == null) {
+            return SourceItem.of(SourceItem.Kind.SKIP, position, ticket);
+        }
+        Struct source = struct.getStruct("source");
+        TableId table = new TableId(source.getString("schema"), source.getString("table"));
+        TableSpec spec = tables.get(table);
+        if (spec == null) {
+            // A table the publication carries beyond the configured ones.
+            return SourceItem.of(SourceItem.Kind.SKIP, position, ticket);
+        }
+        String transactionId = null;
+        if (struct.schema().field("transaction") != null) {
+            Struct tx = struct.getStruct("transaction");
+            transactionId = tx == null ? null : xid(tx.getString("id"));
+        }
+        ChangeEvent event = switch (op) {
+            case "r" -> new ChangeEvent(table, Op.READ, null, row(spec, struct.getStruct("after"), true));
+            case "c" -> new ChangeEvent(table, Op.INSERT, null, row(spec, struct.getStruct("after"), true));
+            case "u" -> new ChangeEvent(table, Op.UPDATE, null, row(spec, struct.getStruct("after"), true));
+            case "d" -> new ChangeEvent(table, Op.DELETE, key(spec, record), null);
+            case "t" -> ChangeEvent.truncate(table);
+            default -> throw new PipelineFailure("unknown change operation '" + op + "' on " + table);
+        };
+        return SourceItem.change(event, transactionId, position, ticket);
+    }
+
+    /**
+     * The PostgreSQL connector writes transaction ids as {@code xid:lsn} with the LSN of the event at
+     * hand, so BEGIN, the changes and END of one transaction carry different ids; the xid is what
+     * they share.
+     */
+    static String xid(String transactionId) {
+        if (transactionId == null) {
+            return null;
+        }
+        int colon = transactionId.indexOf(':');
+        return colon < 0 ? transactionId : transactionId.substring(0, colon);
+    }
+
+    private RowImage key(TableSpec spec, SourceRecord record) {
+        if (!(record.key() instanceof Struct key)) {
+            throw new PipelineFailure("a DELETE on " + spec.id() + " arrived without its key; the table needs a primary key");
+        }
+        return row(spec, key, false);
+    }
+
+    private RowImage row(TableSpec spec, Struct struct, boolean fullRow) {
+        if (struct == null) {
+            throw new PipelineFailure("a change on " + spec.id() + " arrived without a row image");
+        }
+        Layout layout = layouts.computeIfAbsent(struct.schema(), schema -> Layout.of(spec, schema, fullRow));
+        String[] values = new String[layout.fields.length];
+        BitSet unchanged = null;
+        for (int i = 0; i < values.length; i++) {
+            Field field = layout.fields[i];
+            Object raw = struct.get(field);
+            if (raw != null && placeholder.matches(raw)) {
+                if (unchanged == null) {
+                    unchanged = new BitSet(values.length);
+                }
+                unchanged.set(i);
+                continue;
+            }
+            try {
+                values[i] = ValueText.of(field.schema(), raw);
+            }
+            catch (RuntimeException e) {
+                throw new PipelineFailure("cannot convert column " + field.name() + " of " + spec.id() + " ("
+                        + layout.types[i] + "): " + e.getMessage(), e);
+            }
+        }
+        return new RowImage(layout.columns, values, unchanged);
+    }
+
+    /** The fields of one Connect row schema, checked against the table's known columns. */
+    private record Layout(List<String> columns, Field[] fields, String[] types) {
+
+        static Layout of(TableSpec spec, Schema schema, boolean fullRow) {
+            if (fullRow) {
+                for (ColumnSpec column : spec.columns()) {
+                    if (schema.field(column.name()) == null) {
+                        throw new PipelineFailure("column " + column.name() + " of table " + spec.id()
+                                + " no longer arrives from the source (dropped or renamed); schema changes are not followed yet."
+                                + " Make the shadow table match the source, then run `resume`");
+                    }
+                }
+            }
+            List<String> columns = new ArrayList<>(schema.fields().size());
+            List<Field> fields = schema.fields();
+            String[] types = new String[fields.size()];
+            for (int i = 0; i < fields.size(); i++) {
+                Field f = fields.get(i);
+                ColumnSpec column = spec.column(f.name());
+                if (column == null) {
+                    throw new PipelineFailure("table " + spec.id() + " has a new column " + f.name()
+                            + " on the source; schema changes are not followed yet. Add the column to the shadow table"
+                            + " with the same type, then run `resume` (nothing after the last checkpoint has been applied)");
+                }
+                columns.add(f.name());
+                types[i] = column.type();
+            }
+            return new Layout(List.copyOf(columns), fields.toArray(new Field[0]), types);
+        }
+    }
+}

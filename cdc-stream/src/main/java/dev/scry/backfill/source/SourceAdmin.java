@@ -1,0 +1,160 @@
+package dev.scry.backfill.source;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import dev.scry.backfill.error.SetupException;
+import dev.scry.backfill.model.Identifiers;
+import dev.scry.backfill.model.Lsn;
+import dev.scry.backfill.model.TableId;
+
+/**
+ * Every statement the pipeline runs on the source outside the replication stream: the
+ * publication, the slot, the current WAL position and the caught-up marker. Nothing here writes
+ * table data; the only WAL it adds is the marker's one small record.
+ */
+public final class SourceAdmin {
+
+    /** Prefix of the logical-decoding messages this tool emits; other consumers can ignore it. */
+    public static final String MARKER_PREFIX = "scry-backfill";
+
+    private static final Logger LOG = LoggerFactory.getLogger(SourceAdmin.class);
+
+    private final Connection connection;
+
+    public SourceAdmin(Connection connection) {
+        this.connection = connection;
+    }
+
+    public Lsn currentWalLsn() throws SQLException {
+        try (Statement st = connection.createStatement(); ResultSet rs = st.executeQuery("SELECT pg_current_wal_lsn()::text")) {
+            rs.next();
+            return Lsn.parse(rs.getString(1));
+        }
+    }
+
+    public Optional<SlotInfo> slot(String name) throws SQLException {
+        String sql = """
+                SELECT slot_name, plugin, database, active, coalesce(active_pid, 0),
+                       confirmed_flush_lsn::text, restart_lsn::text
+                FROM pg_replication_slots WHERE slot_name = ?""";
+        try (PreparedStatement ps = connection.prepareStatement(sql)) {
+            ps.setString(1, name);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) {
+                    return Optional.empty();
+                }
+                return Optional.of(new SlotInfo(rs.getString(1), rs.getString(2), rs.getString(3), rs.getBoolean(4), rs.getInt(5),
+                        rs.getString(6) == null ? null : Lsn.parse(rs.getString(6)),
+                        rs.getString(7) == null ? null : Lsn.parse(rs.getString(7))));
+            }
+        }
+    }
+
+    /** Drops the slot; refuses while a walsender is using it. Returns whether there was one. */
+    public boolean dropSlot(String name) throws SQLException {
+        Optional<SlotInfo> slot = slot(name);
+        if (slot.isEmpty()) {
+            return false;
+        }
+        if (slot.get().active()) {
+            throw new SetupException("replication slot " + name + " is in use by process " + slot.get().activePid()
+                    + " on the source; stop the pipeline that reads it first");
+        }
+        try (PreparedStatement ps = connection.prepareStatement("SELECT pg_drop_replication_slot(?)")) {
+            ps.setString(1, name);
+            ps.execute();
+        }
+        return true;
+    }
+
+    public boolean publicationExists(String name) throws SQLException {
+        try (PreparedStatement ps = connection.prepareStatement("SELECT 1 FROM pg_publication WHERE pubname = ?")) {
+            ps.setString(1, name);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next();
+            }
+        }
+    }
+
+    /** Tables the publication publishes (for FOR ALL TABLES publications, every table). */
+    public Set<TableId> publishedTables(String name) throws SQLException {
+        Set<TableId> tables = new LinkedHashSet<>();
+        try (PreparedStatement ps = connection.prepareStatement(
+                "SELECT schemaname, tablename FROM pg_publication_tables WHERE pubname = ?")) {
+            ps.setString(1, name);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    tables.add(new TableId(rs.getString(1), rs.getString(2)));
+                }
+            }
+        }
+        return tables;
+    }
+
+    /**
+     * Creates the publication for the tables, or adds the tables it lacks. Tables it has beyond
+     * ours are left alone: the stream filters them out.
+     */
+    public void ensurePublication(String name, Collection<TableId> tables) throws SQLException {
+        String list = tables.stream().map(TableId::quoted).collect(Collectors.joining(", "));
+        if (!publicationExists(name)) {
+            try (Statement st = connection.createStatement()) {
+                st.execute("CREATE PUBLICATION " + Identifiers.quote(name) + " FOR TABLE " + list);
+            }
+            LOG.info("created publication {} for {} table(s)", name, tables.size());
+            return;
+        }
+        Set<TableId> published = publishedTables(name);
+        List<TableId> missing = new ArrayList<>();
+        for (TableId t : tables) {
+            if (!published.contains(t)) {
+                missing.add(t);
+            }
+        }
+        if (!missing.isEmpty()) {
+            try (Statement st = connection.createStatement()) {
+                st.execute("ALTER PUBLICATION " + Identifiers.quote(name) + " ADD TABLE "
+                        + missing.stream().map(TableId::quoted).collect(Collectors.joining(", ")));
+            }
+            LOG.info("added {} to publication {}", missing, name);
+        }
+    }
+
+    public boolean dropPublication(String name) throws SQLException {
+        boolean existed = publicationExists(name);
+        try (Statement st = connection.createStatement()) {
+            st.execute("DROP PUBLICATION IF EXISTS " + Identifiers.quote(name));
+        }
+        return existed;
+    }
+
+    /**
+     * Writes a non-transactional logical-decoding message. The slot delivers it after every
+     * transaction that committed before it, so seeing it come out of the stream proves that all
+     * of those have been received.
+     */
+    public Lsn emitMarker(String content) throws SQLException {
+        try (PreparedStatement ps = connection.prepareStatement("SELECT pg_logical_emit_message(false, ?, ?)::text")) {
+            ps.setString(1, MARKER_PREFIX);
+            ps.setString(2, content);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return Lsn.parse(rs.getString(1));
+            }
+        }
+    }
+}

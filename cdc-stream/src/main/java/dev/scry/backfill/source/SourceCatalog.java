@@ -1,0 +1,114 @@
+package dev.scry.backfill.source;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+import dev.scry.backfill.model.ColumnSpec;
+import dev.scry.backfill.model.TableId;
+import dev.scry.backfill.model.TableSpec;
+
+/**
+ * Reads table shapes from the source's catalog: columns with their exact declared types
+ * ({@code format_type}), nullability, primary key, and what each type is underneath its domains
+ * and arrays. Names are bound as parameters, never spliced.
+ */
+public final class SourceCatalog {
+
+    /** What the catalog says about a relation besides its columns. */
+    public record Relation(long oid, char kind, char replicaIdentity, boolean selectable) {
+    }
+
+    private static final String RELATION_SQL = """
+            SELECT c.oid, c.relkind, c.relreplident, has_table_privilege(c.oid, 'SELECT')
+            FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE n.nspname = ? AND c.relname = ?""";
+
+    // The base type looks through a domain (typbasetype) and through an array (typelem), in either
+    // order: a domain over an array, or an array of a domain.
+    private static final String COLUMNS_SQL = """
+            WITH RECURSIVE cols AS (
+              SELECT a.attnum, a.attname, format_type(a.atttypid, a.atttypmod) AS declared,
+                     a.attnotnull, a.attgenerated, a.atttypid AS typid, false AS is_array, 0 AS depth
+              FROM pg_attribute a
+              WHERE a.attrelid = ? AND a.attnum > 0 AND NOT a.attisdropped
+              UNION ALL
+              SELECT c.attnum, c.attname, c.declared, c.attnotnull, c.attgenerated,
+                     CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.typelem END,
+                     c.is_array OR (t.typtype <> 'd' AND t.typcategory = 'A'),
+                     c.depth + 1
+              FROM cols c JOIN pg_type t ON t.oid = c.typid
+              WHERE (t.typtype = 'd' OR (t.typcategory = 'A' AND t.typelem <> 0)) AND c.depth < 8
+            )
+            SELECT DISTINCT ON (c.attnum) c.attname, c.declared, c.attnotnull, c.attgenerated,
+                   CASE WHEN t.typtype = 'e' THEN 'enum' ELSE t.typname END AS base, c.is_array
+            FROM cols c JOIN pg_type t ON t.oid = c.typid
+            ORDER BY c.attnum, c.depth DESC""";
+
+    private static final String PRIMARY_KEY_SQL = """
+            SELECT a.attname
+            FROM pg_index i
+            CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
+            JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+            WHERE i.indrelid = ? AND i.indisprimary
+            ORDER BY k.ord""";
+
+    private final Connection connection;
+
+    public SourceCatalog(Connection connection) {
+        this.connection = connection;
+    }
+
+    public Optional<Relation> relation(TableId table) throws SQLException {
+        try (PreparedStatement ps = connection.prepareStatement(RELATION_SQL)) {
+            ps.setString(1, table.schema());
+            ps.setString(2, table.name());
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) {
+                    return Optional.empty();
+                }
+                return Optional.of(new Relation(rs.getLong(1), rs.getString(2).charAt(0), rs.getString(3).charAt(0), rs.getBoolean(4)));
+            }
+        }
+    }
+
+    /** A column the pipeline cannot carry as a plain value, found while describing a table. */
+    public record GeneratedColumn(String name) {
+    }
+
+    /** Columns in catalog order and the primary key; generated columns are reported separately. */
+    public record Description(TableSpec spec, List<GeneratedColumn> generatedColumns) {
+    }
+
+    public Description describe(TableId table, Relation relation) throws SQLException {
+        List<ColumnSpec> columns = new ArrayList<>();
+        List<GeneratedColumn> generated = new ArrayList<>();
+        try (PreparedStatement ps = connection.prepareStatement(COLUMNS_SQL)) {
+            ps.setLong(1, relation.oid());
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    String name = rs.getString(1);
+                    String generatedKind = rs.getString(4);
+                    if ("s".equals(generatedKind)) {
+                        generated.add(new GeneratedColumn(name));
+                    }
+                    columns.add(new ColumnSpec(name, rs.getString(2), rs.getBoolean(3), rs.getString(5), rs.getBoolean(6)));
+                }
+            }
+        }
+        List<String> primaryKey = new ArrayList<>();
+        try (PreparedStatement ps = connection.prepareStatement(PRIMARY_KEY_SQL)) {
+            ps.setLong(1, relation.oid());
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    primaryKey.add(rs.getString(1));
+                }
+            }
+        }
+        return new Description(new TableSpec(table, columns, primaryKey), generated);
+    }
+}

@@ -1,0 +1,45 @@
+package dev.scry.backfill.source;
+
+import java.util.Objects;
+
+import dev.scry.backfill.model.ChangeEvent;
+import dev.scry.backfill.model.SourcePosition;
+
+/**
+ * One record out of the engine, classified: a change, a transaction boundary, a heartbeat, a
+ * marker, or something to skip. Every item carries the position after it and the engine's handle
+ * ({@code ticket}) to acknowledge once the shadow has committed it.
+ */
+record SourceItem<T>(Kind kind, ChangeEvent change, String transactionId, String marker, SourcePosition position, T ticket) {
+
+    enum Kind {
+        CHANGE, BEGIN, END, HEARTBEAT, MARKER, SKIP
+    }
+
+    SourceItem {
+        Objects.requireNonNull(kind, "kind");
+        Objects.requireNonNull(position, "position");
+        if (kind == Kind.CHANGE && change == null) {
+            throw new IllegalArgumentException("a CHANGE item needs its change");
+        }
+        if ((kind == Kind.BEGIN || kind == Kind.END) && transactionId == null) {
+            throw new IllegalArgumentException(kind + " needs a transaction id");
+        }
+    }
+
+    static <T> SourceItem<T> change(ChangeEvent change, String transactionId, SourcePosition position, T ticket) {
+        return new SourceItem<>(Kind.CHANGE, change, transactionId, null, position, ticket);
+    }
+
+    static <T> SourceItem<T> boundary(Kind kind, String transactionId, SourcePosition position, T ticket) {
+        return new SourceItem<>(kind, null, transactionId, null, position, ticket);
+    }
+
+    static <T> SourceItem<T> marker(String content, SourcePosition position, T ticket) {
+        return new SourceItem<>(Kind.MARKER, null, null, content, position, ticket);
+    }
+
+    static <T> SourceItem<T> of(Kind kind, SourcePosition position, T ticket) {
+        return new SourceItem<>(kind, null, null, null, position, ticket);
+    }
+}

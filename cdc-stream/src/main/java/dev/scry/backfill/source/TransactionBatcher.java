@@ -1,0 +1,163 @@
+package dev.scry.backfill.source;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+
+import dev.scry.backfill.error.PipelineFailure;
+import dev.scry.backfill.model.ChangeBatch;
+import dev.scry.backfill.model.ChangeEvent;
+import dev.scry.backfill.model.SourcePosition;
+
+/**
+ * Cuts the engine's record stream into shadow batches that end on source transaction boundaries.
+ *
+ * <p>Changes of an open transaction wait until its END record; complete transactions collect
+ * until {@code maxRows} is reached or the engine's poll ends ({@link #drain()}). A transaction
+ * larger than {@code maxRows} is the one exception: it is split, and each part's position points
+ * at its last change so that a resume continues right after it. Snapshot rows belong to no
+ * transaction and are cut at {@code maxRows}; they never share a batch with streamed changes.
+ */
+final class TransactionBatcher<T> {
+
+    private final int maxRows;
+
+    // Complete work not yet handed out.
+    private final List<ChangeEvent> ready = new ArrayList<>();
+    private final List<T> readyTickets = new ArrayList<>();
+    private final List<String> readyMarkers = new ArrayList<>();
+    private int readyTransactions;
+    private SourcePosition readyPosition;
+    private boolean readyHasSnapshotRows;
+
+    // The transaction being received.
+    private String openTransaction;
+    private final List<ChangeEvent> open = new ArrayList<>();
+    private final List<T> openTickets = new ArrayList<>();
+    private SourcePosition openPosition;
+
+    TransactionBatcher(int maxRows) {
+        if (maxRows < 1) {
+            throw new IllegalArgumentException("maxRows must be >= 1");
+        }
+        this.maxRows = maxRows;
+    }
+
+    /** Takes the next item; returns the batches that must be applied before the next item. */
+    List<PendingBatch<T>> offer(SourceItem<T> item) {
+        List<PendingBatch<T>> out = new ArrayList<>(1);
+        switch (item.kind()) {
+            case CHANGE -> offerChange(item, out);
+            case BEGIN -> {
+                if (readyHasSnapshotRows) {
+                    flushReady(out);
+                }
+                if (openTransaction != null && !openTransaction.equals(item.transactionId())) {
+                    throw new PipelineFailure("transaction " + item.transactionId() + " began before transaction "
+                            + openTransaction + " ended; the change stream is out of order");
+                }
+                openTransaction = item.transactionId();
+                openTickets.add(item.ticket());
+            }
+            case END -> {
+                if (openTransaction != null && !openTransaction.equals(item.transactionId())) {
+                    throw new PipelineFailure("transaction " + item.transactionId() + " ended while transaction "
+                            + openTransaction + " was open; the change stream is out of order");
+                }
+                ready.addAll(open);
+                readyTickets.addAll(openTickets);
+                readyTickets.add(item.ticket());
+                readyTransactions++;
+                readyPosition = item.position();
+                clearOpen();
+                if (ready.size() >= maxRows) {
+                    flushReady(out);
+                }
+            }
+            case HEARTBEAT, MARKER, SKIP -> {
+                if (openTransaction != null) {
+                    // Inside a transaction the position must not move past its unapplied changes.
+                    openTickets.add(item.ticket());
+                }
+                else {
+                    readyTickets.add(item.ticket());
+                    readyPosition = item.position();
+                    if (item.kind() == SourceItem.Kind.MARKER) {
+                        readyMarkers.add(item.marker());
+                    }
+                }
+            }
+            default -> throw new IllegalStateException("unknown item kind " + item.kind());
+        }
+        return out;
+    }
+
+    private void offerChange(SourceItem<T> item, List<PendingBatch<T>> out) {
+        boolean snapshotRow = item.transactionId() == null && openTransaction == null;
+        if (snapshotRow) {
+            ready.add(item.change());
+            readyTickets.add(item.ticket());
+            readyPosition = item.position();
+            readyHasSnapshotRows = true;
+            if (ready.size() >= maxRows) {
+                flushReady(out);
+            }
+            return;
+        }
+        if (readyHasSnapshotRows) {
+            flushReady(out);
+        }
+        if (openTransaction == null) {
+            // The stream resumed inside a transaction whose BEGIN was acknowledged before a restart.
+            openTransaction = item.transactionId();
+        }
+        else if (item.transactionId() != null && !openTransaction.equals(item.transactionId())) {
+            throw new PipelineFailure("a change of transaction " + item.transactionId() + " arrived while transaction "
+                    + openTransaction + " was open; the change stream is out of order");
+        }
+        open.add(item.change());
+        openTickets.add(item.ticket());
+        openPosition = item.position();
+        if (ready.size() + open.size() >= maxRows) {
+            flushReady(out);
+            if (open.size() >= maxRows) {
+                out.add(new PendingBatch<>(new ChangeBatch(open, openPosition, 0, true, List.of()), openTickets));
+                open.clear();
+                openTickets.clear();
+            }
+        }
+    }
+
+    /** Everything complete, as one batch (or none); called when the engine's poll has been consumed. */
+    List<PendingBatch<T>> drain() {
+        List<PendingBatch<T>> out = new ArrayList<>(1);
+        flushReady(out);
+        return out;
+    }
+
+    /** Whether a source transaction has started and not yet ended. */
+    boolean insideTransaction() {
+        return openTransaction != null;
+    }
+
+    private void flushReady(List<PendingBatch<T>> out) {
+        if (readyTickets.isEmpty()) {
+            return;
+        }
+        Objects.requireNonNull(readyPosition, "a ready batch always has a position");
+        out.add(new PendingBatch<>(new ChangeBatch(ready, readyPosition, readyTransactions, false, readyMarkers), readyTickets));
+        ready.clear();
+        readyTickets.clear();
+        readyMarkers.clear();
+        readyTransactions = 0;
+        readyPosition = null;
+        readyHasSnapshotRows = false;
+    }
+
+    private void clearOpen() {
+        openTransaction = null;
+        open.clear();
+        openTickets.clear();
+        openPosition = null;
+    }
+}

@@ -1,0 +1,36 @@
+package dev.scry.backfill.model;
+
+import java.util.Objects;
+
+/**
+ * One change to one table, in source order.
+ *
+ * @param table  the table it changes
+ * @param op     what it does
+ * @param key    for DELETE, the primary-key values of the deleted row; otherwise null
+ * @param after  for READ, INSERT and UPDATE, the row as it now is; otherwise null
+ */
+public record ChangeEvent(TableId table, Op op, RowImage key, RowImage after) {
+
+    public ChangeEvent {
+        Objects.requireNonNull(table, "table");
+        Objects.requireNonNull(op, "op");
+        if (op.writesRow() && after == null) {
+            throw new IllegalArgumentException(op + " on " + table + " needs an after-image");
+        }
+        if (op == Op.DELETE && key == null) {
+            throw new IllegalArgumentException("DELETE on " + table + " needs the key of the deleted row");
+        }
+        if (op == Op.TRUNCATE && (key != null || after != null)) {
+            throw new IllegalArgumentException("TRUNCATE on " + table + " carries no row");
+        }
+    }
+
+    public static ChangeEvent truncate(TableId table) {
+        return new ChangeEvent(table, Op.TRUNCATE, null, null);
+    }
+
+    public long approximateBytes() {
+        return 16 + (key == null ? 0 : key.approximateBytes()) + (after == null ? 0 : after.approximateBytes());
+    }
+}

@@ -1,0 +1,297 @@
+package dev.scry.backfill.checkpoint;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.sql.Timestamp;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import dev.scry.backfill.model.Lsn;
+import dev.scry.backfill.model.Phase;
+import dev.scry.backfill.model.SourcePosition;
+import dev.scry.backfill.model.TableId;
+
+/**
+ * The metadata schema on the shadow and every statement on it. Writes happen inside the
+ * caller's transaction: the sink commits a batch's rows and its checkpoint together, which is what
+ * makes a crash at any instant resume exactly after the last committed batch.
+ */
+public final class CheckpointStore {
+
+    /** The metadata schema on the shadow. */
+    public static final String SCHEMA = "scry_backfill";
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final TypeReference<LinkedHashMap<String, Object>> MAP = new TypeReference<>() {
+    };
+
+    private static final String[] DDL = {
+        "CREATE SCHEMA IF NOT EXISTS " + SCHEMA,
+        """
+        CREATE TABLE IF NOT EXISTS scry_backfill.checkpoint (
+          pipeline              text PRIMARY KEY,
+          slot                  text NOT NULL,
+          phase                 text NOT NULL CHECK (phase IN ('snapshot', 'streaming')),
+          lsn                   pg_lsn NOT NULL,
+          source_offset         jsonb,
+          batches               bigint NOT NULL DEFAULT 0,
+          snapshot_started_at   timestamptz,
+          snapshot_completed_at timestamptz,
+          updated_at            timestamptz NOT NULL DEFAULT clock_timestamp()
+        )""",
+        """
+        CREATE TABLE IF NOT EXISTS scry_backfill.table_progress (
+          pipeline      text NOT NULL,
+          schema_name   text NOT NULL,
+          table_name    text NOT NULL,
+          snapshot_rows bigint NOT NULL DEFAULT 0,
+          inserts       bigint NOT NULL DEFAULT 0,
+          updates       bigint NOT NULL DEFAULT 0,
+          deletes       bigint NOT NULL DEFAULT 0,
+          truncates     bigint NOT NULL DEFAULT 0,
+          updated_at    timestamptz NOT NULL DEFAULT clock_timestamp(),
+          PRIMARY KEY (pipeline, schema_name, table_name)
+        )""",
+    };
+
+    private static final String WRITE_CHECKPOINT = """
+            INSERT INTO scry_backfill.checkpoint AS c (pipeline, slot, phase, lsn, source_offset, batches,
+                                                       snapshot_started_at, snapshot_completed_at, updated_at)
+            VALUES (?, ?, ?, ?::pg_lsn, ?::jsonb, 1,
+                    CASE WHEN ? = 'snapshot' THEN clock_timestamp() END, NULL, clock_timestamp())
+            ON CONFLICT (pipeline) DO UPDATE SET
+              slot = EXCLUDED.slot,
+              phase = EXCLUDED.phase,
+              lsn = EXCLUDED.lsn,
+              source_offset = EXCLUDED.source_offset,
+              batches = c.batches + 1,
+              snapshot_started_at = CASE
+                WHEN c.snapshot_started_at IS NULL AND EXCLUDED.phase = 'snapshot' THEN clock_timestamp()
+                ELSE c.snapshot_started_at END,
+              snapshot_completed_at = CASE
+                WHEN c.phase = 'snapshot' AND EXCLUDED.phase = 'streaming' THEN clock_timestamp()
+                ELSE c.snapshot_completed_at END,
+              updated_at = clock_timestamp()""";
+
+    private static final String WRITE_PROGRESS = """
+            INSERT INTO scry_backfill.table_progress AS p
+              (pipeline, schema_name, table_name, snapshot_rows, inserts, updates, deletes, truncates, updated_at)
+            SELECT ?, u.s, u.t, u.sr, u.i, u.u, u.d, u.tr, clock_timestamp()
+            FROM unnest(?::text[], ?::text[], ?::int8[], ?::int8[], ?::int8[], ?::int8[], ?::int8[]) AS u(s, t, sr, i, u, d, tr)
+            ON CONFLICT (pipeline, schema_name, table_name) DO UPDATE SET
+              snapshot_rows = p.snapshot_rows + EXCLUDED.snapshot_rows,
+              inserts = p.inserts + EXCLUDED.inserts,
+              updates = p.updates + EXCLUDED.updates,
+              deletes = p.deletes + EXCLUDED.deletes,
+              truncates = p.truncates + EXCLUDED.truncates,
+              updated_at = clock_timestamp()""";
+
+    private final String pipeline;
+
+    public CheckpointStore(String pipeline) {
+        this.pipeline = pipeline;
+    }
+
+    public String pipeline() {
+        return pipeline;
+    }
+
+    /** Creates the metadata schema and tables if missing; idempotent, commits on its own. */
+    public void ensureSchema(Connection c) throws SQLException {
+        boolean auto = c.getAutoCommit();
+        c.setAutoCommit(true);
+        try (Statement st = c.createStatement()) {
+            for (String ddl : DDL) {
+                st.execute(ddl);
+            }
+        }
+        finally {
+            c.setAutoCommit(auto);
+        }
+    }
+
+    /** Whether the metadata schema exists (reads never create it). */
+    public static boolean schemaExists(Connection c) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT to_regclass('scry_backfill.checkpoint') IS NOT NULL");
+             ResultSet rs = ps.executeQuery()) {
+            rs.next();
+            return rs.getBoolean(1);
+        }
+    }
+
+    public Optional<Checkpoint> read(Connection c) throws SQLException {
+        if (!schemaExists(c)) {
+            return Optional.empty();
+        }
+        String sql = """
+                SELECT slot, phase, lsn::text, source_offset::text, batches, updated_at, snapshot_started_at, snapshot_completed_at
+                FROM scry_backfill.checkpoint WHERE pipeline = ?""";
+        try (PreparedStatement ps = c.prepareStatement(sql)) {
+            ps.setString(1, pipeline);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) {
+                    return Optional.empty();
+                }
+                String offset = rs.getString(4);
+                return Optional.of(new Checkpoint(pipeline, rs.getString(1), Phase.fromLabel(rs.getString(2)), Lsn.parse(rs.getString(3)),
+                        offset == null ? Optional.empty() : Optional.of(parse(offset)), rs.getLong(5),
+                        instant(rs.getTimestamp(6)), instant(rs.getTimestamp(7)), instant(rs.getTimestamp(8))));
+            }
+        }
+    }
+
+    /** Writes the checkpoint and adds the batch's counts, in the caller's open transaction. */
+    public void write(Connection c, String slot, SourcePosition position, Map<TableId, TableCounts> counts) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(WRITE_CHECKPOINT)) {
+            ps.setString(1, pipeline);
+            ps.setString(2, slot);
+            ps.setString(3, position.phase().label());
+            ps.setString(4, position.lsn().toString());
+            ps.setString(5, json(position.offset()));
+            ps.setString(6, position.phase().label());
+            ps.executeUpdate();
+        }
+        if (counts.isEmpty()) {
+            return;
+        }
+        int n = counts.size();
+        String[] schemas = new String[n];
+        String[] tables = new String[n];
+        Long[] snapshot = new Long[n];
+        Long[] inserts = new Long[n];
+        Long[] updates = new Long[n];
+        Long[] deletes = new Long[n];
+        Long[] truncates = new Long[n];
+        int i = 0;
+        for (Map.Entry<TableId, TableCounts> e : counts.entrySet()) {
+            schemas[i] = e.getKey().schema();
+            tables[i] = e.getKey().name();
+            TableCounts t = e.getValue();
+            snapshot[i] = t.snapshotRows();
+            inserts[i] = t.inserts();
+            updates[i] = t.updates();
+            deletes[i] = t.deletes();
+            truncates[i] = t.truncates();
+            i++;
+        }
+        try (PreparedStatement ps = c.prepareStatement(WRITE_PROGRESS)) {
+            ps.setString(1, pipeline);
+            ps.setArray(2, c.createArrayOf("text", schemas));
+            ps.setArray(3, c.createArrayOf("text", tables));
+            ps.setArray(4, c.createArrayOf("int8", snapshot));
+            ps.setArray(5, c.createArrayOf("int8", inserts));
+            ps.setArray(6, c.createArrayOf("int8", updates));
+            ps.setArray(7, c.createArrayOf("int8", deletes));
+            ps.setArray(8, c.createArrayOf("int8", truncates));
+            ps.executeUpdate();
+        }
+    }
+
+    /**
+     * Forgets the position and the counts so that the next run starts a fresh snapshot; used when
+     * an interrupted snapshot is started over. In the caller's transaction.
+     */
+    public void resetForNewSnapshot(Connection c, String slot) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("""
+                INSERT INTO scry_backfill.checkpoint AS c (pipeline, slot, phase, lsn, source_offset, batches, snapshot_started_at, updated_at)
+                VALUES (?, ?, 'snapshot', '0/0', NULL, 0, clock_timestamp(), clock_timestamp())
+                ON CONFLICT (pipeline) DO UPDATE SET slot = EXCLUDED.slot, phase = 'snapshot', lsn = '0/0', source_offset = NULL,
+                  snapshot_started_at = clock_timestamp(), snapshot_completed_at = NULL, updated_at = clock_timestamp()""")) {
+            ps.setString(1, pipeline);
+            ps.setString(2, slot);
+            ps.executeUpdate();
+        }
+        try (PreparedStatement ps = c.prepareStatement("DELETE FROM scry_backfill.table_progress WHERE pipeline = ?")) {
+            ps.setString(1, pipeline);
+            ps.executeUpdate();
+        }
+    }
+
+    /** Removes this pipeline's rows; drops the schema when no other pipeline uses it. Commits on its own. */
+    public void drop(Connection c) throws SQLException {
+        if (!schemaExists(c)) {
+            return;
+        }
+        boolean auto = c.getAutoCommit();
+        c.setAutoCommit(false);
+        try {
+            for (String table : new String[] {"checkpoint", "table_progress"}) {
+                try (PreparedStatement ps = c.prepareStatement("DELETE FROM scry_backfill." + table + " WHERE pipeline = ?")) {
+                    ps.setString(1, pipeline);
+                    ps.executeUpdate();
+                }
+            }
+            boolean others;
+            try (PreparedStatement ps = c.prepareStatement("SELECT EXISTS (SELECT 1 FROM scry_backfill.checkpoint)");
+                 ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                others = rs.getBoolean(1);
+            }
+            if (!others) {
+                try (Statement st = c.createStatement()) {
+                    st.execute("DROP SCHEMA scry_backfill CASCADE");
+                }
+            }
+            c.commit();
+        }
+        catch (SQLException e) {
+            c.rollback();
+            throw e;
+        }
+        finally {
+            c.setAutoCommit(auto);
+        }
+    }
+
+    /** Rows applied so far per table, in table order. */
+    public Map<TableId, TableCounts> progress(Connection c) throws SQLException {
+        Map<TableId, TableCounts> out = new LinkedHashMap<>();
+        if (!schemaExists(c)) {
+            return out;
+        }
+        String sql = """
+                SELECT schema_name, table_name, snapshot_rows, inserts, updates, deletes, truncates
+                FROM scry_backfill.table_progress WHERE pipeline = ? ORDER BY schema_name, table_name""";
+        try (PreparedStatement ps = c.prepareStatement(sql)) {
+            ps.setString(1, pipeline);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.put(new TableId(rs.getString(1), rs.getString(2)),
+                            new TableCounts(rs.getLong(3), rs.getLong(4), rs.getLong(5), rs.getLong(6), rs.getLong(7)));
+                }
+            }
+        }
+        return out;
+    }
+
+    static String json(Map<String, Object> offset) {
+        try {
+            return JSON.writeValueAsString(offset);
+        }
+        catch (JsonProcessingException e) {
+            throw new IllegalArgumentException("offset cannot be written as JSON: " + e.getMessage(), e);
+        }
+    }
+
+    static Map<String, Object> parse(String json) {
+        try {
+            return JSON.readValue(json, MAP);
+        }
+        catch (JsonProcessingException e) {
+            throw new IllegalStateException("stored offset is not valid JSON: " + e.getMessage(), e);
+        }
+    }
+
+    private static Instant instant(Timestamp t) {
+        return t == null ? null : t.toInstant();
+    }
+}

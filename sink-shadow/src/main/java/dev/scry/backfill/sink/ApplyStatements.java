@@ -1,0 +1,174 @@
+package dev.scry.backfill.sink;
+
+import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+import dev.scry.backfill.model.ColumnSpec;
+import dev.scry.backfill.model.Identifiers;
+import dev.scry.backfill.model.TableSpec;
+
+/**
+ * Builds the statements that apply rows to a shadow table; nothing else in the sink writes SQL
+ * for user tables. Every statement takes one {@code text[]} parameter per column and unnests them,
+ * so its text does not depend on how many rows it carries (the server plans it once per
+ * connection) and a whole run of rows is one round trip. Values arrive as PostgreSQL text and are
+ * cast to the column's declared type, which is how the shadow gets the source's exact values.
+ */
+final class ApplyStatements {
+
+    /** A statement and the columns whose arrays it binds, in parameter order. */
+    record Statement(String sql, int[] columns) {
+    }
+
+    private final Map<String, Statement> cache = new ConcurrentHashMap<>();
+
+    /**
+     * INSERT ... ON CONFLICT DO UPDATE for full rows: what a snapshot row, an insert and an update
+     * with every column present all need.
+     */
+    Statement upsert(TableSpec spec) {
+        return cache.computeIfAbsent("U" + spec.id().quoted(), k -> {
+            int[] all = allColumns(spec);
+            StringBuilder sql = new StringBuilder("INSERT INTO ").append(spec.id().quoted()).append(" (");
+            appendNames(sql, spec, all, "");
+            sql.append(") SELECT ");
+            appendCasts(sql, spec, all);
+            sql.append(" FROM ");
+            appendUnnest(sql, spec, all);
+            sql.append(" ON CONFLICT (");
+            appendNames(sql, spec, keyColumns(spec), "");
+            List<Integer> nonKey = nonKeyColumns(spec);
+            if (nonKey.isEmpty()) {
+                sql.append(") DO NOTHING");
+            }
+            else {
+                sql.append(") DO UPDATE SET ");
+                for (int i = 0; i < nonKey.size(); i++) {
+                    String name = Identifiers.quote(spec.columns().get(nonKey.get(i)).name());
+                    sql.append(i == 0 ? "" : ", ").append(name).append(" = EXCLUDED.").append(name);
+                }
+            }
+            return new Statement(sql.toString(), all);
+        });
+    }
+
+    /**
+     * UPDATE of the present columns only, for rows where PostgreSQL left some values out
+     * (unchanged TOASTed values): the shadow keeps what it has in those.
+     */
+    Statement partialUpdate(TableSpec spec, BitSet present) {
+        return cache.computeIfAbsent("P" + spec.id().quoted() + present, k -> {
+            int[] key = keyColumns(spec);
+            List<Integer> set = new ArrayList<>();
+            for (int i = present.nextSetBit(0); i >= 0; i = present.nextSetBit(i + 1)) {
+                if (!spec.primaryKey().contains(spec.columns().get(i).name())) {
+                    set.add(i);
+                }
+            }
+            int[] bound = concat(key, set);
+            StringBuilder sql = new StringBuilder("UPDATE ").append(spec.id().quoted()).append(" AS t SET ");
+            if (set.isEmpty()) {
+                // Nothing but the key arrived: touch the key so the row count still proves the row exists.
+                String k0 = Identifiers.quote(spec.columns().get(key[0]).name());
+                sql.append(k0).append(" = t.").append(k0);
+            }
+            for (int i = 0; i < set.size(); i++) {
+                ColumnSpec c = spec.columns().get(set.get(i));
+                sql.append(i == 0 ? "" : ", ").append(Identifiers.quote(c.name())).append(" = ").append(cast(c));
+            }
+            sql.append(" FROM ");
+            appendUnnest(sql, spec, bound);
+            sql.append(" WHERE ");
+            appendKeyMatch(sql, spec, key);
+            return new Statement(sql.toString(), bound);
+        });
+    }
+
+    Statement delete(TableSpec spec) {
+        return cache.computeIfAbsent("D" + spec.id().quoted(), k -> {
+            int[] key = keyColumns(spec);
+            StringBuilder sql = new StringBuilder("DELETE FROM ").append(spec.id().quoted()).append(" AS t USING ");
+            appendUnnest(sql, spec, key);
+            sql.append(" WHERE ");
+            appendKeyMatch(sql, spec, key);
+            return new Statement(sql.toString(), key);
+        });
+    }
+
+    String truncate(TableSpec spec) {
+        return "TRUNCATE " + spec.id().quoted();
+    }
+
+    static int[] keyColumns(TableSpec spec) {
+        int[] key = new int[spec.primaryKey().size()];
+        for (int i = 0; i < key.length; i++) {
+            key[i] = spec.columnIndex(spec.primaryKey().get(i));
+        }
+        return key;
+    }
+
+    private static List<Integer> nonKeyColumns(TableSpec spec) {
+        List<Integer> out = new ArrayList<>();
+        for (int i = 0; i < spec.columns().size(); i++) {
+            if (!spec.primaryKey().contains(spec.columns().get(i).name())) {
+                out.add(i);
+            }
+        }
+        return out;
+    }
+
+    private static int[] allColumns(TableSpec spec) {
+        int[] all = new int[spec.columns().size()];
+        for (int i = 0; i < all.length; i++) {
+            all[i] = i;
+        }
+        return all;
+    }
+
+    private static int[] concat(int[] head, List<Integer> tail) {
+        int[] out = new int[head.length + tail.size()];
+        System.arraycopy(head, 0, out, 0, head.length);
+        for (int i = 0; i < tail.size(); i++) {
+            out[head.length + i] = tail.get(i);
+        }
+        return out;
+    }
+
+    private static void appendNames(StringBuilder sql, TableSpec spec, int[] columns, String prefix) {
+        for (int i = 0; i < columns.length; i++) {
+            sql.append(i == 0 ? "" : ", ").append(prefix).append(Identifiers.quote(spec.columns().get(columns[i]).name()));
+        }
+    }
+
+    private static void appendCasts(StringBuilder sql, TableSpec spec, int[] columns) {
+        for (int i = 0; i < columns.length; i++) {
+            sql.append(i == 0 ? "" : ", ").append(cast(spec.columns().get(columns[i])));
+        }
+    }
+
+    /** {@code unnest($1::text[], $2::text[]) AS u("a", "b")}: one text array per bound column. */
+    private static void appendUnnest(StringBuilder sql, TableSpec spec, int[] columns) {
+        sql.append("unnest(");
+        for (int i = 0; i < columns.length; i++) {
+            sql.append(i == 0 ? "" : ", ").append("?::text[]");
+        }
+        sql.append(") AS u(");
+        appendNames(sql, spec, columns, "");
+        sql.append(")");
+    }
+
+    private static void appendKeyMatch(StringBuilder sql, TableSpec spec, int[] key) {
+        for (int i = 0; i < key.length; i++) {
+            ColumnSpec c = spec.columns().get(key[i]);
+            sql.append(i == 0 ? "" : " AND ").append("t.").append(Identifiers.quote(c.name())).append(" = ").append(cast(c));
+        }
+    }
+
+    /** {@code CAST(u."col" AS numeric(12,2))}: the type text comes from the catalog's format_type. */
+    private static String cast(ColumnSpec c) {
+        return "CAST(u." + Identifiers.quote(c.name()) + " AS " + c.type() + ")";
+    }
+}

@@ -1,0 +1,247 @@
+package dev.scry.backfill.sink;
+
+import java.sql.Array;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.HashMap;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import dev.scry.backfill.checkpoint.TableCounts;
+import dev.scry.backfill.error.PipelineFailure;
+import dev.scry.backfill.model.ChangeBatch;
+import dev.scry.backfill.model.ChangeEvent;
+import dev.scry.backfill.model.Op;
+import dev.scry.backfill.model.RowImage;
+import dev.scry.backfill.model.TableId;
+import dev.scry.backfill.model.TableSpec;
+
+/**
+ * Applies one batch's changes inside the caller's transaction. Consecutive changes of the same
+ * kind to the same table form a run that is written with one statement; a run never holds two
+ * changes to one row unless the later one replaces the earlier entirely, because PostgreSQL
+ * refuses to touch a row twice in one INSERT ... ON CONFLICT. Order between runs is source order.
+ */
+final class BatchApplier {
+
+    private enum Kind { UPSERT, PARTIAL_UPDATE, DELETE }
+
+    private final Map<TableId, TableSpec> tables;
+    private final ApplyStatements statements;
+    private final Map<List<String>, int[]> columnMaps = new IdentityHashMap<>();
+
+    BatchApplier(Map<TableId, TableSpec> tables, ApplyStatements statements) {
+        this.tables = tables;
+        this.statements = statements;
+    }
+
+    /**
+     * Applies the batch. With {@code rowAtATime}, every run holds one row: the fallback for the rare
+     * batch where two text forms of one key compare equal in SQL (1.0 and 1.00 in a numeric key),
+     * which the server rejects within one statement (SQLSTATE 21000).
+     */
+    Map<TableId, TableCounts> apply(Connection c, ChangeBatch batch, boolean rowAtATime) throws SQLException {
+        Map<TableId, long[]> counts = new LinkedHashMap<>();
+        Run run = null;
+        for (ChangeEvent e : batch.events()) {
+            TableSpec spec = spec(e.table());
+            count(counts, e);
+            if (e.op() == Op.TRUNCATE) {
+                flush(c, run);
+                run = null;
+                try (Statement st = c.createStatement()) {
+                    st.execute(statements.truncate(spec));
+                }
+                continue;
+            }
+            Kind kind;
+            RowImage row;
+            BitSet present = null;
+            if (e.op() == Op.DELETE) {
+                kind = Kind.DELETE;
+                row = e.key();
+            }
+            else if (e.after().hasUnchanged()) {
+                kind = Kind.PARTIAL_UPDATE;
+                row = e.after();
+                present = specPresent(spec, row);
+            }
+            else {
+                kind = Kind.UPSERT;
+                row = e.after();
+            }
+            if (run == null || !run.accepts(spec, kind, present)) {
+                flush(c, run);
+                run = new Run(spec, kind, present);
+            }
+            String[] values = toSpecOrder(spec, row);
+            if (rowAtATime && !run.rows.isEmpty()) {
+                flush(c, run);
+                run = new Run(spec, kind, present);
+            }
+            if (!run.add(values)) {
+                // Same row twice in one run and the later change cannot simply replace the earlier.
+                flush(c, run);
+                run = new Run(spec, kind, present);
+                run.add(values);
+            }
+        }
+        flush(c, run);
+        Map<TableId, TableCounts> out = new LinkedHashMap<>();
+        counts.forEach((t, n) -> out.put(t, new TableCounts(n[0], n[1], n[2], n[3], n[4])));
+        return out;
+    }
+
+    private TableSpec spec(TableId table) {
+        TableSpec spec = tables.get(table);
+        if (spec == null) {
+            throw new PipelineFailure("a change arrived for " + table + ", which the shadow does not track");
+        }
+        return spec;
+    }
+
+    private static void count(Map<TableId, long[]> counts, ChangeEvent e) {
+        long[] n = counts.computeIfAbsent(e.table(), t -> new long[5]);
+        switch (e.op()) {
+            case READ -> n[0]++;
+            case INSERT -> n[1]++;
+            case UPDATE -> n[2]++;
+            case DELETE -> n[3]++;
+            case TRUNCATE -> n[4]++;
+            default -> throw new IllegalStateException();
+        }
+    }
+
+    /** Values rearranged into the table's column order (null where the row image lacks a column). */
+    private String[] toSpecOrder(TableSpec spec, RowImage row) {
+        int[] map = columnMaps.computeIfAbsent(row.columns(), cols -> {
+            int[] m = new int[cols.size()];
+            for (int i = 0; i < m.length; i++) {
+                m[i] = spec.columnIndex(cols.get(i));
+                if (m[i] < 0) {
+                    throw new PipelineFailure("column " + cols.get(i) + " of " + spec.id() + " is not on the shadow table");
+                }
+            }
+            return m;
+        });
+        String[] values = new String[spec.columns().size()];
+        for (int i = 0; i < map.length; i++) {
+            values[map[i]] = row.value(i);
+        }
+        return values;
+    }
+
+    private static BitSet specPresent(TableSpec spec, RowImage row) {
+        BitSet present = new BitSet(spec.columns().size());
+        for (int i = 0; i < row.size(); i++) {
+            if (!row.isUnchanged(i)) {
+                present.set(spec.columnIndex(row.column(i)));
+            }
+        }
+        return present;
+    }
+
+    private void flush(Connection c, Run run) throws SQLException {
+        if (run == null || run.rows.isEmpty()) {
+            return;
+        }
+        ApplyStatements.Statement statement = switch (run.kind) {
+            case UPSERT -> statements.upsert(run.spec);
+            case PARTIAL_UPDATE -> statements.partialUpdate(run.spec, run.present);
+            case DELETE -> statements.delete(run.spec);
+        };
+        List<String[]> rows = run.rows;
+        try (PreparedStatement ps = c.prepareStatement(statement.sql())) {
+            int[] columns = statement.columns();
+            for (int p = 0; p < columns.length; p++) {
+                String[] column = new String[rows.size()];
+                for (int r = 0; r < column.length; r++) {
+                    column[r] = rows.get(r)[columns[p]];
+                }
+                Array array = c.createArrayOf("text", column);
+                ps.setArray(p + 1, array);
+            }
+            int changed = ps.executeUpdate();
+            if (run.kind == Kind.PARTIAL_UPDATE && changed != rows.size()) {
+                throw new PipelineFailure("an update on " + run.spec.id() + " left some values unsent (unchanged TOAST) but "
+                        + (rows.size() - changed) + " of its rows are missing on the shadow, so their values cannot be completed;"
+                        + " the shadow has diverged from the source: re-run the snapshot (teardown --drop-metadata, then snapshot)");
+            }
+        }
+    }
+
+    /** Consecutive changes of one kind to one table, keyed by primary key. */
+    private static final class Run {
+        final TableSpec spec;
+        final Kind kind;
+        final BitSet present;
+        final List<String[]> rows = new ArrayList<>();
+        final Map<Key, Integer> byKey = new HashMap<>();
+        final int[] keyColumns;
+
+        Run(TableSpec spec, Kind kind, BitSet present) {
+            this.spec = spec;
+            this.kind = kind;
+            this.present = present;
+            this.keyColumns = ApplyStatements.keyColumns(spec);
+        }
+
+        boolean accepts(TableSpec s, Kind k, BitSet p) {
+            return s == spec && k == kind && (p == null ? present == null : p.equals(present));
+        }
+
+        /**
+         * Adds a row; a later full image of a row already in the run replaces it (the final state is
+         * the same as applying both in order). Returns false when the run must be cut instead.
+         */
+        boolean add(String[] values) {
+            Key key = new Key(keyColumns, values);
+            Integer at = byKey.get(key);
+            if (at == null) {
+                byKey.put(key, rows.size());
+                rows.add(values);
+                return true;
+            }
+            if (kind == Kind.DELETE) {
+                return true;
+            }
+            if (kind == Kind.UPSERT) {
+                rows.set(at, values);
+                return true;
+            }
+            return false;
+        }
+    }
+
+    /** Primary-key values of a row, for spotting the same row twice in a run. */
+    private static final class Key {
+        private final String[] parts;
+        private final int hash;
+
+        Key(int[] columns, String[] values) {
+            parts = new String[columns.length];
+            int h = 1;
+            for (int i = 0; i < columns.length; i++) {
+                parts[i] = values[columns[i]];
+                h = 31 * h + (parts[i] == null ? 0 : parts[i].hashCode());
+            }
+            hash = h;
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Key k && java.util.Arrays.equals(parts, k.parts);
+        }
+
+        @Override
+        public int hashCode() {
+            return hash;
+        }
+    }
+}

@@ -1,0 +1,177 @@
+package dev.scry.backfill.sink;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import dev.scry.backfill.error.SetupException;
+import dev.scry.backfill.error.SqlErrors;
+import dev.scry.backfill.model.ColumnSpec;
+import dev.scry.backfill.model.Identifiers;
+import dev.scry.backfill.model.TableId;
+import dev.scry.backfill.model.TableSpec;
+
+/**
+ * Makes each shadow table match its source table: creates missing ones with the source's exact
+ * column types, nullability and primary key, and refuses existing ones that could not hold the
+ * source's rows. The shadow gets no defaults, constraints or triggers beyond the key: its rows
+ * only ever come from the pipeline.
+ */
+public final class ShadowSchema {
+
+    private static final Logger LOG = LoggerFactory.getLogger(ShadowSchema.class);
+
+    private static final String COLUMNS_SQL = """
+            SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull
+            FROM pg_attribute a
+            JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE n.nspname = ? AND c.relname = ? AND a.attnum > 0 AND NOT a.attisdropped
+            ORDER BY a.attnum""";
+
+    private static final String PRIMARY_KEY_SQL = """
+            SELECT a.attname
+            FROM pg_index i
+            JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+            CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
+            JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+            WHERE n.nspname = ? AND c.relname = ? AND i.indisprimary
+            ORDER BY k.ord""";
+
+    private ShadowSchema() {
+    }
+
+    /** What {@link #ensureTables} found or did per table. */
+    public enum Outcome { CREATED, MATCHES }
+
+    /**
+     * Checks every table first and creates the missing ones only if all existing ones match, so a
+     * mismatch stops the run with nothing written. Commits on its own.
+     */
+    public static Map<TableId, Outcome> ensureTables(Connection c, Iterable<TableSpec> specs) throws SQLException {
+        Map<TableId, Outcome> outcome = new LinkedHashMap<>();
+        List<TableSpec> missing = new ArrayList<>();
+        for (TableSpec spec : specs) {
+            List<ColumnSpec> existing = columns(c, spec.id());
+            if (existing.isEmpty()) {
+                missing.add(spec);
+                outcome.put(spec.id(), Outcome.CREATED);
+            }
+            else {
+                checkCompatible(spec, existing, primaryKey(c, spec.id()));
+                outcome.put(spec.id(), Outcome.MATCHES);
+            }
+        }
+        if (missing.isEmpty()) {
+            return outcome;
+        }
+        boolean auto = c.getAutoCommit();
+        c.setAutoCommit(false);
+        try (Statement st = c.createStatement()) {
+            for (TableSpec spec : missing) {
+                st.execute("CREATE SCHEMA IF NOT EXISTS " + Identifiers.quote(spec.id().schema()));
+                try {
+                    st.execute(createTable(spec));
+                }
+                catch (SQLException e) {
+                    throw new SetupException("cannot create shadow table " + spec.id() + ": " + SqlErrors.describe(e)
+                            + ("42704".equals(e.getSQLState())
+                                    ? "; create that type on the shadow the way the source defines it, then run again"
+                                    : ""), e);
+                }
+                LOG.info("created shadow table {} ({} columns)", spec.id(), spec.columns().size());
+            }
+            c.commit();
+        }
+        catch (SQLException | RuntimeException e) {
+            c.rollback();
+            throw e;
+        }
+        finally {
+            c.setAutoCommit(auto);
+        }
+        return outcome;
+    }
+
+    static String createTable(TableSpec spec) {
+        StringBuilder sql = new StringBuilder("CREATE TABLE ").append(spec.id().quoted()).append(" (");
+        for (int i = 0; i < spec.columns().size(); i++) {
+            ColumnSpec col = spec.columns().get(i);
+            sql.append(i == 0 ? "" : ", ").append(Identifiers.quote(col.name())).append(' ').append(col.type());
+            if (col.notNull()) {
+                sql.append(" NOT NULL");
+            }
+        }
+        sql.append(", PRIMARY KEY (");
+        for (int i = 0; i < spec.primaryKey().size(); i++) {
+            sql.append(i == 0 ? "" : ", ").append(Identifiers.quote(spec.primaryKey().get(i)));
+        }
+        return sql.append("))").toString();
+    }
+
+    private static void checkCompatible(TableSpec spec, List<ColumnSpec> existing, List<String> shadowKey) {
+        Map<String, ColumnSpec> byName = new LinkedHashMap<>();
+        for (ColumnSpec col : existing) {
+            byName.put(col.name(), col);
+        }
+        for (ColumnSpec col : spec.columns()) {
+            ColumnSpec shadow = byName.remove(col.name());
+            if (shadow == null) {
+                throw new SetupException("shadow table " + spec.id() + " has no column " + col.name() + " (" + col.type()
+                        + " on the source); add it to the shadow table or drop the shadow table so it is recreated");
+            }
+            if (!shadow.type().equals(col.type())) {
+                throw new SetupException("shadow table " + spec.id() + " column " + col.name() + " is " + shadow.type()
+                        + " but the source's is " + col.type() + "; alter the shadow column to " + col.type()
+                        + " or drop the shadow table so it is recreated");
+            }
+        }
+        for (ColumnSpec extra : byName.values()) {
+            if (extra.notNull()) {
+                throw new SetupException("shadow table " + spec.id() + " has a NOT NULL column " + extra.name()
+                        + " that the source lacks; drop that column or its NOT NULL constraint on the shadow");
+            }
+        }
+        if (!shadowKey.equals(spec.primaryKey())) {
+            throw new SetupException("shadow table " + spec.id() + " has primary key " + shadowKey + " but the source's is "
+                    + spec.primaryKey() + "; give the shadow table the same primary key or drop it so it is recreated");
+        }
+    }
+
+    private static List<ColumnSpec> columns(Connection c, TableId table) throws SQLException {
+        List<ColumnSpec> out = new ArrayList<>();
+        try (PreparedStatement ps = c.prepareStatement(COLUMNS_SQL)) {
+            ps.setString(1, table.schema());
+            ps.setString(2, table.name());
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    // The shadow side only needs name, declared type and nullability.
+                    out.add(new ColumnSpec(rs.getString(1), rs.getString(2), rs.getBoolean(3), rs.getString(2), false));
+                }
+            }
+        }
+        return out;
+    }
+
+    private static List<String> primaryKey(Connection c, TableId table) throws SQLException {
+        List<String> out = new ArrayList<>();
+        try (PreparedStatement ps = c.prepareStatement(PRIMARY_KEY_SQL)) {
+            ps.setString(1, table.schema());
+            ps.setString(2, table.name());
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(rs.getString(1));
+                }
+            }
+        }
+        return out;
+    }
+}

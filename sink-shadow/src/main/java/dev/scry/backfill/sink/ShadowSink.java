@@ -1,0 +1,142 @@
+package dev.scry.backfill.sink;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+
+import dev.scry.backfill.checkpoint.Checkpoint;
+import dev.scry.backfill.checkpoint.CheckpointStore;
+import dev.scry.backfill.checkpoint.TableCounts;
+import dev.scry.backfill.error.PipelineFailure;
+import dev.scry.backfill.error.SqlErrors;
+import dev.scry.backfill.model.ChangeBatch;
+import dev.scry.backfill.model.TableId;
+import dev.scry.backfill.model.TableSpec;
+
+/**
+ * The shadow sink: applies each batch and writes its checkpoint in one shadow transaction, so the
+ * shadow and its recorded position can never disagree. Transient faults (connection lost, server
+ * restarting) roll back and retry the whole batch with backoff; anything else stops the pipeline
+ * with the checkpoint still before the batch.
+ */
+public final class ShadowSink implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(ShadowSink.class);
+    private static final String CARDINALITY_VIOLATION = "21000";
+
+    private final SinkSettings settings;
+    private final CheckpointStore checkpoints;
+    private final BatchApplier applier;
+    private final HikariDataSource pool;
+    private final AtomicBoolean closed = new AtomicBoolean();
+
+    public ShadowSink(SinkSettings settings, Map<TableId, TableSpec> tables) {
+        this.settings = settings;
+        this.checkpoints = new CheckpointStore(settings.pipeline());
+        this.applier = new BatchApplier(Map.copyOf(tables), new ApplyStatements());
+        HikariConfig config = new HikariConfig();
+        config.setPoolName("shadow-sink");
+        config.setJdbcUrl(settings.shadow().jdbcUrl());
+        config.setDataSourceProperties(settings.shadow().jdbcProperties("scry-backfill sink " + settings.pipeline()));
+        config.setMaximumPoolSize(2);
+        config.setMinimumIdle(1);
+        config.setAutoCommit(false);
+        config.setConnectionTimeout(10_000);
+        // Start even if the shadow is down right now; getConnection failures are retried per batch.
+        config.setInitializationFailTimeout(-1);
+        this.pool = new HikariDataSource(config);
+    }
+
+    /**
+     * Applies the batch and its checkpoint in one transaction; returns what it applied per table.
+     * Blocks while retrying transient faults.
+     */
+    public Map<TableId, TableCounts> apply(ChangeBatch batch) throws InterruptedException {
+        RetryPolicy.Attempts attempts = settings.retry().start();
+        boolean rowAtATime = false;
+        boolean commitOutcomeUnknown = false;
+        while (true) {
+            try (Connection c = pool.getConnection()) {
+                if (commitOutcomeUnknown && alreadyCommitted(c, batch)) {
+                    LOG.info("the previous commit of this batch did reach the shadow; not applying it twice");
+                    return Map.of();
+                }
+                Map<TableId, TableCounts> counts;
+                try {
+                    counts = applier.apply(c, batch, rowAtATime);
+                    checkpoints.write(c, settings.slot(), batch.end(), counts);
+                }
+                catch (SQLException | RuntimeException e) {
+                    rollbackQuietly(c);
+                    throw e;
+                }
+                try {
+                    c.commit();
+                }
+                catch (SQLException e) {
+                    commitOutcomeUnknown = true;
+                    throw e;
+                }
+                if (attempts.failures() > 0) {
+                    LOG.info("shadow write succeeded after {} failed attempt(s)", attempts.failures());
+                }
+                return counts;
+            }
+            catch (SQLException e) {
+                if (CARDINALITY_VIOLATION.equals(e.getSQLState()) && !rowAtATime) {
+                    rowAtATime = true;
+                    continue;
+                }
+                if (!SqlErrors.isTransient(e)) {
+                    throw new PipelineFailure("the shadow rejected a batch: " + SqlErrors.describe(e)
+                            + ". Nothing of it was applied and the checkpoint is still before it; fix the cause and run `resume`", e);
+                }
+                long delay = attempts.nextDelayMillis();
+                if (delay < 0) {
+                    throw new PipelineFailure("the shadow " + settings.shadow().describe() + " kept failing for "
+                            + settings.retry().giveUpAfter().toSeconds() + " s (" + SqlErrors.describe(e)
+                            + "); stopping with the checkpoint before the failed batch. Run `resume` once the shadow is back", e);
+                }
+                LOG.warn("shadow write failed ({}); retrying in {} ms (attempt {})", SqlErrors.describe(e), delay, attempts.failures() + 1);
+                Thread.sleep(delay);
+            }
+        }
+    }
+
+    private boolean alreadyCommitted(Connection c, ChangeBatch batch) throws SQLException {
+        Optional<Checkpoint> cp = checkpoints.read(c);
+        c.rollback();
+        return cp.isPresent() && cp.get().offset().isPresent()
+                && Objects.equals(normalize(cp.get().offset().get()), normalize(batch.end().offset()));
+    }
+
+    /** Offsets compared as JSON text: the stored copy has been through jsonb and back. */
+    private static Object normalize(Map<String, Object> offset) {
+        return new java.util.TreeMap<>(offset).toString();
+    }
+
+    private static void rollbackQuietly(Connection c) {
+        try {
+            c.rollback();
+        }
+        catch (SQLException e) {
+            LOG.debug("rollback failed: {}", e.toString());
+        }
+    }
+
+    @Override
+    public void close() {
+        if (closed.compareAndSet(false, true)) {
+            pool.close();
+        }
+    }
+}

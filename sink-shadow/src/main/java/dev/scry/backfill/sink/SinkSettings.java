@@ -1,0 +1,23 @@
+package dev.scry.backfill.sink;
+
+import java.util.Objects;
+
+import dev.scry.backfill.model.ConnectionSettings;
+
+/**
+ * What the shadow sink needs, validated by the configuration loader.
+ *
+ * @param pipeline the pipeline id, which keys its checkpoint
+ * @param slot     the slot whose position the checkpoint records
+ * @param shadow   the shadow database
+ * @param retry    how transient shadow faults are retried
+ */
+public record SinkSettings(String pipeline, String slot, ConnectionSettings shadow, RetryPolicy retry) {
+
+    public SinkSettings {
+        Objects.requireNonNull(pipeline, "pipeline");
+        Objects.requireNonNull(slot, "slot");
+        Objects.requireNonNull(shadow, "shadow");
+        Objects.requireNonNull(retry, "retry");
+    }
+}

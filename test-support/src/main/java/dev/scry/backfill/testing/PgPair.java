@@ -1,0 +1,155 @@
+package dev.scry.backfill.testing;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The source/shadow PostgreSQL pair integration tests run against, started once per JVM. Chosen
+ * in this order:
+ * <ol>
+ *   <li>servers named by environment variables ({@code SCRY_TEST_SOURCE_HOST/PORT},
+ *       {@code SCRY_TEST_SHADOW_HOST/PORT}, {@code SCRY_TEST_USER}, {@code SCRY_TEST_PASSWORD}),
+ *       e.g. after {@code eval "$(scripts/pg-local.sh env)"};</li>
+ *   <li>two Testcontainers PostgreSQL 15 containers, when a Docker engine is reachable;</li>
+ *   <li>a local pair started from the server binaries by {@code scripts/pg-local.sh} on ports
+ *       54340/54341 with data under {@code .pg-local/test}, left running for the next run.</li>
+ * </ol>
+ * The source always has {@code wal_level=logical}. Each test class takes fresh databases with
+ * {@link #newDatabases(String)}, so classes never see each other's tables or slots.
+ */
+public final class PgPair {
+
+    private static PgPair instance;
+
+    private final PgServer source;
+    private final PgServer shadow;
+    private final String how;
+
+    PgPair(PgServer source, PgServer shadow, String how) {
+        this.source = source;
+        this.shadow = shadow;
+        this.how = how;
+    }
+
+    public static synchronized PgPair get() {
+        if (instance == null) {
+            instance = start();
+        }
+        return instance;
+    }
+
+    public PgServer source() {
+        return source;
+    }
+
+    public PgServer shadow() {
+        return shadow;
+    }
+
+    /** How the pair was found or started, for test logs. */
+    public String how() {
+        return how;
+    }
+
+    private static PgPair start() {
+        Map<String, String> env = System.getenv();
+        if (env.containsKey("SCRY_TEST_SOURCE_PORT") && env.containsKey("SCRY_TEST_SHADOW_PORT")) {
+            String user = env.getOrDefault("SCRY_TEST_USER", "postgres");
+            String password = env.getOrDefault("SCRY_TEST_PASSWORD", "");
+            return new PgPair(
+                    new PgServer(env.getOrDefault("SCRY_TEST_SOURCE_HOST", "127.0.0.1"), Integer.parseInt(env.get("SCRY_TEST_SOURCE_PORT")), user, password),
+                    new PgServer(env.getOrDefault("SCRY_TEST_SHADOW_HOST", "127.0.0.1"), Integer.parseInt(env.get("SCRY_TEST_SHADOW_PORT")), user, password),
+                    "servers from SCRY_TEST_* environment variables");
+        }
+        if (!"true".equals(env.get("SCRY_TEST_NO_DOCKER")) && Containers.dockerAvailable()) {
+            return Containers.start();
+        }
+        return startLocal();
+    }
+
+    private static PgPair startLocal() {
+        Path root = repositoryRoot();
+        Path script = root.resolve("scripts/pg-local.sh");
+        int sourcePort = 54340;
+        int shadowPort = 54341;
+        ProcessBuilder pb = new ProcessBuilder("bash", script.toString(), "start");
+        pb.environment().put("PG_SOURCE_PORT", Integer.toString(sourcePort));
+        pb.environment().put("PG_SHADOW_PORT", Integer.toString(shadowPort));
+        pb.environment().put("PG_LOCAL_DIR", root.resolve(".pg-local/test").toString());
+        pb.redirectErrorStream(true);
+        try {
+            File log = Files.createTempFile("pg-local", ".log").toFile();
+            pb.redirectOutput(log);
+            Process p = pb.start();
+            if (!p.waitFor(600, TimeUnit.SECONDS) || p.exitValue() != 0) {
+                throw new IllegalStateException("scripts/pg-local.sh start failed:\n" + Files.readString(log.toPath(), StandardCharsets.UTF_8));
+            }
+        }
+        catch (IOException e) {
+            throw new IllegalStateException("cannot run scripts/pg-local.sh: " + e.getMessage(), e);
+        }
+        catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while starting the local PostgreSQL pair", e);
+        }
+        return new PgPair(new PgServer("127.0.0.1", sourcePort, "postgres", ""), new PgServer("127.0.0.1", shadowPort, "postgres", ""),
+                "local clusters started by scripts/pg-local.sh on " + sourcePort + "/" + shadowPort);
+    }
+
+    /** The checkout's root: the nearest parent of the working directory holding scripts/pg-local.sh. */
+    public static Path repositoryRoot() {
+        Path dir = Path.of(System.getProperty("user.dir")).toAbsolutePath();
+        for (Path d = dir; d != null; d = d.getParent()) {
+            if (Files.isRegularFile(d.resolve("scripts/pg-local.sh"))) {
+                return d;
+            }
+        }
+        throw new IllegalStateException("no scripts/pg-local.sh above " + dir);
+    }
+
+    /**
+     * Creates an empty source database and an empty shadow database for one test class, named
+     * after {@code prefix} plus a random suffix (also usable as a pipeline id).
+     */
+    public Databases newDatabases(String prefix) {
+        String id = (prefix + "_" + Long.toString(System.nanoTime() % 1_000_000_000L, 36)).toLowerCase();
+        try {
+            create(source, id);
+            create(shadow, id);
+        }
+        catch (SQLException e) {
+            throw new IllegalStateException("cannot create test databases " + id + ": " + e.getMessage(), e);
+        }
+        return new Databases(this, id);
+    }
+
+    private static void create(PgServer server, String database) throws SQLException {
+        try (Connection c = server.connect("postgres"); Statement st = c.createStatement()) {
+            st.execute("CREATE DATABASE \"" + database + "\"");
+        }
+    }
+
+    /** Drops slots left on the source for the database, then both databases. */
+    void drop(String database) {
+        for (PgServer server : List.of(source, shadow)) {
+            try (Connection c = server.connect("postgres"); Statement st = c.createStatement()) {
+                st.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '" + database + "' AND pid <> pg_backend_pid()");
+                st.execute("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = '" + database + "' AND NOT active");
+                st.execute("DROP DATABASE IF EXISTS \"" + database + "\"");
+            }
+            catch (SQLException e) {
+                // Leaving a test database behind is harmless; a failing cleanup must not fail the test.
+                System.err.println("could not drop test database " + database + ": " + e.getMessage());
+            }
+        }
+    }
+}
