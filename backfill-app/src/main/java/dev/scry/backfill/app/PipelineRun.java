@@ -43,6 +43,7 @@ final class PipelineRun {
 
     private static final Logger LOG = LoggerFactory.getLogger(PipelineRun.class);
     private static final long SUMMARY_EVERY_NANOS = 60_000_000_000L;
+    private static final long SLOT_CONFIRM_TIMEOUT_NANOS = 15_000_000_000L;
 
     private final BackfillConfig config;
     private final Map<TableId, TableSpec> specs;
@@ -142,9 +143,9 @@ final class PipelineRun {
             }
         }
         phase = batch.end().phase();
-        if (marker != null && batch.markers().contains(marker)) {
+        if (marker != null && batch.markers().contains(marker) && !caughtUp) {
             caughtUp = true;
-            source.requestStop();
+            stopOnceSlotConfirms(batch.end().lsn(), source);
         }
         long now = System.nanoTime();
         if (phase == Phase.STREAMING && now - lastSummaryNanos >= SUMMARY_EVERY_NANOS) {
@@ -153,6 +154,36 @@ final class PipelineRun {
             changesSinceSummary = 0;
             lastSummaryNanos = now;
         }
+    }
+
+    /**
+     * Stops once the slot has confirmed {@code lsn}. The engine confirms a committed position to
+     * the slot at its next poll, just after the batch returns; closing it sooner could cut that
+     * confirmation off and leave the source retaining WAL the shadow already has.
+     */
+    private void stopOnceSlotConfirms(Lsn lsn, DebeziumSource source) {
+        Thread waiter = new Thread(() -> {
+            long deadline = System.nanoTime() + SLOT_CONFIRM_TIMEOUT_NANOS;
+            try (Connection c = Connect.open(config.source(), "source")) {
+                SourceAdmin admin = new SourceAdmin(c);
+                while (System.nanoTime() < deadline && !source.stopRequested()) {
+                    Optional<Lsn> confirmed = admin.slot(config.slot()).map(s -> s.confirmedFlush());
+                    if (confirmed.isPresent() && confirmed.get() != null && confirmed.get().compareTo(lsn) >= 0) {
+                        break;
+                    }
+                    Thread.sleep(20);
+                }
+            }
+            catch (SQLException | RuntimeException e) {
+                LOG.warn("could not check that slot {} confirmed {}: {}", config.slot(), lsn, e.toString());
+            }
+            catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            source.requestStop();
+        }, "caught-up-stopper");
+        waiter.setDaemon(true);
+        waiter.start();
     }
 
     /**

@@ -49,7 +49,7 @@ final class PipelineRunner {
     /** {@code snapshot}: copy the tables consistently with the slot, then stop. */
     int snapshot() throws SQLException, InterruptedException {
         try (Connection source = Connect.open(config.source(), "source"); Connection shadow = Connect.open(config.shadow(), "shadow")) {
-            Map<TableId, TableSpec> specs = new SourcePreflight(source, config.source().describe()).check(config.tables());
+            Map<TableId, TableSpec> specs = preflight(source, shadow);
             Optional<Checkpoint> checkpoint = checkpoints.read(shadow);
             SnapshotPlan.Decision decision = SnapshotPlan.decide(checkpoint);
             switch (decision) {
@@ -89,7 +89,7 @@ final class PipelineRunner {
      */
     int stream(boolean resume, boolean exitWhenCaughtUp) throws SQLException, InterruptedException {
         try (Connection source = Connect.open(config.source(), "source"); Connection shadow = Connect.open(config.shadow(), "shadow")) {
-            Map<TableId, TableSpec> specs = new SourcePreflight(source, config.source().describe()).check(config.tables());
+            Map<TableId, TableSpec> specs = preflight(source, shadow);
             Optional<Checkpoint> checkpoint = checkpoints.read(shadow);
             SourceAdmin admin = new SourceAdmin(source);
             Optional<SlotInfo> slot = admin.slot(config.slot());
@@ -161,14 +161,17 @@ final class PipelineRunner {
         }
     }
 
+    /** Everything checked before anything is written: the source's readiness and the shadow tables' shape. */
+    private Map<TableId, TableSpec> preflight(Connection source, Connection shadow) throws SQLException {
+        Map<TableId, TableSpec> specs = new SourcePreflight(source, config.source().describe()).check(config.tables());
+        ShadowSchema.check(shadow, specs.values());
+        return specs;
+    }
+
     /** The first writes of a run: metadata schema, shadow tables, publication. */
     private void prepareWrites(Connection source, Connection shadow, Map<TableId, TableSpec> specs) throws SQLException {
         checkpoints.ensureSchema(shadow);
-        ShadowSchema.ensureTables(shadow, specs.values()).forEach((table, outcome) -> {
-            if (outcome == ShadowSchema.Outcome.CREATED) {
-                LOG.info("shadow table {} created", table);
-            }
-        });
+        ShadowSchema.ensureTables(shadow, specs.values());
         new SourceAdmin(source).ensurePublication(config.publication(), config.tables());
     }
 

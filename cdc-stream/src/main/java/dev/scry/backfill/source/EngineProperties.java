@@ -71,6 +71,8 @@ final class EngineProperties {
         p.setProperty("hstore.handling.mode", "json");
         p.setProperty("include.unknown.datatypes", "false");
         p.setProperty("unavailable.value.placeholder", placeholder.text());
+        p.setProperty("converters", "scrydate");
+        p.setProperty("scrydate.type", DateTextConverter.class.getName());
 
         // Batching: Debezium's poll returns when max.batch.size records are queued or
         // poll.interval.ms has passed, which is exactly batch.max-rows / batch.max-delay-ms.

@@ -22,12 +22,15 @@ public final class SupportedTypes {
             "inet", "cidr", "macaddr", "macaddr8",
             "enum");
 
-    /** Arrays whose elements Debezium hands over one by one in the representation the scalar has. */
+    /**
+     * Arrays whose elements arrive exactly in both the snapshot and the stream. Left out on purpose,
+     * because Debezium's array conversions lose values: numeric[] (NaN elements become a NULL
+     * array), date[] and timestamp[] (BC and pre-1582 values shift), time[] (24:00:00 and
+     * microseconds are lost).
+     */
     private static final Set<String> ARRAY_ELEMENTS = Set.of(
-            "bool", "int2", "int4", "int8",
-            "numeric", "float4", "float8",
+            "bool", "int2", "int4", "int8", "float4", "float8",
             "text", "varchar", "bpchar",
-            "date", "time", "timestamp", "timestamptz",
             "uuid", "json", "jsonb", "inet", "cidr", "macaddr", "enum");
 
     private SupportedTypes() {

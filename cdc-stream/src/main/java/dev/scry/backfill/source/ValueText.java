@@ -28,6 +28,9 @@ public final class ValueText {
     private static final long POSITIVE_INFINITY_MICROS = PGStatement.DATE_POSITIVE_INFINITY;
     private static final long NEGATIVE_INFINITY_MICROS = PGStatement.DATE_NEGATIVE_INFINITY;
     private static final long MICROS_PER_DAY = 86_400_000_000L;
+    // ... and 'infinity' dates onto these days, far before PostgreSQL's earliest date (4713 BC).
+    private static final long POSITIVE_INFINITY_DAY = LocalDate.parse("-5877611-06-21").toEpochDay();
+    private static final long NEGATIVE_INFINITY_DAY = LocalDate.parse("-5877611-06-22").toEpochDay();
 
     private ValueText() {
     }
@@ -41,7 +44,7 @@ public final class ValueText {
         if (semantic != null) {
             switch (semantic) {
                 case "io.debezium.time.Date":
-                    return date(LocalDate.ofEpochDay(((Number) value).longValue()));
+                    return epochDay(((Number) value).longValue());
                 case "io.debezium.time.MicroTime":
                     return timeOfDay(((Number) value).longValue());
                 case "io.debezium.time.Time":
@@ -54,6 +57,8 @@ public final class ValueText {
                     return timestampMicros(Math.multiplyExact(((Number) value).longValue(), 1_000L));
                 case "io.debezium.time.NanoTimestamp":
                     return timestampMicros(((Number) value).longValue() / 1_000L);
+                case "io.debezium.time.ZonedTimestamp":
+                    return zonedTimestamp((String) value);
                 case "org.apache.kafka.connect.data.Decimal":
                     return ((BigDecimal) value).toPlainString();
                 default:
@@ -112,6 +117,16 @@ public final class ValueText {
         return Float.toString(f);
     }
 
+    static String epochDay(long day) {
+        if (day == POSITIVE_INFINITY_DAY) {
+            return "infinity";
+        }
+        if (day == NEGATIVE_INFINITY_DAY) {
+            return "-infinity";
+        }
+        return date(LocalDate.ofEpochDay(day));
+    }
+
     /** PostgreSQL writes years before 1 AD as "YYYY-MM-DD BC"; ISO's year 0 is 1 BC. */
     static String date(LocalDate d) {
         int year = d.getYear();
@@ -144,6 +159,24 @@ public final class ValueText {
             return date.substring(0, date.length() - 3) + " " + time + " BC";
         }
         return date + " " + time;
+    }
+
+    /**
+     * Debezium prints timestamptz as ISO-8601 in UTC, with a signed year outside 0000-9999
+     * ({@code -0043-03-15T10:00:00Z} is 44 BC), which PostgreSQL does not read; rewrite those.
+     */
+    static String zonedTimestamp(String iso) {
+        if (iso.isEmpty() || (iso.charAt(0) != '-' && iso.charAt(0) != '+') || iso.equals("-infinity")) {
+            return iso;
+        }
+        java.time.OffsetDateTime t = java.time.OffsetDateTime.parse(iso);
+        String time = t.toLocalTime().toString();
+        String date = date(t.toLocalDate());
+        String offset = t.getOffset().getId().equals("Z") ? "+00" : t.getOffset().getId();
+        if (date.endsWith(" BC")) {
+            return date.substring(0, date.length() - 3) + " " + time + offset + " BC";
+        }
+        return date + " " + time + offset;
     }
 
     /** A one-dimensional array literal; every element is quoted, so no element text needs inspecting. */

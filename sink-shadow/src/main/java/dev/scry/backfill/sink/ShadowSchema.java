@@ -52,6 +52,16 @@ public final class ShadowSchema {
     /** What {@link #ensureTables} found or did per table. */
     public enum Outcome { CREATED, MATCHES }
 
+    /** Refuses, without writing anything, existing shadow tables that could not hold the source's rows. */
+    public static void check(Connection c, Iterable<TableSpec> specs) throws SQLException {
+        for (TableSpec spec : specs) {
+            List<ColumnSpec> existing = columns(c, spec.id());
+            if (!existing.isEmpty()) {
+                checkCompatible(spec, existing, primaryKey(c, spec.id()));
+            }
+        }
+    }
+
     /**
      * Checks every table first and creates the missing ones only if all existing ones match, so a
      * mismatch stops the run with nothing written. Commits on its own.

@@ -1,0 +1,170 @@
+package dev.scry.backfill.app;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.List;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import dev.scry.backfill.testing.Databases;
+import dev.scry.backfill.testing.PgPair;
+
+/**
+ * Bad configuration and unprepared sources: exit 2, one line that names the problem, and nothing
+ * written on either side (no slot, no publication, no metadata, no shadow table).
+ */
+class BadInputIT {
+
+    @TempDir
+    static Path dir;
+
+    private static Databases db;
+    private static Pipeline pipeline;
+
+    @BeforeAll
+    static void setUp() throws Exception {
+        db = PgPair.get().newDatabases("bad_it");
+        pipeline = new Pipeline(db, dir, List.of("public.good"), "");
+        pipeline.source("CREATE TABLE good (id int PRIMARY KEY, v text)", "CREATE TABLE keyless (v text)",
+                "CREATE TABLE clash (id int PRIMARY KEY, v text)", "CREATE ROLE plain_user LOGIN");
+        try (Connection c = db.shadow(); Statement st = c.createStatement()) {
+            st.execute("CREATE TABLE clash (id int PRIMARY KEY, v integer)");
+        }
+    }
+
+    @AfterAll
+    static void tearDown() throws SQLException {
+        pipeline.source("DROP ROLE IF EXISTS plain_user");
+        db.close();
+    }
+
+    @Test
+    void unknownKeyIsNamed() throws Exception {
+        Path config = write("unknown.yaml", valid().replace("tables:", "tabels: [public.good]\ntables:"));
+
+        assertRefused(config, "snapshot", "tabels is not a known key");
+    }
+
+    @Test
+    void unknownNestedKeyIsNamedWithItsPath() throws Exception {
+        Path config = write("nested.yaml", valid().replace("batch: {max-rows: 10}", "batch: {max-rowz: 10}"));
+
+        assertRefused(config, "cdc", "batch.max-rowz is not a known key");
+    }
+
+    @Test
+    void missingFileIsNamed() throws Exception {
+        assertRefused(dir.resolve("nowhere.yaml"), "snapshot", "nowhere.yaml: no such file");
+    }
+
+    @Test
+    void wrongTypeIsNamed() throws Exception {
+        Path config = write("type.yaml", valid().replace("batch: {max-rows: 10}", "batch: {max-rows: lots}"));
+
+        assertRefused(config, "resume", "batch.max-rows must be an integer, got 'lots'");
+    }
+
+    @Test
+    void tableMissingOnTheSourceIsNamed() throws Exception {
+        Path config = write("missing-table.yaml", valid().replace("[public.good]", "[public.good, public.nothere]"));
+
+        assertRefused(config, "snapshot", "table public.nothere does not exist on the source");
+    }
+
+    @Test
+    void tableWithoutPrimaryKeyIsRefusedBeforeItIsPublished() throws Exception {
+        Path config = write("keyless.yaml", valid().replace("[public.good]", "[public.good, public.keyless]"));
+
+        assertRefused(config, "snapshot", "table public.keyless has no primary key");
+        // Publishing it would have made UPDATE and DELETE on the source fail; they still work.
+        pipeline.source("INSERT INTO keyless VALUES ('x')", "UPDATE keyless SET v = 'y'", "DELETE FROM keyless");
+    }
+
+    @Test
+    void sourceWithoutLogicalWalIsRefusedWithTheFix() throws Exception {
+        // The shadow server runs with wal_level=replica: use it as a source.
+        var shadow = db.shadowServer();
+        Path config = write("wal.yaml", valid().replaceFirst("source: \\{[^}]*}",
+                "source: {host: " + shadow.host() + ", port: " + shadow.port() + ", database: postgres, user: " + shadow.user() + "}"));
+
+        assertRefused(config, "snapshot", "wal_level is 'replica'", "set wal_level = logical");
+    }
+
+    @Test
+    void userWithoutReplicationIsRefusedWithTheFix() throws Exception {
+        Path config = write("role.yaml", valid().replaceFirst("(source: \\{[^}]*user: )[^,}]+", "$1plain_user"));
+
+        assertRefused(config, "cdc", "lacks the REPLICATION attribute", "ALTER ROLE plain_user REPLICATION");
+    }
+
+    @Test
+    void shadowTableThatCannotHoldTheSourceRowsIsRefused() throws Exception {
+        Path config = write("clash.yaml", valid().replace("[public.good]", "[public.good, public.clash]"));
+
+        assertRefused(config, "snapshot", "shadow table public.clash column v is integer but the source's is text");
+    }
+
+    @Test
+    void errorIsOneLineFromTheLauncherToo() throws Exception {
+        Path config = write("process.yaml", valid().replace("tables:", "tabels: [public.good]\ntables:"));
+        Path log = dir.resolve("process.log");
+        ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp",
+                System.getProperty("java.class.path"), Main.class.getName(), "snapshot", "-c", config.toString())
+                .redirectErrorStream(true).redirectOutput(log.toFile());
+
+        int code = Pipeline.waitFor(pb.start(), Duration.ofSeconds(60));
+
+        assertThat(code).isEqualTo(2);
+        assertThat(Files.readAllLines(log)).hasSize(1).first().asString().contains("tabels is not a known key");
+    }
+
+    /** A configuration that works, as flow-style YAML the tests edit one key at a time. */
+    private static String valid() {
+        var src = db.sourceServer();
+        var shd = db.shadowServer();
+        return "pipeline: " + db.name() + "\n"
+                + "source: {host: " + src.host() + ", port: " + src.port() + ", database: " + db.name() + ", user: " + src.user() + "}\n"
+                + "shadow: {host: " + shd.host() + ", port: " + shd.port() + ", database: " + db.name() + ", user: " + shd.user() + "}\n"
+                + "tables: [public.good]\n"
+                + "batch: {max-rows: 10}\n";
+    }
+
+    private static Path write(String name, String yaml) throws Exception {
+        Path p = dir.resolve(name);
+        Files.writeString(p, yaml);
+        return p;
+    }
+
+    private static void assertRefused(Path config, String command, String... expected) throws SQLException {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
+        int code = Main.run(new String[] {command, "-c", config.toString()}, new java.io.PrintStream(out, true),
+                new java.io.PrintStream(err, true));
+        String message = err.toString().strip();
+
+        assertThat(code).as(message).isEqualTo(2);
+        assertThat(message).startsWith("error: ").doesNotContain("\n").contains(expected);
+        assertNothingWritten();
+    }
+
+    private static void assertNothingWritten() throws SQLException {
+        assertThat(pipeline.slotExists()).as("slot").isFalse();
+        assertThat(pipeline.sourceLong("SELECT count(*) FROM pg_publication")).as("publications").isZero();
+        try (Connection c = db.shadow(); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT count(*) FROM pg_namespace WHERE nspname = 'scry_backfill'")) {
+            rs.next();
+            assertThat(rs.getLong(1)).as("metadata schema").isZero();
+        }
+        assertThat(pipeline.shadowLong("SELECT count(*) FROM pg_tables WHERE tablename = 'good'")).as("shadow table").isZero();
+    }
+}

@@ -1,0 +1,197 @@
+package dev.scry.backfill.app;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+
+import dev.scry.backfill.testing.Databases;
+import dev.scry.backfill.testing.PgServer;
+import dev.scry.backfill.testing.TableDiff;
+
+/**
+ * Test fixture for one pipeline over a pair of test databases: writes its configuration, runs
+ * commands in-process or as a separate JVM (for SIGKILL and SIGTERM), and compares tables.
+ */
+final class Pipeline {
+
+    /** What an in-process command printed and returned. */
+    record Outcome(int exitCode, String out, String err) {
+    }
+
+    private final Databases db;
+    private final Path config;
+
+    Pipeline(Databases db, Path dir, List<String> tables, String extraYaml) throws IOException {
+        this.db = db;
+        this.config = dir.resolve(db.name() + ".yaml");
+        writeConfig(tables, extraYaml);
+    }
+
+    void writeConfig(List<String> tables, String extraYaml) throws IOException {
+        PgServer src = db.sourceServer();
+        PgServer shd = db.shadowServer();
+        StringBuilder yaml = new StringBuilder()
+                .append("pipeline: ").append(db.name()).append('\n')
+                .append("source: {host: ").append(src.host()).append(", port: ").append(src.port()).append(", database: ").append(db.name())
+                .append(", user: ").append(src.user()).append(", password: '").append(src.password()).append("'}\n")
+                .append("shadow: {host: ").append(shd.host()).append(", port: ").append(shd.port()).append(", database: ").append(db.name())
+                .append(", user: ").append(shd.user()).append(", password: '").append(shd.password()).append("'}\n")
+                .append("tables:\n");
+        for (String t : tables) {
+            yaml.append("  - '").append(t.replace("'", "''")).append("'\n");
+        }
+        yaml.append(extraYaml == null ? "" : extraYaml);
+        Files.writeString(config, yaml.toString());
+    }
+
+    Path config() {
+        return config;
+    }
+
+    String slot() {
+        return "backfill_" + db.name();
+    }
+
+    /** Runs a command in this JVM, e.g. {@code run("snapshot")}. */
+    Outcome run(String command, String... options) {
+        List<String> args = new ArrayList<>(List.of(command, "-c", config.toString()));
+        args.addAll(List.of(options));
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int code = Main.run(args.toArray(String[]::new), new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8));
+        return new Outcome(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    }
+
+    /** Starts a command in a separate JVM with the test classpath; output goes to {@code log}. */
+    Process spawn(Path log, String command, String... options) throws IOException {
+        List<String> args = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx512m", "-cp", System.getProperty("java.class.path"), Main.class.getName(), command, "-c", config.toString()));
+        args.addAll(List.of(options));
+        return new ProcessBuilder(args).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+    }
+
+    /** Every table equal on both sides, row for row (reports the first differences otherwise). */
+    void assertShadowEqualsSource(String... quotedTables) throws SQLException {
+        try (Connection source = db.source(); Connection shadow = db.shadow()) {
+            List<String> differences = new ArrayList<>();
+            for (String t : quotedTables) {
+                differences.addAll(TableDiff.differences(source, shadow, t));
+            }
+            assertThat(differences).as("rows that differ between source and shadow").isEmpty();
+        }
+    }
+
+    void source(String... statements) throws SQLException {
+        try (Connection c = db.source(); Statement st = c.createStatement()) {
+            for (String sql : statements) {
+                st.execute(sql);
+            }
+        }
+    }
+
+    long shadowLong(String sql) throws SQLException {
+        try (Connection c = db.shadow(); Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql)) {
+            return rs.next() ? rs.getLong(1) : -1;
+        }
+    }
+
+    long sourceLong(String sql) throws SQLException {
+        try (Connection c = db.source(); Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql)) {
+            return rs.next() ? rs.getLong(1) : -1;
+        }
+    }
+
+    boolean slotExists() throws SQLException {
+        try (Connection c = db.source(); PreparedStatement ps = c.prepareStatement("SELECT 1 FROM pg_replication_slots WHERE slot_name = ?")) {
+            ps.setString(1, slot());
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next();
+            }
+        }
+    }
+
+    /** Bytes between the slot's confirmed position and the source's current WAL position. */
+    long slotLagBytes() throws SQLException {
+        try (Connection c = db.source(); PreparedStatement ps = c.prepareStatement(
+                "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::bigint FROM pg_replication_slots WHERE slot_name = ?")) {
+            ps.setString(1, slot());
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getLong(1);
+            }
+        }
+    }
+
+    /** Checkpoint phase on the shadow, or null before there is one. */
+    String phase() throws SQLException {
+        try (Connection c = db.shadow(); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT to_regclass('scry_backfill.checkpoint') IS NOT NULL")) {
+            rs.next();
+            if (!rs.getBoolean(1)) {
+                return null;
+            }
+        }
+        try (Connection c = db.shadow(); PreparedStatement ps = c.prepareStatement("SELECT phase FROM scry_backfill.checkpoint WHERE pipeline = ?")) {
+            ps.setString(1, db.name());
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? rs.getString(1) : null;
+            }
+        }
+    }
+
+    static void await(String what, Duration timeout, BooleanSupplier condition) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("timed out after " + timeout.toSeconds() + " s waiting until " + what);
+            }
+            Thread.sleep(50);
+        }
+    }
+
+    static int waitFor(Process p, Duration timeout) throws InterruptedException {
+        if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+            p.destroyForcibly();
+            throw new AssertionError("process did not exit within " + timeout.toSeconds() + " s");
+        }
+        return p.exitValue();
+    }
+
+    /** SIGKILL: no shutdown hook, no signal handler, no last batch. */
+    static void kill9(Process p) throws InterruptedException {
+        p.destroyForcibly();
+        p.waitFor();
+    }
+
+    /** A condition that queries a database; SQL errors count as "not yet". */
+    interface SqlCondition {
+        boolean test() throws SQLException;
+    }
+
+    static BooleanSupplier sql(SqlCondition c) {
+        return () -> {
+            try {
+                return c.test();
+            }
+            catch (SQLException e) {
+                return false;
+            }
+        };
+    }
+}

@@ -1,0 +1,176 @@
+package dev.scry.backfill.app;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import dev.scry.backfill.testing.Databases;
+import dev.scry.backfill.testing.PgPair;
+
+/** Snapshot, then streaming of every kind of change, through the CLI against a real source and shadow. */
+class StreamingIT {
+
+    @TempDir
+    Path dir;
+
+    private Databases db;
+    private Pipeline pipeline;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        db = PgPair.get().newDatabases("stream_it");
+        try (Connection c = db.source()) {
+            Workload.createSchema(c, 2_000);
+        }
+        pipeline = new Pipeline(db, dir, List.of(Workload.TABLES), "batch: {max-rows: 100, max-delay-ms: 50}\n");
+    }
+
+    @AfterEach
+    void tearDown() {
+        pipeline.run("teardown", "--drop-metadata");
+        db.close();
+    }
+
+    @Test
+    void streamsInsertsUpdatesDeletesAndTruncatesInMultiRowTransactions() throws Exception {
+        assertThat(pipeline.run("snapshot").exitCode()).isZero();
+
+        pipeline.source(
+                "BEGIN; INSERT INTO events (account_id, kind) SELECT g, 'burst' FROM generate_series(1, 250) g;"
+                        + " UPDATE accounts SET balance = balance + 1, tags = '{}' WHERE id <= 150; DELETE FROM events WHERE id % 3 = 0; COMMIT",
+                "UPDATE \"Pairs\" SET b = -b WHERE b % 2 = 0",
+                "DELETE FROM accounts WHERE id > 190",
+                "BEGIN; TRUNCATE \"Pairs\"; INSERT INTO \"Pairs\" VALUES ('after truncate', 1, 'NaN', '\\x00ff00'); COMMIT");
+        Pipeline.Outcome cdc = pipeline.run("cdc", "--exit-when-caught-up");
+
+        assertThat(cdc.exitCode()).as(cdc.err()).isZero();
+        assertThat(cdc.out()).contains("caught up");
+        pipeline.assertShadowEqualsSource(Workload.TABLES);
+        assertThat(pipeline.shadowLong("SELECT count(*) FROM \"Pairs\"")).isEqualTo(1);
+    }
+
+    @Test
+    void transactionLargerThanABatchArrivesWhole() throws Exception {
+        assertThat(pipeline.run("snapshot").exitCode()).isZero();
+
+        // 1,000 changes in one transaction with batch.max-rows = 100: split on the way, equal at the end.
+        pipeline.source("BEGIN; UPDATE events SET kind = 'big' WHERE id <= 1000; COMMIT");
+        Pipeline.Outcome cdc = pipeline.run("cdc", "--exit-when-caught-up");
+
+        assertThat(cdc.exitCode()).as(cdc.err()).isZero();
+        pipeline.assertShadowEqualsSource(Workload.TABLES);
+    }
+
+    @Test
+    void shadowNeverShowsPartOfASourceTransaction() throws Exception {
+        assertThat(pipeline.run("snapshot").exitCode()).isZero();
+        long total = pipeline.sourceLong(Workload.TOTAL);
+        Set observed = new Set();
+        AtomicBoolean reading = new AtomicBoolean(true);
+        AtomicLong reads = new AtomicLong();
+        Thread reader = new Thread(() -> {
+            try (Connection shadow = db.shadow(); var st = shadow.createStatement()) {
+                while (reading.get()) {
+                    try (var rs = st.executeQuery(Workload.TOTAL)) {
+                        rs.next();
+                        observed.add(rs.getLong(1));
+                        reads.incrementAndGet();
+                    }
+                }
+            }
+            catch (SQLException e) {
+                observed.add(Long.MIN_VALUE);
+            }
+        });
+        try (Workload transfers = new Workload(db, true, 7).start()) {
+            reader.start();
+            Pipeline.await("the workload has committed 300 transfers", Duration.ofSeconds(60), () -> transfers.transactions() >= 300);
+            transfers.stop();
+            Pipeline.Outcome cdc = pipeline.run("cdc", "--exit-when-caught-up");
+            assertThat(cdc.exitCode()).as(cdc.err()).isZero();
+        }
+        finally {
+            reading.set(false);
+            reader.join();
+        }
+        // Each transfer moves money between two rows in one transaction: half of one would change the sum.
+        assertThat(reads.get()).isPositive();
+        assertThat(observed.values()).containsExactly(total);
+        pipeline.assertShadowEqualsSource(Workload.TABLES);
+    }
+
+    @Test
+    void cdcWithoutCheckpointStreamsFromTheSlotsCreation() throws Exception {
+        Path log = dir.resolve("cdc.log");
+        Process daemon = pipeline.spawn(log, "cdc");
+        Pipeline.await("the slot exists", Duration.ofSeconds(60), Pipeline.sql(pipeline::slotExists));
+        pipeline.source("INSERT INTO events (account_id, kind) VALUES (1, 'after the slot')");
+        Pipeline.await("the new row is on the shadow", Duration.ofSeconds(60),
+                Pipeline.sql(() -> pipeline.shadowLong("SELECT count(*) FROM events WHERE kind = 'after the slot'") == 1));
+
+        daemon.destroy(); // SIGTERM: finish the batch in flight, commit, exit 0
+        assertThat(Pipeline.waitFor(daemon, Duration.ofSeconds(60))).as(Files.readString(log)).isZero();
+        assertThat(Files.readString(log)).contains("no checkpoint").contains("existing rows are not copied");
+        // Rows committed before the slot existed were not copied.
+        assertThat(pipeline.shadowLong("SELECT count(*) FROM events")).isEqualTo(1);
+        assertThat(pipeline.shadowLong("SELECT count(*) FROM accounts")).isZero();
+        assertThat(pipeline.phase()).isEqualTo("streaming");
+    }
+
+    @Test
+    void resumeWithoutCheckpointExitsTwoAndWritesNothing() throws Exception {
+        Pipeline.Outcome resume = pipeline.run("resume");
+
+        assertThat(resume.exitCode()).isEqualTo(2);
+        assertThat(resume.err().strip()).startsWith("error: pipeline " + db.name() + " has no checkpoint").doesNotContain("\n");
+        assertThat(pipeline.slotExists()).isFalse();
+        assertThat(pipeline.phase()).isNull();
+    }
+
+    @Test
+    void statusReportsPhaseCheckpointRowsAndSlotLag() throws Exception {
+        assertThat(pipeline.run("snapshot").exitCode()).isZero();
+        pipeline.source("INSERT INTO events (account_id, kind) VALUES (1, 'unapplied')");
+
+        Pipeline.Outcome status = pipeline.run("status", "--json");
+
+        assertThat(status.exitCode()).isZero();
+        var json = new com.fasterxml.jackson.databind.ObjectMapper().readTree(status.out());
+        assertThat(json.get("phase").asText()).isEqualTo("streaming");
+        assertThat(json.get("checkpoint_lsn").asText()).matches("[0-9A-F]+/[0-9A-F]+");
+        assertThat(json.get("tables").get("public.events").get("snapshot_rows").asLong()).isEqualTo(2_000);
+        assertThat(json.get("slot").get("lag_bytes").asLong()).isPositive();
+        assertThat(status.out()).doesNotContain("password");
+    }
+
+    /** A thread-safe set of observed values. */
+    private static final class Set {
+        private final java.util.Set<Long> values = ConcurrentHashMap.newKeySet();
+
+        void add(long v) {
+            values.add(v);
+        }
+
+        java.util.Set<Long> values() {
+            return values;
+        }
+    }
+
+    static String read(Path p) throws IOException {
+        return Files.readString(p);
+    }
+}

@@ -1,0 +1,211 @@
+package dev.scry.backfill.sink;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import dev.scry.backfill.checkpoint.Checkpoint;
+import dev.scry.backfill.checkpoint.CheckpointStore;
+import dev.scry.backfill.error.PipelineFailure;
+import dev.scry.backfill.error.SetupException;
+import dev.scry.backfill.model.ChangeBatch;
+import dev.scry.backfill.model.ChangeEvent;
+import dev.scry.backfill.model.ColumnSpec;
+import dev.scry.backfill.model.ConnectionSettings;
+import dev.scry.backfill.model.Lsn;
+import dev.scry.backfill.model.Op;
+import dev.scry.backfill.model.Phase;
+import dev.scry.backfill.model.RowImage;
+import dev.scry.backfill.model.SourcePosition;
+import dev.scry.backfill.model.TableId;
+import dev.scry.backfill.model.TableSpec;
+import dev.scry.backfill.testing.Databases;
+import dev.scry.backfill.testing.PgPair;
+
+/** The shadow sink against a real PostgreSQL: what a batch does to the table and to the checkpoint. */
+class ShadowSinkIT {
+
+    private static final TableId ITEMS = new TableId("inv", "Items \"x\"");
+    private static final TableSpec SPEC = new TableSpec(ITEMS, List.of(
+            new ColumnSpec("id", "bigint", true, "int8", false),
+            new ColumnSpec("name", "text", true, "text", false),
+            new ColumnSpec("doc", "jsonb", false, "jsonb", false),
+            new ColumnSpec("price", "numeric(10,2)", false, "numeric", false)), List.of("id"));
+    private static final List<String> COLUMNS = List.of("id", "name", "doc", "price");
+
+    private static Databases db;
+    private static ShadowSink sink;
+    private static CheckpointStore checkpoints;
+    private static long lsn;
+
+    @BeforeAll
+    static void start() throws SQLException {
+        db = PgPair.get().newDatabases("sink_it");
+        try (Connection c = db.shadow()) {
+            checkpoints = new CheckpointStore(db.name());
+            checkpoints.ensureSchema(c);
+            ShadowSchema.ensureTables(c, List.of(SPEC));
+        }
+        var server = db.shadowServer();
+        sink = new ShadowSink(new SinkSettings(db.name(), "slot_" + db.name(),
+                new ConnectionSettings(server.host(), server.port(), db.name(), server.user(), server.password()),
+                new RetryPolicy(Duration.ofMillis(50), Duration.ofMillis(200), Duration.ofSeconds(2))), Map.of(ITEMS, SPEC));
+    }
+
+    @AfterAll
+    static void stop() {
+        sink.close();
+        db.close();
+    }
+
+    @BeforeEach
+    void empty() throws SQLException {
+        try (Connection c = db.shadow(); Statement st = c.createStatement()) {
+            st.execute("TRUNCATE " + ITEMS.quoted());
+        }
+    }
+
+    @Test
+    void createsShadowTableWithTheSourceTypesAndKey() throws SQLException {
+        try (Connection c = db.shadow(); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT string_agg(attname || ' ' || format_type(atttypid, atttypmod) || CASE WHEN attnotnull"
+                     + " THEN ' not null' ELSE '' END, ', ' ORDER BY attnum) FROM pg_attribute WHERE attrelid = '"
+                     + ITEMS.quoted().replace("'", "''") + "'::regclass AND attnum > 0")) {
+            rs.next();
+            assertThat(rs.getString(1)).isEqualTo("id bigint not null, name text not null, doc jsonb, price numeric(10,2)");
+        }
+    }
+
+    @Test
+    void appliesChangesInSourceOrder() throws Exception {
+        apply(upsert(Op.READ, "1", "a", "{\"k\": [1, 2]}", "1.50"), upsert(Op.READ, "2", "b", null, null));
+        apply(upsert(Op.UPDATE, "1", "a2", "{}", "2.00"), delete("2"), upsert(Op.INSERT, "2", "b-again", null, "0.10"),
+                upsert(Op.INSERT, "3", "c", "[]", null));
+
+        assertThat(rows()).containsExactly("(1,a2,{},2.00)", "(2,b-again,,0.10)", "(3,c,[],)");
+    }
+
+    @Test
+    void laterImageOfTheSameRowInOneBatchWins() throws Exception {
+        apply(upsert(Op.INSERT, "7", "first", null, null), upsert(Op.UPDATE, "7", "second", null, null),
+                upsert(Op.UPDATE, "7", "third", null, "3.00"));
+
+        assertThat(rows()).containsExactly("(7,third,,3.00)");
+    }
+
+    @Test
+    void truncateEmptiesTheTableBetweenOtherChanges() throws Exception {
+        apply(upsert(Op.INSERT, "1", "a", null, null), upsert(Op.INSERT, "2", "b", null, null),
+                ChangeEvent.truncate(ITEMS), upsert(Op.INSERT, "3", "c", null, null));
+
+        assertThat(rows()).containsExactly("(3,c,,)");
+    }
+
+    @Test
+    void unchangedToastedColumnsKeepTheShadowValue() throws Exception {
+        apply(upsert(Op.INSERT, "1", "a", "{\"big\": true}", "1.00"));
+        BitSet unchanged = new BitSet();
+        unchanged.set(2);
+        RowImage partial = new RowImage(COLUMNS, new String[] {"1", "renamed", null, "9.99"}, unchanged);
+
+        apply(new ChangeEvent(ITEMS, Op.UPDATE, null, partial));
+
+        assertThat(rows()).containsExactly("(1,renamed,\"{\"\"big\"\": true}\",9.99)");
+    }
+
+    @Test
+    void unchangedToastedColumnsOfAMissingRowStopThePipeline() {
+        BitSet unchanged = new BitSet();
+        unchanged.set(2);
+        RowImage partial = new RowImage(COLUMNS, new String[] {"42", "ghost", null, null}, unchanged);
+
+        assertThatThrownBy(() -> apply(new ChangeEvent(ITEMS, Op.UPDATE, null, partial)))
+                .isInstanceOf(PipelineFailure.class).hasMessageContaining("missing on the shadow");
+    }
+
+    @Test
+    void checkpointCommitsWithTheRows() throws Exception {
+        SourcePosition end = apply(upsert(Op.INSERT, "1", "a", null, null));
+
+        try (Connection c = db.shadow()) {
+            Checkpoint cp = checkpoints.read(c).orElseThrow();
+            assertThat(cp.lsn()).isEqualTo(end.lsn());
+            assertThat(cp.phase()).isEqualTo(Phase.STREAMING);
+            assertThat(cp.offset()).contains(Map.of("lsn", (int) end.lsn().value(), "n", "x"));
+            assertThat(checkpoints.progress(c).get(ITEMS).inserts()).isPositive();
+        }
+    }
+
+    @Test
+    void rejectedBatchLeavesRowsAndCheckpointUntouched() throws Exception {
+        apply(upsert(Op.INSERT, "1", "a", null, null));
+        Optional<Checkpoint> before;
+        try (Connection c = db.shadow()) {
+            before = checkpoints.read(c);
+        }
+
+        // NULL into a NOT NULL column: the shadow rejects the whole batch.
+        assertThatThrownBy(() -> apply(upsert(Op.INSERT, "2", "b", null, null), upsert(Op.INSERT, "3", null, null, null)))
+                .isInstanceOf(PipelineFailure.class).hasMessageContaining("23502");
+
+        assertThat(rows()).containsExactly("(1,a,,)");
+        try (Connection c = db.shadow()) {
+            assertThat(checkpoints.read(c).orElseThrow().lsn()).isEqualTo(before.orElseThrow().lsn());
+        }
+    }
+
+    @Test
+    void existingShadowTableWithAnotherTypeIsRefused() throws SQLException {
+        TableSpec wider = new TableSpec(ITEMS, List.of(
+                new ColumnSpec("id", "bigint", true, "int8", false),
+                new ColumnSpec("name", "character varying(10)", true, "varchar", false),
+                new ColumnSpec("doc", "jsonb", false, "jsonb", false),
+                new ColumnSpec("price", "numeric(10,2)", false, "numeric", false)), List.of("id"));
+        try (Connection c = db.shadow()) {
+            assertThatThrownBy(() -> ShadowSchema.ensureTables(c, List.of(wider)))
+                    .isInstanceOf(SetupException.class)
+                    .hasMessageContaining("column name is text but the source's is character varying(10)");
+        }
+    }
+
+    private SourcePosition apply(ChangeEvent... events) throws InterruptedException {
+        lsn += 100;
+        SourcePosition end = new SourcePosition(Phase.STREAMING, new Lsn(lsn), Map.of("lsn", lsn, "n", "x"));
+        sink.apply(new ChangeBatch(List.of(events), end, 1, false, List.of()));
+        return end;
+    }
+
+    private static ChangeEvent upsert(Op op, String id, String name, String doc, String price) {
+        return new ChangeEvent(ITEMS, op, null, new RowImage(COLUMNS, new String[] {id, name, doc, price}, null));
+    }
+
+    private static ChangeEvent delete(String id) {
+        return new ChangeEvent(ITEMS, Op.DELETE, new RowImage(List.of("id"), new String[] {id}, null), null);
+    }
+
+    private static List<String> rows() throws SQLException {
+        List<String> out = new ArrayList<>();
+        try (Connection c = db.shadow(); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT t::text FROM " + ITEMS.quoted() + " t ORDER BY id")) {
+            while (rs.next()) {
+                out.add(rs.getString(1));
+            }
+        }
+        return out;
+    }
+}
