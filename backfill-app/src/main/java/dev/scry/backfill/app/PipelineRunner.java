@@ -138,8 +138,8 @@ final class PipelineRunner {
                     result.lastLsn(), result.changesApplied());
             return 0;
         }
-        out.printf("pipeline %s stopped (checkpoint LSN %s, %d changes applied in this run)%n", config.pipeline(),
-                result.lastLsn(), result.changesApplied());
+        out.printf("pipeline %s stopped (%d changes applied in this run%s)%n", config.pipeline(), result.changesApplied(),
+                result.lastLsn().equals(Lsn.ZERO) ? "" : ", checkpoint LSN " + result.lastLsn());
         return 0;
     }
 

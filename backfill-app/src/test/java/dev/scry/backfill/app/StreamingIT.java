@@ -114,6 +114,27 @@ class StreamingIT {
     }
 
     @Test
+    void exitWhenCaughtUpReturnsOnAnIdleSourceAfterARestart() throws Exception {
+        assertThat(pipeline.run("snapshot").exitCode()).isZero();
+        pipeline.source("UPDATE accounts SET owner = owner || '!' WHERE id < 10");
+        Path daemonLog = dir.resolve("daemon.log");
+        Process daemon = pipeline.spawn(daemonLog, "cdc");
+        Pipeline.await("the update is on the shadow", Duration.ofSeconds(60),
+                Pipeline.sql(() -> pipeline.shadowLong("SELECT count(*) FROM accounts WHERE owner LIKE '%!'") == 9));
+        daemon.destroy();
+        assertThat(Pipeline.waitFor(daemon, Duration.ofSeconds(60))).as(Files.readString(daemonLog)).isZero();
+
+        // The checkpoint now ends at an ordinary transaction, and nothing happens on the source. After a restart Debezium looks for the next COMMIT past
+        // its stored position before it delivers anything: the marker must provide one.
+        Path log = dir.resolve("idle.log");
+        Process idle = pipeline.spawn(log, "cdc", "--exit-when-caught-up");
+
+        assertThat(Pipeline.waitFor(idle, Duration.ofSeconds(90))).as(Files.readString(log)).isZero();
+        assertThat(Files.readString(log)).contains("caught up");
+        pipeline.assertShadowEqualsSource(Workload.TABLES);
+    }
+
+    @Test
     void cdcWithoutCheckpointStreamsFromTheSlotsCreation() throws Exception {
         Path log = dir.resolve("cdc.log");
         Process daemon = pipeline.spawn(log, "cdc");

@@ -143,12 +143,14 @@ public final class SourceAdmin {
     }
 
     /**
-     * Writes a non-transactional logical-decoding message. The slot delivers it after every
-     * transaction that committed before it, so seeing it come out of the stream proves that all
-     * of those have been received.
+     * Commits a transaction holding only a logical-decoding message. The slot delivers it after
+     * every transaction that committed before it, so seeing it come out of the stream proves that
+     * all of those have been received. It is transactional on purpose: after a restart Debezium
+     * first searches the stream for the next COMMIT beyond its stored position and delivers nothing
+     * until it finds one, so a marker with no COMMIT of its own could wait forever on an idle source.
      */
     public Lsn emitMarker(String content) throws SQLException {
-        try (PreparedStatement ps = connection.prepareStatement("SELECT pg_logical_emit_message(false, ?, ?)::text")) {
+        try (PreparedStatement ps = connection.prepareStatement("SELECT pg_logical_emit_message(true, ?, ?)::text")) {
             ps.setString(1, MARKER_PREFIX);
             ps.setString(2, content);
             try (ResultSet rs = ps.executeQuery()) {

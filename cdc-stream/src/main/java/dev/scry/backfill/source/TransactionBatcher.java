@@ -34,6 +34,7 @@ final class TransactionBatcher<T> {
     private String openTransaction;
     private final List<ChangeEvent> open = new ArrayList<>();
     private final List<T> openTickets = new ArrayList<>();
+    private final List<String> openMarkers = new ArrayList<>();
     private SourcePosition openPosition;
 
     TransactionBatcher(int maxRows) {
@@ -67,6 +68,7 @@ final class TransactionBatcher<T> {
                 ready.addAll(open);
                 readyTickets.addAll(openTickets);
                 readyTickets.add(item.ticket());
+                readyMarkers.addAll(openMarkers);
                 readyTransactions++;
                 readyPosition = item.position();
                 clearOpen();
@@ -76,8 +78,12 @@ final class TransactionBatcher<T> {
             }
             case HEARTBEAT, MARKER, SKIP -> {
                 if (openTransaction != null) {
-                    // Inside a transaction the position must not move past its unapplied changes.
+                    // Inside a transaction the position must not move past its unapplied changes;
+                    // a marker inside one counts once the transaction is complete.
                     openTickets.add(item.ticket());
+                    if (item.kind() == SourceItem.Kind.MARKER) {
+                        openMarkers.add(item.marker());
+                    }
                 }
                 else {
                     readyTickets.add(item.ticket());
@@ -158,6 +164,7 @@ final class TransactionBatcher<T> {
         openTransaction = null;
         open.clear();
         openTickets.clear();
+        openMarkers.clear();
         openPosition = null;
     }
 }
