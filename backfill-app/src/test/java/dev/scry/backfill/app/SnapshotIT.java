@@ -74,11 +74,11 @@ class SnapshotIT {
                             '23:59:59.999999', '1 mon -1 days', NULL), ('edge', 'infinity', NULL, NULL, NULL, NULL, NULL, NULL),
                            ('edge', '-infinity', NULL, NULL, '12345-06-07 08:09:10+00', NULL, NULL, NULL)""");
             st.execute("""
-                    CREATE TABLE t_misc (id bigserial PRIMARY KEY, addr inet, net cidr, mac macaddr, ids uuid[], docs jsonb[],
+                    CREATE TABLE t_misc (id bigserial PRIMARY KEY, addr inet, net cidr, mac macaddr, mac8 macaddr8, ids uuid[], docs jsonb[],
                                          feeling mood, doc xml, big text)""");
             st.execute("""
-                    INSERT INTO t_misc (addr, net, mac, ids, docs, feeling, doc, big) SELECT ('10.0.0.' || (g % 255))::inet, ('10.' || (g % 255) || '.0.0/16')::cidr,
-                           '08:00:2b:01:02:03', ARRAY[md5(g::text)::uuid], ARRAY['{"a": 1}'::jsonb, NULL], (ARRAY['sad', 'ok', 'happy "quoted"'])[g % 3 + 1]::mood,
+                    INSERT INTO t_misc (addr, net, mac, mac8, ids, docs, feeling, doc, big) SELECT ('10.0.0.' || (g % 255))::inet, ('10.' || (g % 255) || '.0.0/16')::cidr,
+                           '08:00:2b:01:02:03', '08:00:2b:01:02:03:04:05', ARRAY[md5(g::text)::uuid], ARRAY['{"a": 1}'::jsonb, NULL], (ARRAY['sad', 'ok', 'happy "quoted"'])[g % 3 + 1]::mood,
                            '<a b="c">text &amp; more</a>', CASE WHEN g % 100 = 0 THEN repeat(md5(g::text), 40000) ELSE 'small' END
                     FROM generate_series(1, 500) g""");
             st.execute("INSERT INTO t_misc (addr) VALUES ('::1/128')");

@@ -163,6 +163,21 @@ class StreamingIT {
     }
 
     @Test
+    void tableAddedAfterTheSnapshotIsRefusedRatherThanCopiedHalfway() throws Exception {
+        assertThat(pipeline.run("snapshot").exitCode()).isZero();
+        pipeline.source("CREATE TABLE late (id int PRIMARY KEY)", "INSERT INTO late VALUES (1)");
+        List<String> more = new java.util.ArrayList<>(List.of(Workload.TABLES));
+        more.add("public.late");
+        pipeline.writeConfig(more, "");
+
+        Pipeline.Outcome cdc = pipeline.run("cdc", "--exit-when-caught-up");
+
+        assertThat(cdc.exitCode()).isEqualTo(2);
+        assertThat(cdc.err()).contains("table public.late was added to `tables` after the snapshot");
+        assertThat(pipeline.sourceLong("SELECT count(*) FROM pg_publication_tables WHERE tablename = 'late'")).isZero();
+    }
+
+    @Test
     void statusReportsPhaseCheckpointRowsAndSlotLag() throws Exception {
         assertThat(pipeline.run("snapshot").exitCode()).isZero();
         pipeline.source("INSERT INTO events (account_id, kind) VALUES (1, 'unapplied')");

@@ -117,13 +117,13 @@ public final class DebeziumSource implements AutoCloseable {
         finished.await();
         closeEngine();
         Throwable t = failure.get();
+        if (t instanceof dev.scry.backfill.error.SetupException || t instanceof PipelineFailure) {
+            throw (RuntimeException) t;
+        }
+        if (t instanceof Error e) {
+            throw e;
+        }
         if (t != null) {
-            if (t instanceof RuntimeException re) {
-                throw re;
-            }
-            if (t instanceof Error e) {
-                throw e;
-            }
             throw new PipelineFailure(describe(t), t);
         }
     }

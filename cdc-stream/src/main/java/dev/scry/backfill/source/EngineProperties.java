@@ -45,6 +45,11 @@ final class EngineProperties {
         p.setProperty("table.include.list", s.tables().stream().map(EngineProperties::exactTableRegex).collect(Collectors.joining(",")));
         p.setProperty("snapshot.mode", start == Start.SNAPSHOT_THEN_STREAM ? "initial" : "no_data");
         p.setProperty("snapshot.max.threads", "1");
+        // No restarts inside the engine: a task restarted during the snapshot would take a new
+        // snapshot that is not the one the slot exported (changes could fall between the two),
+        // and one restarted while streaming would re-deliver what the batcher still holds. A
+        // failure ends the run instead, and `resume` starts cleanly from the checkpoint.
+        p.setProperty("errors.max.retries", "0");
 
         // Offsets: read from the checkpoint table at start; written by the sink in the same shadow
         // transaction as the rows. The engine's own flush only confirms the LSN to the slot, which

@@ -39,8 +39,12 @@ public final class SourceAdmin {
         this.connection = connection;
     }
 
+    /**
+     * Where the source is inserting WAL now. The insert position, not the write position: with
+     * asynchronous commit the latter can trail committed transactions by the WAL writer's delay.
+     */
     public Lsn currentWalLsn() throws SQLException {
-        try (Statement st = connection.createStatement(); ResultSet rs = st.executeQuery("SELECT pg_current_wal_lsn()::text")) {
+        try (Statement st = connection.createStatement(); ResultSet rs = st.executeQuery("SELECT pg_current_wal_insert_lsn()::text")) {
             rs.next();
             return Lsn.parse(rs.getString(1));
         }

@@ -13,9 +13,9 @@ import dev.scry.backfill.model.ColumnSpec;
 public final class SupportedTypes {
 
     private static final Set<String> SCALARS = Set.of(
-            "bool", "int2", "int4", "int8", "oid",
+            "bool", "int2", "int4", "int8",
             "numeric", "float4", "float8",
-            "text", "varchar", "bpchar", "name", "citext",
+            "text", "varchar", "bpchar",
             "bytea",
             "date", "time", "timestamp", "timestamptz", "interval",
             "uuid", "json", "jsonb", "xml",

@@ -160,6 +160,10 @@ public final class CheckpointStore {
             ps.setString(6, position.phase().label());
             ps.executeUpdate();
         }
+        writeCounts(c, counts);
+    }
+
+    private void writeCounts(Connection c, Map<TableId, TableCounts> counts) throws SQLException {
         if (counts.isEmpty()) {
             return;
         }
@@ -200,7 +204,7 @@ public final class CheckpointStore {
      * Forgets the position and the counts so that the next run starts a fresh snapshot; used when
      * an interrupted snapshot is started over. In the caller's transaction.
      */
-    public void resetForNewSnapshot(Connection c, String slot) throws SQLException {
+    public void resetForNewSnapshot(Connection c, String slot, java.util.List<TableId> tables) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("""
                 INSERT INTO scry_backfill.checkpoint AS c (pipeline, slot, phase, lsn, source_offset, batches, snapshot_started_at, updated_at)
                 VALUES (?, ?, 'snapshot', '0/0', NULL, 0, clock_timestamp(), clock_timestamp())
@@ -214,6 +218,13 @@ public final class CheckpointStore {
             ps.setString(1, pipeline);
             ps.executeUpdate();
         }
+        // A row per table from the start, even for empty tables: a table without one was added to
+        // the configuration after the snapshot.
+        Map<TableId, TableCounts> zero = new LinkedHashMap<>();
+        for (TableId t : tables) {
+            zero.put(t, TableCounts.ZERO);
+        }
+        writeCounts(c, zero);
     }
 
     /** Removes this pipeline's rows; drops the schema when no other pipeline uses it. Commits on its own. */

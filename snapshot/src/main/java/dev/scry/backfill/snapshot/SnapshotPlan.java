@@ -108,7 +108,7 @@ public final class SnapshotPlan {
                     }
                 }
             }
-            checkpoints.resetForNewSnapshot(shadow, slot);
+            checkpoints.resetForNewSnapshot(shadow, slot, tables);
             shadow.commit();
         }
         catch (SQLException | RuntimeException e) {
