@@ -18,6 +18,9 @@ SHADOW_PORT=${PG_SHADOW_PORT:-54321}
 DIR=${PG_LOCAL_DIR:-$ROOT/.pg-local}
 IS_ROOT=0
 [[ $(id -u) -eq 0 ]] && IS_ROOT=1
+[[ $DIR == /* ]] || DIR=$PWD/$DIR
+# The servers run as another user, who may not be allowed into the caller's directory.
+cd /
 
 die() { echo "pg-local: $*" >&2; exit 1; }
 note() { echo "pg-local: $*" >&2; }

@@ -47,17 +47,21 @@ class SnapshotIT {
                                               '-Infinity', '-0'), (-2, NULL, NULL, NULL, false, NULL, 1.17549435e-38, 2.2250738585072014e-308)""");
             st.execute("""
                     CREATE TABLE t_uuid (id uuid PRIMARY KEY, doc jsonb, raw json, amount numeric(20,6), big numeric,
-                                         ints int[], texts text[], floats float8[], flags bool[])""");
+                                         ints int[], texts text[], floats float8[], flags bool[], nums numeric[],
+                                         stamps timestamp[], days date[], times time[], grid int[][])""");
             st.execute("""
                     INSERT INTO t_uuid SELECT md5(g::text)::uuid, jsonb_build_object('g', g, 'nested', jsonb_build_object('a', ARRAY[1, 2])),
                            '{"keep":  "spacing" , "dup": 1, "dup": 2}', g * 1.000001, (10::numeric ^ 40) + g,
                            ARRAY[g, NULL, -g], ARRAY['a,b', 'c"d', NULL, '', 'NULL', E'back\\\\slash'], ARRAY[1.5, NULL, g, 'NaN', '-Infinity'],
-                           ARRAY[true, NULL]
+                           ARRAY[true, NULL], ARRAY[1.50, NULL, g, 'NaN'],
+                           ARRAY['0044-03-15 10:00:00.5 BC', 'infinity', '2024-01-01 00:00:00.000001']::timestamp[],
+                           ARRAY['0044-03-15 BC', '1582-10-10', 'infinity', NULL]::date[], ARRAY['24:00:00', '00:00:00.000001']::time[],
+                           ARRAY[[g, 2], [3, NULL]]
                     FROM generate_series(1, 1000) g""");
             st.execute("""
-                    INSERT INTO t_uuid VALUES ('00000000-0000-0000-0000-000000000000', 'null', 'null', NULL, 'NaN', '{}', '{}', '{}', '{}'),
+                    INSERT INTO t_uuid VALUES ('00000000-0000-0000-0000-000000000000', 'null', 'null', NULL, 'NaN', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}'),
                            ('ffffffff-ffff-ffff-ffff-ffffffffffff', '{"deep": [[[]]], "u": "\\u00e9"}', '[]', -0.000001,
-                            0.000000000000000000000000000001, NULL, NULL, NULL, NULL)""");
+                            0.000000000000000000000000000001, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)""");
             st.execute("""
                     CREATE TABLE t_composite (k text, day date, ts3 timestamp(3), ts6 timestamp(6), tstz timestamptz, t time,
                                               span interval, blob bytea, PRIMARY KEY (k, day))""");
@@ -74,11 +78,12 @@ class SnapshotIT {
                             '23:59:59.999999', '1 mon -1 days', NULL), ('edge', 'infinity', NULL, NULL, NULL, NULL, NULL, NULL),
                            ('edge', '-infinity', NULL, NULL, '12345-06-07 08:09:10+00', NULL, NULL, NULL)""");
             st.execute("""
-                    CREATE TABLE t_misc (id bigserial PRIMARY KEY, addr inet, net cidr, mac macaddr, mac8 macaddr8, ids uuid[], docs jsonb[],
+                    CREATE TABLE t_misc (id bigserial PRIMARY KEY, addr inet, net cidr, mac macaddr, mac8 macaddr8, ids uuid[], docs jsonb[], bignums numeric[],
                                          feeling mood, doc xml, big text)""");
             st.execute("""
-                    INSERT INTO t_misc (addr, net, mac, mac8, ids, docs, feeling, doc, big) SELECT ('10.0.0.' || (g % 255))::inet, ('10.' || (g % 255) || '.0.0/16')::cidr,
-                           '08:00:2b:01:02:03', '08:00:2b:01:02:03:04:05', ARRAY[md5(g::text)::uuid], ARRAY['{"a": 1}'::jsonb, NULL], (ARRAY['sad', 'ok', 'happy "quoted"'])[g % 3 + 1]::mood,
+                    INSERT INTO t_misc (addr, net, mac, mac8, ids, docs, bignums, feeling, doc, big) SELECT ('10.0.0.' || (g % 255))::inet, ('10.' || (g % 255) || '.0.0/16')::cidr,
+                           '08:00:2b:01:02:03', '08:00:2b:01:02:03:04:05', ARRAY[md5(g::text)::uuid], ARRAY['{"a": 1}'::jsonb, NULL],
+                           CASE WHEN g % 100 = 0 THEN ARRAY(SELECT x / 3.0 FROM generate_series(1, 5000) x) END, (ARRAY['sad', 'ok', 'happy "quoted"'])[g % 3 + 1]::mood,
                            '<a b="c">text &amp; more</a>', CASE WHEN g % 100 = 0 THEN repeat(md5(g::text), 40000) ELSE 'small' END
                     FROM generate_series(1, 500) g""");
             st.execute("INSERT INTO t_misc (addr) VALUES ('::1/128')");
@@ -113,9 +118,10 @@ class SnapshotIT {
 
         pipeline.source(
                 "UPDATE t_int SET s = s || '!', r = r * 2, d = -d",
-                "UPDATE t_uuid SET doc = doc || '{\"changed\": true}', ints = ints || 7, floats = floats || 'Infinity'::float8",
+                "UPDATE t_uuid SET doc = doc || '{\"changed\": true}', ints = ints || 7, floats = floats || 'Infinity'::float8,"
+                        + " nums = nums || 'NaN'::numeric, days = days || '-infinity'::date, grid = grid || ARRAY[[5, 6]]",
                 "UPDATE t_composite SET span = span * 2, blob = blob || '\\x00'::bytea, tstz = tstz + interval '1 microsecond'",
-                // Only "feeling" changes: the large "big" values stay in TOAST and PostgreSQL does not send them.
+                // Only "feeling" changes: the large "big" and "bignums" values stay in TOAST and are not sent.
                 "UPDATE t_misc SET feeling = 'happy \"quoted\"'",
                 "UPDATE \"Other Schema\".\"Mixed Case\" SET \"select\" = NULL, \"two words\" = 'NaN'",
                 "DELETE FROM t_int WHERE id % 5 = 0",

@@ -75,9 +75,15 @@ final class EngineProperties {
         p.setProperty("interval.handling.mode", "string");
         p.setProperty("hstore.handling.mode", "json");
         p.setProperty("include.unknown.datatypes", "false");
+        // Debezium's default ("warn") writes NULL for a value it fails to convert and logs a line:
+        // data loss. Stop instead.
+        p.setProperty("event.converting.failure.handling.mode", "fail");
         p.setProperty("unavailable.value.placeholder", placeholder.text());
-        p.setProperty("converters", "scrydate");
+        // Dates and arrays bypass Debezium's own conversions, which lose values (see each class).
+        p.setProperty("converters", "scrydate,scryarray");
         p.setProperty("scrydate.type", DateTextConverter.class.getName());
+        p.setProperty("scryarray.type", ArrayTextConverter.class.getName());
+        p.setProperty("scryarray." + ArrayTextConverter.PLACEHOLDER, placeholder.text());
 
         // Batching: Debezium's poll returns when max.batch.size records are queued or
         // poll.interval.ms has passed, which is exactly batch.max-rows / batch.max-delay-ms.

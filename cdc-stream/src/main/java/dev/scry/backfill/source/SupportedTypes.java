@@ -7,7 +7,8 @@ import dev.scry.backfill.model.ColumnSpec;
 
 /**
  * The column types whose every value this version carries exactly, through Debezium's converters
- * as {@link EngineProperties} configures them and back to text in {@link ValueText}. A table with
+ * as {@link EngineProperties} configures them (with {@link DateTextConverter} and
+ * {@link ArrayTextConverter} where Debezium's own lose values) and back to text in {@link ValueText}. A table with
  * any other type is refused at start-up, naming the column, rather than copied with wrong values.
  */
 public final class SupportedTypes {
@@ -22,24 +23,15 @@ public final class SupportedTypes {
             "inet", "cidr", "macaddr", "macaddr8",
             "enum");
 
-    /**
-     * Arrays whose elements arrive exactly in both the snapshot and the stream. Left out on purpose,
-     * because Debezium's array conversions lose values: numeric[] (NaN elements become a NULL
-     * array), date[] and timestamp[] (BC and pre-1582 values shift), time[] (24:00:00 and
-     * microseconds are lost).
-     */
-    private static final Set<String> ARRAY_ELEMENTS = Set.of(
-            "bool", "int2", "int4", "int8", "float4", "float8",
-            "text", "varchar", "bpchar",
-            "uuid", "json", "jsonb", "inet", "cidr", "macaddr", "enum");
-
     private SupportedTypes() {
     }
 
     /** Empty when the column is carried exactly; otherwise why not. */
     public static Optional<String> whyUnsupported(ColumnSpec column) {
         if (column.array()) {
-            return ARRAY_ELEMENTS.contains(column.baseType())
+            // Arrays travel as the literal the server printed (ArrayTextConverter), whatever their
+            // dimensions; their elements only need a type the shadow reads back exactly.
+            return SCALARS.contains(column.baseType())
                     ? Optional.empty()
                     : Optional.of("arrays of " + column.baseType() + " are not carried exactly yet");
         }

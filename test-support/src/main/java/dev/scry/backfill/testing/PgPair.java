@@ -21,7 +21,8 @@ import java.util.concurrent.TimeUnit;
  *       e.g. after {@code eval "$(scripts/pg-local.sh env)"};</li>
  *   <li>two Testcontainers PostgreSQL 15 containers, when a Docker engine is reachable;</li>
  *   <li>a local pair started from the server binaries by {@code scripts/pg-local.sh} on ports
- *       54340/54341 with data under {@code .pg-local/test}, left running for the next run.</li>
+ *       54340/54341 ({@code SCRY_TEST_LOCAL_PORT} moves them) with data under {@code .pg-local/test},
+ *       left running for the next run.</li>
  * </ol>
  * The source always has {@code wal_level=logical}. Each test class takes fresh databases with
  * {@link #newDatabases(String)}, so classes never see each other's tables or slots.
@@ -79,8 +80,8 @@ public final class PgPair {
     private static PgPair startLocal() {
         Path root = repositoryRoot();
         Path script = root.resolve("scripts/pg-local.sh");
-        int sourcePort = 54340;
-        int shadowPort = 54341;
+        int sourcePort = Integer.parseInt(System.getenv().getOrDefault("SCRY_TEST_LOCAL_PORT", "54340"));
+        int shadowPort = sourcePort + 1;
         ProcessBuilder pb = new ProcessBuilder("bash", script.toString(), "start");
         pb.environment().put("PG_SOURCE_PORT", Integer.toString(sourcePort));
         pb.environment().put("PG_SHADOW_PORT", Integer.toString(shadowPort));
