@@ -92,11 +92,7 @@ final class PipelineRunner {
             Map<TableId, TableSpec> specs = preflight(source, shadow);
             Optional<Checkpoint> checkpoint = checkpoints.read(shadow);
             SourceAdmin admin = new SourceAdmin(source);
-            Optional<SlotInfo> slot = admin.slot(config.slot());
-            if (slot.isPresent() && slot.get().active()) {
-                throw new SetupException("replication slot " + config.slot() + " is in use by process " + slot.get().activePid()
-                        + " on the source; another run of pipeline " + config.pipeline() + " is probably active, stop it first");
-            }
+            Optional<SlotInfo> slot = admin.idleSlot(config.slot(), config.pipeline());
             if (checkpoint.isEmpty() && resume) {
                 throw new SetupException("pipeline " + config.pipeline() + " has no checkpoint on the shadow " + config.shadow().describe()
                         + "; nothing to resume. Start it with `snapshot` (copy, then `cdc`) or `cdc` (changes from now on)");

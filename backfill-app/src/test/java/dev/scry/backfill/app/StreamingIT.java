@@ -142,6 +142,9 @@ class StreamingIT {
         pipeline.source("INSERT INTO events (account_id, kind) VALUES (1, 'after the slot')");
         Pipeline.await("the new row is on the shadow", Duration.ofSeconds(60),
                 Pipeline.sql(() -> pipeline.shadowLong("SELECT count(*) FROM events WHERE kind = 'after the slot'") == 1));
+        Pipeline.Outcome second = pipeline.run("resume");
+        assertThat(second.exitCode()).as("a second run while the daemon streams").isEqualTo(2);
+        assertThat(second.err()).contains("is in use by process");
 
         daemon.destroy(); // SIGTERM: finish the batch in flight, commit, exit 0
         assertThat(Pipeline.waitFor(daemon, Duration.ofSeconds(60))).as(Files.readString(log)).isZero();

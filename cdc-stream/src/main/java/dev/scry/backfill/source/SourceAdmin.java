@@ -68,6 +68,19 @@ public final class SourceAdmin {
         }
     }
 
+    /**
+     * The slot, after checking that no process is reading it: a second run of the same pipeline
+     * must not start while the first still streams.
+     */
+    public Optional<SlotInfo> idleSlot(String name, String pipeline) throws SQLException {
+        Optional<SlotInfo> slot = slot(name);
+        if (slot.isPresent() && slot.get().active()) {
+            throw new SetupException("replication slot " + name + " is in use by process " + slot.get().activePid()
+                    + " on the source; another run of pipeline " + pipeline + " is probably active, stop it first");
+        }
+        return slot;
+    }
+
     /** Drops the slot; refuses while a walsender is using it. Returns whether there was one. */
     public boolean dropSlot(String name) throws SQLException {
         Optional<SlotInfo> slot = slot(name);

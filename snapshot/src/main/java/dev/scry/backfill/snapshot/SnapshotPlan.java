@@ -63,11 +63,7 @@ public final class SnapshotPlan {
      */
     public static void check(Decision decision, String pipeline, String slot, List<TableId> tables,
                              Connection source, Connection shadow) throws SQLException {
-        Optional<SlotInfo> existing = new SourceAdmin(source).slot(slot);
-        if (existing.isPresent() && existing.get().active()) {
-            throw new SetupException("replication slot " + slot + " is in use by process " + existing.get().activePid()
-                    + " on the source; another run of pipeline " + pipeline + " is probably active, stop it first");
-        }
+        Optional<SlotInfo> existing = new SourceAdmin(source).idleSlot(slot, pipeline);
         if (decision == Decision.FRESH) {
             if (existing.isPresent()) {
                 throw new SetupException("replication slot " + slot + " already exists on the source but pipeline " + pipeline
