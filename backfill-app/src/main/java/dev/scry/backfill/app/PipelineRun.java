@@ -102,6 +102,11 @@ final class PipelineRun {
                 }
             };
             dev.scry.backfill.source.BatchSink downstream = batch -> {
+                if (batch.isEmpty() && batch.markers().isEmpty() && batch.end().phase() == phase
+                        && Optional.of(batch.end().offset()).equals(committedOffset.get())) {
+                    // A heartbeat on an idle source: the checkpoint already says this.
+                    return;
+                }
                 throttle.admit(batch);
                 Map<TableId, TableCounts> counts = sink.apply(batch);
                 committedOffset.set(Optional.of(batch.end().offset()));

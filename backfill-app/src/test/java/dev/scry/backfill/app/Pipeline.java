@@ -138,6 +138,28 @@ final class Pipeline {
         }
     }
 
+    /** Whether the slot's confirmed LSN has reached the checkpoint LSN on the shadow. */
+    boolean slotConfirmedCheckpoint() throws SQLException {
+        String checkpoint;
+        try (Connection c = db.shadow(); PreparedStatement ps = c.prepareStatement("SELECT lsn::text FROM scry_backfill.checkpoint WHERE pipeline = ?")) {
+            ps.setString(1, db.name());
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) {
+                    return false;
+                }
+                checkpoint = rs.getString(1);
+            }
+        }
+        try (Connection c = db.source(); PreparedStatement ps = c.prepareStatement(
+                "SELECT confirmed_flush_lsn >= ?::pg_lsn FROM pg_replication_slots WHERE slot_name = ?")) {
+            ps.setString(1, checkpoint);
+            ps.setString(2, slot());
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() && rs.getBoolean(1);
+            }
+        }
+    }
+
     /** Checkpoint phase on the shadow, or null before there is one. */
     String phase() throws SQLException {
         try (Connection c = db.shadow(); Statement st = c.createStatement();

@@ -142,6 +142,8 @@ class StreamingIT {
         pipeline.source("INSERT INTO events (account_id, kind) VALUES (1, 'after the slot')");
         Pipeline.await("the new row is on the shadow", Duration.ofSeconds(60),
                 Pipeline.sql(() -> pipeline.shadowLong("SELECT count(*) FROM events WHERE kind = 'after the slot'") == 1));
+        // The slot confirms what the shadow committed while the daemon runs, not only when it stops.
+        Pipeline.await("the slot has confirmed the checkpoint", Duration.ofSeconds(30), Pipeline.sql(pipeline::slotConfirmedCheckpoint));
         Pipeline.Outcome second = pipeline.run("resume");
         assertThat(second.exitCode()).as("a second run while the daemon streams").isEqualTo(2);
         assertThat(second.err()).contains("is in use by process");
