@@ -1,7 +1,6 @@
 package dev.scry.backfill.app.config;
 
 import java.io.IOException;
-import java.io.Reader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -50,23 +49,26 @@ public final class ConfigLoader {
     /** How often the engine reports its position while the configured tables are idle. */
     static final Duration HEARTBEAT_INTERVAL = Duration.ofSeconds(10);
 
-    private final EnvSubstitution env;
+    private final java.util.function.Function<String, String> environment;
+    private EnvSubstitution env;
 
     public ConfigLoader() {
-        this(EnvSubstitution.fromSystem());
+        this(System.getenv()::get);
     }
 
-    ConfigLoader(EnvSubstitution env) {
-        this.env = env;
+    ConfigLoader(java.util.function.Function<String, String> environment) {
+        this.environment = environment;
     }
 
     public BackfillConfig load(Path path) {
         String file = path.toString();
+        env = new EnvSubstitution(environment);
         Object root;
-        try (Reader reader = Files.newBufferedReader(path, StandardCharsets.UTF_8)) {
+        try {
+            String text = env.protect(Files.readString(path, StandardCharsets.UTF_8));
             LoaderOptions options = new LoaderOptions();
             options.setAllowDuplicateKeys(false);
-            root = new Yaml(new SafeConstructor(options)).load(reader);
+            root = new Yaml(new SafeConstructor(options)).load(text);
         }
         catch (NoSuchFileException e) {
             throw new ConfigException(file + ": no such file; pass the configuration with -c FILE");

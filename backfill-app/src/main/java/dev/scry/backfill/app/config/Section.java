@@ -7,9 +7,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 
-import org.yaml.snakeyaml.LoaderOptions;
-import org.yaml.snakeyaml.Yaml;
-import org.yaml.snakeyaml.constructor.SafeConstructor;
 
 /**
  * One mapping of the configuration file, read with its key path so that every error names the
@@ -52,7 +49,15 @@ final class Section {
         return map.containsKey(key) && map.get(key) != null;
     }
 
-    /** The value after ${ENV} substitution; a whole-value reference is re-read as a YAML scalar. */
+    /**
+     * A value that was exactly one {@code ${...}} reference: text, which a numeric or boolean key
+     * may also read as a number or boolean ({@code port: ${PORT}}); a string key keeps the text
+     * as it is (a password "007" stays "007").
+     */
+    private record FromEnvironment(String text) {
+    }
+
+    /** The value after ${ENV} substitution. */
     private Object value(String key) {
         Object raw = map.get(key);
         return resolve(raw, qualified(key));
@@ -61,14 +66,14 @@ final class Section {
     private Object resolve(Object raw, String keyPath) {
         if (raw instanceof String s && EnvSubstitution.hasReference(s)) {
             boolean whole = EnvSubstitution.isWholeReference(s);
-            String substituted = env.apply(s, keyPath);
-            if (whole && !substituted.isEmpty()) {
-                Object typed = new Yaml(new SafeConstructor(new LoaderOptions())).load(substituted);
-                if (typed instanceof Integer || typed instanceof Long || typed instanceof Boolean) {
-                    return typed;
-                }
+            String substituted;
+            try {
+                substituted = env.apply(s, keyPath);
             }
-            return substituted;
+            catch (ConfigException e) {
+                throw error(e.getMessage());
+            }
+            return whole ? new FromEnvironment(substituted) : substituted;
         }
         return raw;
     }
@@ -81,6 +86,9 @@ final class Section {
             return defaultValue;
         }
         Object v = value(key);
+        if (v instanceof FromEnvironment e) {
+            return e.text();
+        }
         if (v instanceof String s) {
             return s;
         }
@@ -100,6 +108,9 @@ final class Section {
             return defaultValue;
         }
         Object v = value(key);
+        if (v instanceof FromEnvironment e && e.text().matches("[-+]?\\d{1,18}")) {
+            v = Long.parseLong(e.text());
+        }
         if (!(v instanceof Integer || v instanceof Long)) {
             throw error(qualified(key) + " must be an integer, got " + describe(v));
         }
@@ -115,6 +126,9 @@ final class Section {
             return defaultValue;
         }
         Object v = value(key);
+        if (v instanceof FromEnvironment e && (e.text().equals("true") || e.text().equals("false"))) {
+            v = Boolean.parseBoolean(e.text());
+        }
         if (!(v instanceof Boolean b)) {
             throw error(qualified(key) + " must be true or false, got " + describe(v));
         }
@@ -146,6 +160,9 @@ final class Section {
         List<String> out = new ArrayList<>(list.size());
         for (int i = 0; i < list.size(); i++) {
             Object item = resolve(list.get(i), qualified(key) + "[" + i + "]");
+            if (item instanceof FromEnvironment e) {
+                item = e.text();
+            }
             if (!(item instanceof String s)) {
                 throw error(qualified(key) + "[" + i + "] must be a string, got " + describe(item));
             }
@@ -168,6 +185,9 @@ final class Section {
     static String describe(Object v) {
         if (v == null) {
             return "nothing";
+        }
+        if (v instanceof FromEnvironment e) {
+            return "'" + e.text() + "'";
         }
         if (v instanceof String s) {
             return "'" + s + "'";

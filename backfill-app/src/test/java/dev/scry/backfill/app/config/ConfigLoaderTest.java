@@ -1,0 +1,153 @@
+package dev.scry.backfill.app.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+
+import org.assertj.core.api.AbstractThrowableAssert;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import dev.scry.backfill.model.TableId;
+
+class ConfigLoaderTest {
+
+    private static final String VALID = """
+            pipeline: demo
+            source: {host: 127.0.0.1, port: 54320, database: app, user: postgres, password: secret}
+            shadow: {host: 127.0.0.1, port: 54321, database: shadow, user: postgres}
+            tables: [public.customers, '"Sales Dept"."Order ""Lines""\"']
+            """;
+
+    @TempDir
+    Path dir;
+
+    private final Map<String, String> env = new java.util.HashMap<>(Map.of("PGPASS", "from env", "PORT", "6543"));
+    private final ConfigLoader loader = new ConfigLoader(env::get);
+
+    @Test
+    void readsAValidFileAndFillsDefaults() throws Exception {
+        BackfillConfig c = load(VALID);
+
+        assertThat(c.pipeline()).isEqualTo("demo");
+        assertThat(c.source().port()).isEqualTo(54320);
+        assertThat(c.source().password()).isEqualTo("secret");
+        assertThat(c.shadow().password()).isEmpty();
+        assertThat(c.tables()).containsExactly(new TableId("public", "customers"), new TableId("Sales Dept", "Order \"Lines\""));
+        assertThat(c.slot()).isEqualTo("backfill_demo");
+        assertThat(c.publication()).isEqualTo("backfill_demo");
+        assertThat(c.batchMaxRows()).isEqualTo(2048);
+        assertThat(c.batchMaxDelay()).isEqualTo(Duration.ofMillis(200));
+        assertThat(c.rateLimit().unlimited()).isTrue();
+    }
+
+    @Test
+    void substitutesEnvironmentVariablesAnywhereWithTypes() throws Exception {
+        BackfillConfig c = load(VALID.replace("port: 54320", "port: ${PORT}").replace("password: secret", "password: ${PGPASS}")
+                + "slot: ${SLOT:-fallback_slot}\npublication: pub_$${literal}\n");
+
+        assertThat(c.source().port()).isEqualTo(6543);
+        assertThat(c.source().password()).isEqualTo("from env");
+        env.put("PGPASS", "007");
+        assertThat(load(VALID.replace("password: secret", "password: ${PGPASS}")).source().password())
+                .as("digits stay text in a string key").isEqualTo("007");
+        assertThat(c.slot()).isEqualTo("fallback_slot");
+        assertThat(c.publication()).isEqualTo("pub_${literal}");
+    }
+
+    @Test
+    void referencesWorkInsideFlowMappingsAndValuesCannotChangeTheStructure() throws Exception {
+        env.put("PGPASS", "p@ss: {w}, #not a comment");
+        BackfillConfig c = load(VALID.replace("password: secret", "password: ${PGPASS}"));
+
+        assertThat(c.source().password()).isEqualTo("p@ss: {w}, #not a comment");
+        assertThat(c.source().database()).isEqualTo("app");
+    }
+
+    @Test
+    void unsetVariableIsNamedWithItsKey() {
+        assertError(VALID.replace("password: secret", "password: ${NOPE}"))
+                .hasMessageContaining("source.password uses ${NOPE}").hasMessageContaining("NOPE is not set");
+    }
+
+    @Test
+    void unknownKeysAreNamedWithTheirPath() {
+        assertError(VALID + "tabels: []\n").hasMessageContaining("tabels is not a known key");
+        assertError(VALID.replace("host: 127.0.0.1, port: 54320", "hots: 127.0.0.1, port: 54320"))
+                .hasMessageContaining("source.hots is not a known key").hasMessageContaining("host, password, port, user");
+        assertError(VALID + "batch: {max-rowz: 1}\n").hasMessageContaining("batch.max-rowz is not a known key");
+    }
+
+    @Test
+    void wrongTypesAndRangesAreNamed() {
+        assertError(VALID.replace("port: 54320", "port: abc")).hasMessageContaining("source.port must be an integer, got 'abc'");
+        assertError(VALID.replace("port: 54320", "port: 70000")).hasMessageContaining("source.port must be between 1 and 65535");
+        assertError(VALID + "batch: {max-rows: 0}\n").hasMessageContaining("batch.max-rows must be between 1 and 1000000");
+        assertError(VALID + "rate-limit: {rows-per-second: -1}\n").hasMessageContaining("rate-limit.rows-per-second must be between 0");
+        assertError(VALID.replaceAll("tables: .*", "tables: {a: 1}")).hasMessageContaining("tables must be a list");
+        assertError(VALID + "batch: 5\n").hasMessageContaining("batch must be a mapping");
+    }
+
+    @Test
+    void wrongTypedPasswordIsNotEchoed() {
+        assertError(VALID.replace("password: secret", "password: [hunter2]"))
+                .hasMessageContaining("source.password must be a string").hasMessageNotContaining("hunter2");
+    }
+
+    @Test
+    void missingRequiredKeysAreNamed() {
+        assertError(VALID.replace("pipeline: demo\n", "")).hasMessageContaining("pipeline is required");
+        assertError(VALID.replace("host: 127.0.0.1, port: 54320", "port: 54320")).hasMessageContaining("source.host is required");
+        assertError(VALID.replaceAll("tables: .*\n", "")).hasMessageContaining("tables is required");
+        assertError(VALID.replaceAll("shadow: .*\n", "")).hasMessageContaining("shadow is required");
+    }
+
+    @Test
+    void badTablesAreRefused() {
+        assertError(VALID.replaceAll("tables: .*", "tables: []")).hasMessageContaining("tables is empty");
+        assertError(VALID.replaceAll("tables: .*", "tables: [customers]")).hasMessageContaining("tables[0]").hasMessageContaining("not schema-qualified");
+        assertError(VALID.replaceAll("tables: .*", "tables: [public.a, PUBLIC.A]")).hasMessageContaining("tables[1]: public.a is listed twice");
+    }
+
+    @Test
+    void namesThatPostgresWouldRefuseAreRefused() {
+        assertError(VALID.replace("pipeline: demo", "pipeline: Demo-1")).hasMessageContaining("pipeline must start with a lower-case letter");
+        assertError(VALID + "slot: Bad-Slot\n").hasMessageContaining("slot must hold only a-z, 0-9 and _");
+    }
+
+    @Test
+    void sourceAndShadowMustDiffer() {
+        assertError(VALID.replace("port: 54321, database: shadow", "port: 54320, database: app"))
+                .hasMessageContaining("source and shadow are the same database");
+    }
+
+    @Test
+    void transformsAreRefusedUntilImplemented() {
+        assertError(VALID + "transforms: [{hash: public.customers.email}]\n").hasMessageContaining("transforms are not implemented");
+    }
+
+    @Test
+    void unreadableFilesAreNamed() throws Exception {
+        assertThatThrownBy(() -> loader.load(dir.resolve("missing.yaml"))).isInstanceOf(ConfigException.class)
+                .hasMessageContaining("missing.yaml: no such file");
+        assertError("").hasMessageContaining("the file is empty");
+        assertError("- just\n- a list\n").hasMessageContaining("the top level must be a mapping");
+        assertError("pipeline: [unclosed\n").hasMessageContaining(":2: not valid YAML").hasMessageNotContaining("\n");
+        assertError(VALID + "pipeline: again\n").hasMessageContaining("not valid YAML").hasMessageContaining("duplicate key");
+    }
+
+    private BackfillConfig load(String yaml) throws Exception {
+        Path file = dir.resolve("c" + System.nanoTime() + ".yaml");
+        Files.writeString(file, yaml);
+        return loader.load(file);
+    }
+
+    private AbstractThrowableAssert<?, ? extends Throwable> assertError(String yaml) {
+        return assertThatThrownBy(() -> load(yaml)).isInstanceOf(ConfigException.class).hasMessageContaining(".yaml");
+    }
+
+}
