@@ -17,7 +17,7 @@ import dev.scry.backfill.testing.Databases;
  */
 final class Workload implements AutoCloseable {
 
-    static final String[] TABLES = {"public.accounts", "public.events", "public.\"Pairs\""};
+    static final String[] TABLES = {"public.accounts", "public.events", "public.\"Pairs\"", "public.journal"};
     static final int ACCOUNTS = 200;
     /** Sum of all balances, which transfers preserve. */
     static final String TOTAL = "SELECT sum(balance)::bigint FROM public.accounts";
@@ -39,6 +39,9 @@ final class Workload implements AutoCloseable {
                                          amount numeric, at timestamp(6) DEFAULT clock_timestamp())""");
             st.execute("""
                     CREATE TABLE "Pairs" (a text, b int, val double precision, blob bytea, PRIMARY KEY (a, b))""");
+            // One row per workload transaction, never updated or deleted: on the shadow, its insert
+            // count must equal its row count, or some change was applied twice.
+            st.execute("CREATE TABLE journal (id bigserial PRIMARY KEY, kind int NOT NULL, at timestamptz DEFAULT clock_timestamp())");
             st.execute("INSERT INTO accounts SELECT g, 'owner ' || g, 1000, ARRAY['t' || g, NULL], jsonb_build_object('g', g),"
                     + " '2024-05-01 12:00:00+02'::timestamptz + g * interval '1 second' FROM generate_series(1, " + ACCOUNTS + ") g");
             st.execute("INSERT INTO events (account_id, kind, payload, amount) SELECT g % " + ACCOUNTS + ", 'seed',"
@@ -69,6 +72,10 @@ final class Workload implements AutoCloseable {
             c.setAutoCommit(false);
             while (running.get()) {
                 int kind = transfersOnly ? 0 : random.nextInt(6);
+                try (PreparedStatement journal = c.prepareStatement("INSERT INTO journal (kind) VALUES (?)")) {
+                    journal.setInt(1, kind);
+                    journal.executeUpdate();
+                }
                 switch (kind) {
                     case 0 -> transfer(c, random);
                     case 1 -> insertEvents(c, random);
