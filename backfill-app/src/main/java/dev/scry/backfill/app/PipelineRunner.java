@@ -3,6 +3,7 @@ package dev.scry.backfill.app;
 import java.io.PrintWriter;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
@@ -20,7 +21,10 @@ import dev.scry.backfill.model.Phase;
 import dev.scry.backfill.model.TableId;
 import dev.scry.backfill.model.TableSpec;
 import dev.scry.backfill.sink.ShadowSchema;
+import dev.scry.backfill.snapshot.CopySnapshot;
 import dev.scry.backfill.snapshot.SnapshotPlan;
+import dev.scry.backfill.snapshot.SnapshotSettings;
+import dev.scry.backfill.throttle.Throttle;
 import dev.scry.backfill.snapshot.SnapshotProgress;
 import dev.scry.backfill.source.OffsetStorage;
 import dev.scry.backfill.source.SlotInfo;
@@ -73,8 +77,10 @@ final class PipelineRunner {
             SnapshotPlan.prepare(decision, config.slot(), config.tables(), source, shadow, checkpoints);
             SnapshotProgress progress = new SnapshotProgress(config.tables());
             progress.estimate(source);
-            PipelineRun.Result result = newRun(specs, progress).snapshotThenStop();
-            if (!result.snapshotCompleted()) {
+            boolean completed = config.snapshot().method() == SnapshotSettings.Method.COPY
+                    ? copySnapshot(specs, progress)
+                    : newRun(specs, progress).snapshotThenStop().snapshotCompleted();
+            if (!completed) {
                 out.printf("snapshot of pipeline %s stopped before completing; run `resume` to complete it%n", config.pipeline());
                 return 1;
             }
@@ -108,9 +114,16 @@ final class PipelineRunner {
                 SnapshotPlan.prepare(SnapshotPlan.Decision.RESTART, config.slot(), config.tables(), source, shadow, checkpoints);
                 SnapshotProgress progress = new SnapshotProgress(config.tables());
                 progress.estimate(source);
-                return report(newRun(specs, progress).snapshotThenStream(exitWhenCaughtUp), exitWhenCaughtUp);
+                if (config.snapshot().method() == SnapshotSettings.Method.DEBEZIUM) {
+                    return report(newRun(specs, progress).snapshotThenStream(exitWhenCaughtUp), exitWhenCaughtUp);
+                }
+                if (!copySnapshot(specs, progress)) {
+                    out.printf("snapshot of pipeline %s stopped before completing; run `resume` to complete it%n", config.pipeline());
+                    return 1;
+                }
+                progress.printSummary(out, config.pipeline());
             }
-            if (checkpoint.isPresent()) {
+            else if (checkpoint.isPresent()) {
                 checkSlotStillCovers(checkpoint.get(), slot);
                 checkNoTableAddedAfterSnapshot(checkpoint.get(), shadow);
                 LOG.info("pipeline {}: resuming streaming from checkpoint LSN {}", config.pipeline(), checkpoint.get().lsn());
@@ -188,6 +201,14 @@ final class PipelineRunner {
         checkpoints.ensureSchema(shadow);
         ShadowSchema.ensureTables(shadow, specs.values());
         new SourceAdmin(source).ensurePublication(config.publication(), config.tables());
+    }
+
+    /** The COPY snapshot (see {@link CopySnapshot}); false when stopped by a signal before it completed. */
+    private boolean copySnapshot(Map<TableId, TableSpec> specs, SnapshotProgress progress) throws SQLException, InterruptedException {
+        CopySnapshot copy = new CopySnapshot(config.source(), config.shadow(), config.slot(), checkpoints, List.copyOf(specs.values()),
+                new Throttle(config.rateLimit()), progress, config.snapshot().parallelism());
+        Signals.onTermination(copy::requestStop);
+        return copy.run() != null;
     }
 
     private PipelineRun newRun(Map<TableId, TableSpec> specs, SnapshotProgress progress) {

@@ -163,6 +163,11 @@ public final class CheckpointStore {
         writeCounts(c, counts);
     }
 
+    /** Adds rows applied to the per-table counts without moving the checkpoint, in the caller's transaction. */
+    public void addCounts(Connection c, Map<TableId, TableCounts> counts) throws SQLException {
+        writeCounts(c, counts);
+    }
+
     private void writeCounts(Connection c, Map<TableId, TableCounts> counts) throws SQLException {
         if (counts.isEmpty()) {
             return;

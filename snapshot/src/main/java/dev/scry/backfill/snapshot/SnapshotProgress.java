@@ -66,6 +66,11 @@ public final class SnapshotProgress {
         }
     }
 
+    /** The planner's row estimate per table, as read by {@link #estimate(Connection)}. */
+    public synchronized Map<TableId, Long> estimates() {
+        return new LinkedHashMap<>(estimates);
+    }
+
     public synchronized long total() {
         return rows.values().stream().mapToLong(Long::longValue).sum();
     }

@@ -22,12 +22,17 @@ public final class Throttle {
 
     /** Waits until the batch fits the budget; returns the seconds spent waiting. */
     public double admit(ChangeBatch batch) {
+        return admit(batch.size(), batch.approximateBytes());
+    }
+
+    /** Waits until {@code rowCount} rows of {@code byteCount} bytes fit the budget; returns the seconds spent waiting. */
+    public double admit(int rowCount, long byteCount) {
         double waited = 0;
-        if (rows != null && batch.size() > 0) {
-            waited += rows.acquire(batch.size());
+        if (rows != null && rowCount > 0) {
+            waited += rows.acquire(rowCount);
         }
-        if (bytes != null && batch.size() > 0) {
-            long size = Math.max(1, Math.min(Integer.MAX_VALUE, batch.approximateBytes()));
+        if (bytes != null && rowCount > 0) {
+            long size = Math.max(1, Math.min(Integer.MAX_VALUE, byteCount));
             waited += bytes.acquire((int) size);
         }
         return waited;

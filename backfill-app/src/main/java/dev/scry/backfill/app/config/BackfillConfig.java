@@ -7,6 +7,7 @@ import dev.scry.backfill.model.ConnectionSettings;
 import dev.scry.backfill.model.TableId;
 import dev.scry.backfill.sink.RetryPolicy;
 import dev.scry.backfill.sink.SinkSettings;
+import dev.scry.backfill.snapshot.SnapshotSettings;
 import dev.scry.backfill.source.StreamSettings;
 import dev.scry.backfill.throttle.RateLimit;
 
@@ -16,7 +17,8 @@ import dev.scry.backfill.throttle.RateLimit;
  */
 public record BackfillConfig(String file, String pipeline, ConnectionSettings source, ConnectionSettings shadow,
                              List<TableId> tables, String slot, String publication, int batchMaxRows,
-                             Duration batchMaxDelay, RateLimit rateLimit, Duration heartbeatInterval) {
+                             Duration batchMaxDelay, RateLimit rateLimit, Duration heartbeatInterval,
+                             SnapshotSettings snapshot) {
 
     public BackfillConfig {
         tables = List.copyOf(tables);

@@ -20,6 +20,7 @@ import org.yaml.snakeyaml.error.YAMLException;
 
 import dev.scry.backfill.model.ConnectionSettings;
 import dev.scry.backfill.model.TableId;
+import dev.scry.backfill.snapshot.SnapshotSettings;
 import dev.scry.backfill.throttle.RateLimit;
 
 /**
@@ -36,15 +37,17 @@ import dev.scry.backfill.throttle.RateLimit;
  * batch:       {max-rows: 2048, max-delay-ms: 200}
  * rate-limit:  {rows-per-second: 0, bytes-per-second: 0}   # 0 = unlimited
  * transforms:  []
+ * snapshot:    {method: copy, parallelism: 2}   # copy | debezium
  * </pre>
  */
 public final class ConfigLoader {
 
     static final Set<String> TOP = Set.of("pipeline", "source", "shadow", "tables", "slot", "publication", "batch",
-            "rate-limit", "transforms");
+            "rate-limit", "transforms", "snapshot");
     static final Set<String> ENDPOINT = Set.of("host", "port", "database", "user", "password");
     static final Set<String> BATCH = Set.of("max-rows", "max-delay-ms");
     static final Set<String> RATE_LIMIT = Set.of("rows-per-second", "bytes-per-second");
+    static final Set<String> SNAPSHOT = Set.of("method", "parallelism");
 
     /** How often the engine reports its position while the configured tables are idle. */
     static final Duration HEARTBEAT_INTERVAL = Duration.ofSeconds(10);
@@ -123,13 +126,22 @@ public final class ConfigLoader {
         RateLimit rateLimit = new RateLimit(rate.integer("rows-per-second", 0, 0, Long.MAX_VALUE),
                 rate.integer("bytes-per-second", 0, 0, Long.MAX_VALUE));
 
+        Section snap = top.section("snapshot", SNAPSHOT, false);
+        String method = snap.string("method", "copy");
+        SnapshotSettings.Method snapshotMethod = switch (method) {
+            case "copy" -> SnapshotSettings.Method.COPY;
+            case "debezium" -> SnapshotSettings.Method.DEBEZIUM;
+            default -> throw snap.error(snap.qualified("method") + " must be copy or debezium, got '" + method + "'");
+        };
+        SnapshotSettings snapshot = new SnapshotSettings(snapshotMethod, (int) snap.integer("parallelism", 2, 1, 64));
+
         List<Object> transforms = top.list("transforms");
         if (!transforms.isEmpty()) {
             throw top.error("transforms are not implemented in this version; remove them (transforms: []) so that no"
                     + " column is copied unmasked by mistake");
         }
         return new BackfillConfig(file, pipeline, source, shadow, tables, slot, publication, maxRows,
-                Duration.ofMillis(maxDelay), rateLimit, HEARTBEAT_INTERVAL);
+                Duration.ofMillis(maxDelay), rateLimit, HEARTBEAT_INTERVAL, snapshot);
     }
 
     private static ConnectionSettings endpoint(Section s) {

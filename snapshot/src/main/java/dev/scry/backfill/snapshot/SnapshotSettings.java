@@ -1,0 +1,29 @@
+package dev.scry.backfill.snapshot;
+
+/**
+ * How the initial copy is taken ({@code snapshot:} in the configuration).
+ *
+ * @param method      {@link Method#COPY} (default) or {@link Method#DEBEZIUM}
+ * @param parallelism tables copied at once by the COPY method
+ */
+public record SnapshotSettings(Method method, int parallelism) {
+
+    public static final SnapshotSettings DEFAULT = new SnapshotSettings(Method.COPY, 2);
+
+    /** The two ways to take the initial copy. */
+    public enum Method {
+        /** COPY under the snapshot the new slot exports: exact text for every type, at COPY speed. */
+        COPY,
+        /** Debezium's own snapshot: rows through JDBC and the engine, with its type conversions. */
+        DEBEZIUM
+    }
+
+    public SnapshotSettings {
+        if (method == null) {
+            throw new IllegalArgumentException("snapshot method is required");
+        }
+        if (parallelism < 1) {
+            throw new IllegalArgumentException("snapshot parallelism must be >= 1, got " + parallelism);
+        }
+    }
+}
