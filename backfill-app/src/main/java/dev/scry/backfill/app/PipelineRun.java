@@ -47,6 +47,7 @@ final class PipelineRun {
 
     private final BackfillConfig config;
     private final Map<TableId, TableSpec> specs;
+    private final Map<TableId, TableSpec> shadowSpecs;
     private final OffsetStorage offsets;
     private final String registration;
     private final CheckpointStore checkpoints;
@@ -64,10 +65,11 @@ final class PipelineRun {
     private long changesSinceSummary;
     private long lastSummaryNanos = System.nanoTime();
 
-    PipelineRun(BackfillConfig config, Map<TableId, TableSpec> specs, OffsetStorage offsets, String registration,
-                CheckpointStore checkpoints, SnapshotProgress progress) {
+    PipelineRun(BackfillConfig config, Map<TableId, TableSpec> specs, Map<TableId, TableSpec> shadowSpecs, OffsetStorage offsets,
+                String registration, CheckpointStore checkpoints, SnapshotProgress progress) {
         this.config = config;
         this.specs = specs;
+        this.shadowSpecs = shadowSpecs;
         this.offsets = offsets;
         this.registration = registration;
         this.checkpoints = checkpoints;
@@ -94,7 +96,8 @@ final class PipelineRun {
         String marker = exitWhenCaughtUp ? "caught-up:" + config.pipeline() + ":" + UUID.randomUUID() : null;
         Throttle throttle = new Throttle(config.rateLimit());
         AtomicReference<DebeziumSource> sourceRef = new AtomicReference<>();
-        try (ShadowSink sink = new ShadowSink(config.sinkSettings(), specs);
+        try (CatalogSourceSchema catalog = new CatalogSourceSchema(config.source());
+             ShadowSink sink = new ShadowSink(config.sinkSettings(), shadowSpecs, catalog);
              AutoCloseable registered = ShadowOffsetBackingStore.register(registration, this::storedOffset)) {
             DebeziumSource.StartListener started = () -> {
                 if (marker != null) {

@@ -3,6 +3,7 @@ package dev.scry.backfill.app;
 import java.io.PrintWriter;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -53,7 +54,7 @@ final class PipelineRunner {
     /** {@code snapshot}: copy the tables consistently with the slot, then stop. */
     int snapshot() throws SQLException, InterruptedException {
         try (Connection source = Connect.open(config.source(), "source"); Connection shadow = Connect.open(config.shadow(), "shadow")) {
-            Map<TableId, TableSpec> specs = preflight(source, shadow);
+            Map<TableId, TableSpec> specs = preflight(source, shadow, false);
             Optional<Checkpoint> checkpoint = checkpoints.read(shadow);
             SnapshotPlan.Decision decision = SnapshotPlan.decide(checkpoint);
             switch (decision) {
@@ -73,13 +74,13 @@ final class PipelineRunner {
             if (decision == SnapshotPlan.Decision.RESTART) {
                 LOG.info("the previous snapshot of pipeline {} was interrupted; starting it over under a new slot", config.pipeline());
             }
-            prepareWrites(source, shadow, specs);
+            prepareWrites(source, shadow, specs, false);
             SnapshotPlan.prepare(decision, config.slot(), config.tables(), source, shadow, checkpoints);
             SnapshotProgress progress = new SnapshotProgress(config.tables());
             progress.estimate(source);
             boolean completed = config.snapshot().method() == SnapshotSettings.Method.COPY
                     ? copySnapshot(specs, progress)
-                    : newRun(specs, progress).snapshotThenStop().snapshotCompleted();
+                    : newRun(specs, specs, progress).snapshotThenStop().snapshotCompleted();
             if (!completed) {
                 out.printf("snapshot of pipeline %s stopped before completing; run `resume` to complete it%n", config.pipeline());
                 return 1;
@@ -95,8 +96,9 @@ final class PipelineRunner {
      */
     int stream(boolean resume, boolean exitWhenCaughtUp) throws SQLException, InterruptedException {
         try (Connection source = Connect.open(config.source(), "source"); Connection shadow = Connect.open(config.shadow(), "shadow")) {
-            Map<TableId, TableSpec> specs = preflight(source, shadow);
             Optional<Checkpoint> checkpoint = checkpoints.read(shadow);
+            boolean following = checkpoint.isPresent() && checkpoint.get().phase() == Phase.STREAMING;
+            Map<TableId, TableSpec> specs = preflight(source, shadow, following);
             SourceAdmin admin = new SourceAdmin(source);
             Optional<SlotInfo> slot = admin.idleSlot(config.slot(), config.pipeline());
             if (checkpoint.isEmpty() && resume) {
@@ -110,12 +112,12 @@ final class PipelineRunner {
                 }
                 SnapshotPlan.check(SnapshotPlan.Decision.RESTART, config.pipeline(), config.slot(), config.tables(), source, shadow);
                 LOG.info("the snapshot of pipeline {} was interrupted; starting it over under a new slot, then streaming", config.pipeline());
-                prepareWrites(source, shadow, specs);
+                prepareWrites(source, shadow, specs, false);
                 SnapshotPlan.prepare(SnapshotPlan.Decision.RESTART, config.slot(), config.tables(), source, shadow, checkpoints);
                 SnapshotProgress progress = new SnapshotProgress(config.tables());
                 progress.estimate(source);
                 if (config.snapshot().method() == SnapshotSettings.Method.DEBEZIUM) {
-                    return report(newRun(specs, progress).snapshotThenStream(exitWhenCaughtUp), exitWhenCaughtUp);
+                    return report(newRun(specs, specs, progress).snapshotThenStream(exitWhenCaughtUp), exitWhenCaughtUp);
                 }
                 if (!copySnapshot(specs, progress)) {
                     out.printf("snapshot of pipeline %s stopped before completing; run `resume` to complete it%n", config.pipeline());
@@ -136,8 +138,8 @@ final class PipelineRunner {
                 LOG.info("pipeline {} has no checkpoint: creating replication slot {} and streaming changes committed from now on;"
                         + " existing rows are not copied (run `snapshot` for those)", config.pipeline(), config.slot());
             }
-            prepareWrites(source, shadow, specs);
-            return report(newRun(specs, null).streamOnly(exitWhenCaughtUp), exitWhenCaughtUp);
+            Map<TableId, TableSpec> shadowSpecs = prepareWrites(source, shadow, specs, following);
+            return report(newRun(specs, shadowSpecs, null).streamOnly(exitWhenCaughtUp), exitWhenCaughtUp);
         }
     }
 
@@ -172,9 +174,9 @@ final class PipelineRunner {
     }
 
     /** Everything checked before anything is written: the source's readiness and the shadow tables' shape. */
-    private Map<TableId, TableSpec> preflight(Connection source, Connection shadow) throws SQLException {
+    private Map<TableId, TableSpec> preflight(Connection source, Connection shadow, boolean following) throws SQLException {
         Map<TableId, TableSpec> specs = new SourcePreflight(source, config.source().describe()).check(config.tables());
-        ShadowSchema.check(shadow, specs.values());
+        ShadowSchema.check(shadow, specs.values(), following);
         return specs;
     }
 
@@ -196,11 +198,20 @@ final class PipelineRunner {
         }
     }
 
-    /** The first writes of a run: metadata schema, shadow tables, publication. */
-    private void prepareWrites(Connection source, Connection shadow, Map<TableId, TableSpec> specs) throws SQLException {
+    /**
+     * The first writes of a run: metadata schema, shadow tables, publication. Returns the shadow
+     * tables as they are, which is what the sink writes to.
+     */
+    private Map<TableId, TableSpec> prepareWrites(Connection source, Connection shadow, Map<TableId, TableSpec> specs,
+                                                  boolean following) throws SQLException {
         checkpoints.ensureSchema(shadow);
-        ShadowSchema.ensureTables(shadow, specs.values());
+        ShadowSchema.ensureTables(shadow, specs.values(), following);
         new SourceAdmin(source).ensurePublication(config.publication(), config.tables());
+        Map<TableId, TableSpec> current = new LinkedHashMap<>();
+        for (TableSpec spec : specs.values()) {
+            current.put(spec.id(), ShadowSchema.current(shadow, spec));
+        }
+        return current;
     }
 
     /** The COPY snapshot (see {@link CopySnapshot}); false when stopped by a signal before it completed. */
@@ -211,10 +222,10 @@ final class PipelineRunner {
         return copy.run() != null;
     }
 
-    private PipelineRun newRun(Map<TableId, TableSpec> specs, SnapshotProgress progress) {
+    private PipelineRun newRun(Map<TableId, TableSpec> specs, Map<TableId, TableSpec> shadowSpecs, SnapshotProgress progress) {
         String registration = config.pipeline() + ":" + UUID.randomUUID();
         OffsetStorage offsets = new OffsetStorage(ShadowOffsetBackingStore.class.getName(),
                 Map.of(ShadowOffsetBackingStore.REGISTRY_KEY, registration));
-        return new PipelineRun(config, specs, offsets, registration, checkpoints, progress);
+        return new PipelineRun(config, specs, shadowSpecs, offsets, registration, checkpoints, progress);
     }
 }

@@ -89,8 +89,9 @@ final class RecordConverter {
         ChangeEvent event = switch (op) {
             case "r" -> new ChangeEvent(table, Op.READ, null, row(spec, struct.getStruct("after"), true));
             case "c" -> new ChangeEvent(table, Op.INSERT, null, row(spec, struct.getStruct("after"), true));
-            case "u" -> new ChangeEvent(table, Op.UPDATE, null, row(spec, struct.getStruct("after"), true));
-            case "d" -> new ChangeEvent(table, Op.DELETE, key(spec, record), null);
+            case "u" -> new ChangeEvent(table, Op.UPDATE, spec.hasPrimaryKey() ? null : oldRow(spec, struct),
+                    row(spec, struct.getStruct("after"), true));
+            case "d" -> new ChangeEvent(table, Op.DELETE, spec.hasPrimaryKey() ? key(spec, record) : oldRow(spec, struct), null);
             case "t" -> ChangeEvent.truncate(table);
             default -> throw new PipelineFailure("unknown change operation '" + op + "' on " + table);
         };
@@ -115,6 +116,16 @@ final class RecordConverter {
             throw new PipelineFailure("a DELETE on " + spec.id() + " arrived without its key; the table needs a primary key");
         }
         return row(spec, key, false);
+    }
+
+    /** A table without a key is changed by its whole old row, which REPLICA IDENTITY FULL sends. */
+    private RowImage oldRow(TableSpec spec, Struct struct) {
+        Struct before = struct.getStruct("before");
+        if (before == null) {
+            throw new PipelineFailure("a change on " + spec.id() + " (no key) arrived without its old row; set REPLICA IDENTITY FULL"
+                    + " on the source table");
+        }
+        return row(spec, before, false);
     }
 
     private RowImage row(TableSpec spec, Struct struct, boolean fullRow) {
@@ -145,32 +156,21 @@ final class RecordConverter {
         return new RowImage(layout.columns, values, unchanged);
     }
 
-    /** The fields of one Connect row schema, checked against the table's known columns. */
+    /**
+     * The fields of one Connect row schema. Its columns may differ from the table's columns known
+     * at start: the sink follows schema changes where they appear in the stream.
+     */
     private record Layout(List<String> columns, Field[] fields, String[] types) {
 
         static Layout of(TableSpec spec, Schema schema, boolean fullRow) {
-            if (fullRow) {
-                for (ColumnSpec column : spec.columns()) {
-                    if (schema.field(column.name()) == null) {
-                        throw new PipelineFailure("column " + column.name() + " of table " + spec.id()
-                                + " no longer arrives from the source (dropped or renamed); schema changes are not followed yet."
-                                + " Make the shadow table match the source, then run `resume`");
-                    }
-                }
-            }
             List<String> columns = new ArrayList<>(schema.fields().size());
             List<Field> fields = schema.fields();
             String[] types = new String[fields.size()];
             for (int i = 0; i < fields.size(); i++) {
                 Field f = fields.get(i);
                 ColumnSpec column = spec.column(f.name());
-                if (column == null) {
-                    throw new PipelineFailure("table " + spec.id() + " has a new column " + f.name()
-                            + " on the source; schema changes are not followed yet. Add the column to the shadow table"
-                            + " with the same type, then run `resume` (nothing after the last checkpoint has been applied)");
-                }
                 columns.add(f.name());
-                types[i] = column.type();
+                types[i] = column == null ? f.schema().type().getName() : column.type();
             }
             return new Layout(List.copyOf(columns), fields.toArray(new Field[0]), types);
         }

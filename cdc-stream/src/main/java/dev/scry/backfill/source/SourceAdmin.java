@@ -124,16 +124,29 @@ public final class SourceAdmin {
 
     /**
      * Creates the publication for the tables, or adds the tables it lacks. Tables it has beyond
-     * ours are left alone: the stream filters them out.
+     * ours are left alone: the stream filters them out. Changes to partitions are published as
+     * changes to their partitioned table ({@code publish_via_partition_root}), which is the table
+     * the shadow holds.
      */
     public void ensurePublication(String name, Collection<TableId> tables) throws SQLException {
         String list = tables.stream().map(TableId::quoted).collect(Collectors.joining(", "));
         if (!publicationExists(name)) {
             try (Statement st = connection.createStatement()) {
-                st.execute("CREATE PUBLICATION " + Identifiers.quote(name) + " FOR TABLE " + list);
+                st.execute("CREATE PUBLICATION " + Identifiers.quote(name) + " FOR TABLE " + list
+                        + " WITH (publish_via_partition_root = true)");
             }
             LOG.info("created publication {} for {} table(s)", name, tables.size());
             return;
+        }
+        try (PreparedStatement ps = connection.prepareStatement("SELECT pubviaroot FROM pg_publication WHERE pubname = ?")) {
+            ps.setString(1, name);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (rs.next() && !rs.getBoolean(1)) {
+                    try (Statement st = connection.createStatement()) {
+                        st.execute("ALTER PUBLICATION " + Identifiers.quote(name) + " SET (publish_via_partition_root = true)");
+                    }
+                }
+            }
         }
         Set<TableId> published = publishedTables(name);
         List<TableId> missing = new ArrayList<>();

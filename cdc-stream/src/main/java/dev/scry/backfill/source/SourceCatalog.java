@@ -23,6 +23,15 @@ public final class SourceCatalog {
     public record Relation(long oid, char kind, char replicaIdentity, boolean selectable) {
     }
 
+    /** A relation whose writes a publication would carry, and whether its replica identity lets it. */
+    public record Identity(String relation, char replicaIdentity, boolean hasPrimaryKey, boolean hasIdentityIndex) {
+
+        /** False when publishing the relation would make UPDATE and DELETE on it fail. */
+        public boolean usable() {
+            return replicaIdentity == 'f' || (replicaIdentity == 'd' && hasPrimaryKey) || (replicaIdentity == 'i' && hasIdentityIndex);
+        }
+    }
+
     private static final String RELATION_SQL = """
             SELECT c.oid, c.relkind, c.relreplident, has_table_privilege(c.oid, 'SELECT')
             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -49,13 +58,36 @@ public final class SourceCatalog {
             FROM cols c JOIN pg_type t ON t.oid = c.typid
             ORDER BY c.attnum, c.depth DESC""";
 
-    private static final String PRIMARY_KEY_SQL = """
+    // The columns that identify a row in the change stream: the replica identity index when one
+    // is set, else the primary key. REPLICA IDENTITY FULL without a primary key has none.
+    private static final String KEY_SQL = """
             SELECT a.attname
             FROM pg_index i
             CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
             JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
-            WHERE i.indrelid = ? AND i.indisprimary
+            WHERE i.indrelid = ? AND CASE WHEN ? THEN i.indisreplident ELSE i.indisprimary END
             ORDER BY k.ord""";
+
+    // Whether UPDATE and DELETE on a relation can be published: PostgreSQL refuses them on a
+    // published table whose replica identity names no columns. A partitioned table's writes are
+    // checked against each leaf partition's own identity.
+    private static final String IDENTITY_SQL = """
+            SELECT c.oid::regclass::text, c.relreplident,
+                   EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary),
+                   EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisreplident)
+            FROM (SELECT ?::oid::regclass AS relid, 0 AS level
+                  UNION ALL
+                  SELECT relid, level FROM pg_partition_tree(?::oid::regclass) WHERE isleaf AND level > 0) t
+            JOIN pg_class c ON c.oid = t.relid
+            ORDER BY t.level""";
+
+    // The value rows that existed before ADD COLUMN ... DEFAULT read for the column (PostgreSQL
+    // stores it instead of rewriting them, so no change carries it). attmissingval is a
+    // one-element array of the column's type; read through text[] its element is the value's text.
+    private static final String MISSING_VALUES_SQL = """
+            SELECT a.attname, (a.attmissingval::text::text[])[1]
+            FROM pg_attribute a
+            WHERE a.attrelid = ? AND a.attnum > 0 AND NOT a.attisdropped AND a.atthasmissing""";
 
     private final Connection connection;
 
@@ -101,8 +133,9 @@ public final class SourceCatalog {
             }
         }
         List<String> primaryKey = new ArrayList<>();
-        try (PreparedStatement ps = connection.prepareStatement(PRIMARY_KEY_SQL)) {
+        try (PreparedStatement ps = connection.prepareStatement(KEY_SQL)) {
             ps.setLong(1, relation.oid());
+            ps.setBoolean(2, relation.replicaIdentity() == 'i');
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     primaryKey.add(rs.getString(1));
@@ -110,5 +143,34 @@ public final class SourceCatalog {
             }
         }
         return new Description(new TableSpec(table, columns, primaryKey), generated);
+    }
+
+    /** The relation itself first, then (for a partitioned table) each leaf partition. */
+    public List<Identity> identities(Relation relation) throws SQLException {
+        List<Identity> out = new ArrayList<>();
+        try (PreparedStatement ps = connection.prepareStatement(IDENTITY_SQL)) {
+            ps.setLong(1, relation.oid());
+            ps.setLong(2, relation.oid());
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(new Identity(rs.getString(1), rs.getString(2).charAt(0), rs.getBoolean(3), rs.getBoolean(4)));
+                }
+            }
+        }
+        return out;
+    }
+
+    /** Column name to the text of the value pre-existing rows read for it, for columns added with a default. */
+    public java.util.Map<String, String> missingValues(Relation relation) throws SQLException {
+        java.util.Map<String, String> out = new java.util.LinkedHashMap<>();
+        try (PreparedStatement ps = connection.prepareStatement(MISSING_VALUES_SQL)) {
+            ps.setLong(1, relation.oid());
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.put(rs.getString(1), rs.getString(2));
+                }
+            }
+        }
+        return out;
     }
 }

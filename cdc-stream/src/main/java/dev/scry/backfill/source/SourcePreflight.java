@@ -69,26 +69,17 @@ public final class SourcePreflight {
                     + "; check the name in `tables` (quote names with capitals or spaces: '\"My Table\"')");
         }
         SourceCatalog.Relation relation = found.get();
-        if (relation.kind() == 'p') {
-            throw new SetupException("table " + table + " is partitioned; partitioned tables are not supported yet"
-                    + ", list its partitions in `tables` instead");
-        }
-        if (relation.kind() != 'r') {
-            throw new SetupException(table + " on the source is not an ordinary table (relkind '" + relation.kind()
+        if (relation.kind() != 'r' && relation.kind() != 'p') {
+            throw new SetupException(table + " on the source is not an ordinary or partitioned table (relkind '" + relation.kind()
                     + "'); only tables can be replicated, remove it from `tables`");
         }
         if (!relation.selectable()) {
             throw new SetupException("source user cannot read table " + table + "; GRANT SELECT ON " + table.quoted()
                     + " TO the pipeline's user");
         }
+        checkIdentity(catalog, table, relation);
         SourceCatalog.Description description = catalog.describe(table, relation);
         TableSpec spec = description.spec();
-        if (!spec.hasPrimaryKey()) {
-            // Publishing it would also make UPDATE and DELETE on the source fail unless it has a
-            // replica identity; either way the shadow could not find the rows to change.
-            throw new SetupException("table " + table + " has no primary key; add one on the source, or remove the table"
-                    + " from `tables` (tables without a primary key are not supported yet)");
-        }
         if (!description.generatedColumns().isEmpty()) {
             throw new SetupException("table " + table + " has generated column " + description.generatedColumns().get(0).name()
                     + ", which logical replication does not send; remove the table from `tables` (not supported yet)");
@@ -101,6 +92,28 @@ public final class SourcePreflight {
             }
         }
         return spec;
+    }
+
+    /**
+     * A published table whose replica identity names no columns makes every UPDATE and DELETE on
+     * it fail on the source ("cannot update table ... because it does not have a replica identity
+     * and publishes updates"), so such a table is refused before it is published. For a
+     * partitioned table the check applies to each partition, where the rows live.
+     */
+    private void checkIdentity(SourceCatalog catalog, TableId table, SourceCatalog.Relation relation) throws SQLException {
+        List<SourceCatalog.Identity> identities = catalog.identities(relation);
+        // The first is the table itself; a partitioned table's own identity governs no rows.
+        for (SourceCatalog.Identity identity : relation.kind() == 'p' ? identities.subList(1, identities.size()) : identities) {
+            if (!identity.usable()) {
+                String what = relation.kind() == 'p' ? "partition " + identity.relation() + " of " + table : "table " + table;
+                String why = identity.replicaIdentity() == 'n' ? "has REPLICA IDENTITY NOTHING"
+                        : identity.replicaIdentity() == 'i' ? "has a replica identity index that no longer exists"
+                        : "has no primary key";
+                throw new SetupException(what + " " + why + ": once published, UPDATE and DELETE on it would fail on the source."
+                        + " Add a primary key, or run ALTER TABLE " + identity.relation() + " REPLICA IDENTITY FULL"
+                        + " (each change then logs the whole old row), then run again");
+            }
+        }
     }
 
     private String scalar(String sql) throws SQLException {

@@ -7,7 +7,8 @@ import java.util.Objects;
  *
  * @param table  the table it changes
  * @param op     what it does
- * @param key    for DELETE, the primary-key values of the deleted row; otherwise null
+ * @param key    for DELETE, the key values of the deleted row; for an UPDATE or DELETE on a table
+ *               without a key (REPLICA IDENTITY FULL), the whole old row; otherwise null
  * @param after  for READ, INSERT and UPDATE, the row as it now is; otherwise null
  */
 public record ChangeEvent(TableId table, Op op, RowImage key, RowImage after) {

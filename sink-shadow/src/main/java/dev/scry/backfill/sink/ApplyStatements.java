@@ -23,14 +23,15 @@ final class ApplyStatements {
     record Statement(String sql, int[] columns) {
     }
 
-    private final Map<String, Statement> cache = new ConcurrentHashMap<>();
+    // Keyed by the table's whole shape: a schema change gives its statements new text.
+    private final Map<List<Object>, Statement> cache = new ConcurrentHashMap<>();
 
     /**
      * INSERT ... ON CONFLICT DO UPDATE for full rows: what a snapshot row, an insert and an update
      * with every column present all need.
      */
     Statement upsert(TableSpec spec) {
-        return cache.computeIfAbsent("U" + spec.id().quoted(), k -> {
+        return cache.computeIfAbsent(List.of("U", spec), k -> {
             int[] all = allColumns(spec);
             StringBuilder sql = new StringBuilder("INSERT INTO ").append(spec.id().quoted()).append(" (");
             appendNames(sql, spec, all, "");
@@ -60,7 +61,7 @@ final class ApplyStatements {
      * (unchanged TOASTed values): the shadow keeps what it has in those.
      */
     Statement partialUpdate(TableSpec spec, BitSet present) {
-        return cache.computeIfAbsent("P" + spec.id().quoted() + present, k -> {
+        return cache.computeIfAbsent(List.of("P", spec, present.clone()), k -> {
             int[] key = keyColumns(spec);
             List<Integer> set = new ArrayList<>();
             for (int i = present.nextSetBit(0); i >= 0; i = present.nextSetBit(i + 1)) {
@@ -88,7 +89,7 @@ final class ApplyStatements {
     }
 
     Statement delete(TableSpec spec) {
-        return cache.computeIfAbsent("D" + spec.id().quoted(), k -> {
+        return cache.computeIfAbsent(List.of("D", spec), k -> {
             int[] key = keyColumns(spec);
             StringBuilder sql = new StringBuilder("DELETE FROM ").append(spec.id().quoted()).append(" AS t USING ");
             appendUnnest(sql, spec, key);
@@ -96,6 +97,54 @@ final class ApplyStatements {
             appendKeyMatch(sql, spec, key);
             return new Statement(sql.toString(), key);
         });
+    }
+
+    /** Plain INSERT for a table without a key, where equal rows are distinct rows. */
+    Statement insert(TableSpec spec) {
+        return cache.computeIfAbsent(List.of("I", spec), k -> {
+            int[] all = allColumns(spec);
+            StringBuilder sql = new StringBuilder("INSERT INTO ").append(spec.id().quoted()).append(" (");
+            appendNames(sql, spec, all, "");
+            sql.append(") SELECT ");
+            appendCasts(sql, spec, all);
+            sql.append(" FROM ");
+            appendUnnest(sql, spec, all);
+            return new Statement(sql.toString(), all);
+        });
+    }
+
+    /** Deletes one row equal to the old row image (one scalar text parameter per column). */
+    Statement deleteOne(TableSpec spec) {
+        return cache.computeIfAbsent(List.of("d", spec), k -> new Statement("DELETE FROM " + spec.id().quoted()
+                + " WHERE ctid = (SELECT ctid FROM " + spec.id().quoted() + " WHERE " + rowMatch(spec) + " LIMIT 1)", allColumns(spec)));
+    }
+
+    /** Sets every column of one row equal to the old image: new values first, then the old image. */
+    Statement updateOne(TableSpec spec) {
+        return cache.computeIfAbsent(List.of("u", spec), k -> {
+            StringBuilder sql = new StringBuilder("UPDATE ").append(spec.id().quoted()).append(" SET ");
+            for (int i = 0; i < spec.columns().size(); i++) {
+                ColumnSpec c = spec.columns().get(i);
+                sql.append(i == 0 ? "" : ", ").append(Identifiers.quote(c.name())).append(" = CAST(? AS ").append(c.type()).append(')');
+            }
+            sql.append(" WHERE ctid = (SELECT ctid FROM ").append(spec.id().quoted()).append(" WHERE ").append(rowMatch(spec))
+                    .append(" LIMIT 1)");
+            return new Statement(sql.toString(), allColumns(spec));
+        });
+    }
+
+    /**
+     * Matches a row to an image by each value's text as the shadow prints it, which works for
+     * every type, including those without an equality operator (json, point, xml).
+     */
+    private static String rowMatch(TableSpec spec) {
+        StringBuilder sql = new StringBuilder();
+        for (int i = 0; i < spec.columns().size(); i++) {
+            ColumnSpec c = spec.columns().get(i);
+            sql.append(i == 0 ? "" : " AND ").append(Identifiers.quote(c.name())).append("::text IS NOT DISTINCT FROM CAST(CAST(? AS ")
+                    .append(c.type()).append(") AS text)");
+        }
+        return sql.toString();
     }
 
     String truncate(TableSpec spec) {

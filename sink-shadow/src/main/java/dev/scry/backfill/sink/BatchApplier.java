@@ -30,15 +30,36 @@ import dev.scry.backfill.model.TableSpec;
  */
 final class BatchApplier {
 
-    private enum Kind { UPSERT, PARTIAL_UPDATE, DELETE }
+    private enum Kind { UPSERT, INSERT, PARTIAL_UPDATE, DELETE }
 
-    private final Map<TableId, TableSpec> tables;
     private final ApplyStatements statements;
-    private final Map<List<String>, int[]> columnMaps = new IdentityHashMap<>();
+    private final SchemaFollower follower;
+    // What the shadow holds as of the last committed batch: each table's shape, and the row
+    // layouts (by identity; one per engine schema) already checked against that shape.
+    private Map<TableId, TableSpec> tables;
+    private Map<List<String>, TableSpec> checkedLayouts = new IdentityHashMap<>();
+    // The same for the batch being applied; kept only if it commits.
+    private Map<TableId, TableSpec> pendingTables;
+    private Map<List<String>, TableSpec> pendingLayouts;
+    private final Map<List<String>, Mapping> columnMaps = new IdentityHashMap<>();
 
-    BatchApplier(Map<TableId, TableSpec> tables, ApplyStatements statements) {
-        this.tables = tables;
+    BatchApplier(Map<TableId, TableSpec> tables, ApplyStatements statements, SchemaFollower follower) {
+        this.tables = Map.copyOf(tables);
         this.statements = statements;
+        this.follower = follower;
+    }
+
+    /** The shadow's table shapes, as of the last committed batch. */
+    Map<TableId, TableSpec> tables() {
+        return tables;
+    }
+
+    /** Called once the batch's transaction committed: its schema changes are now the shadow's. */
+    void committed() {
+        if (pendingTables != null) {
+            tables = Map.copyOf(pendingTables);
+            checkedLayouts = pendingLayouts;
+        }
     }
 
     /**
@@ -47,6 +68,8 @@ final class BatchApplier {
      * which the server rejects within one statement (SQLSTATE 21000).
      */
     Map<TableId, TableCounts> apply(Connection c, ChangeBatch batch, boolean rowAtATime) throws SQLException {
+        pendingTables = new HashMap<>(tables);
+        pendingLayouts = new IdentityHashMap<>(checkedLayouts);
         Map<TableId, long[]> counts = new LinkedHashMap<>();
         Run run = null;
         for (ChangeEvent e : batch.events()) {
@@ -60,12 +83,27 @@ final class BatchApplier {
                 }
                 continue;
             }
+            if (e.after() != null && pendingLayouts.get(e.after().columns()) != spec) {
+                flush(c, run);
+                run = null;
+                spec = follow(c, spec, e.after().columns());
+            }
+            if (!spec.hasPrimaryKey() && e.op() != Op.INSERT && e.op() != Op.READ) {
+                flush(c, run);
+                run = null;
+                applyKeyless(c, spec, e);
+                continue;
+            }
             Kind kind;
             RowImage row;
             BitSet present = null;
             if (e.op() == Op.DELETE) {
                 kind = Kind.DELETE;
                 row = e.key();
+            }
+            else if (!spec.hasPrimaryKey()) {
+                kind = Kind.INSERT;
+                row = e.after();
             }
             else if (e.after().hasUnchanged()) {
                 kind = Kind.PARTIAL_UPDATE;
@@ -98,8 +136,56 @@ final class BatchApplier {
         return out;
     }
 
+    /** A row layout not yet checked against the table's shape: follow the source's schema change, if any. */
+    private TableSpec follow(Connection c, TableSpec spec, List<String> columns) throws SQLException {
+        TableSpec followed = follower.follow(c, spec, columns);
+        pendingTables.put(spec.id(), followed);
+        pendingLayouts.put(columns, followed);
+        return followed;
+    }
+
+    /**
+     * A table without a key (REPLICA IDENTITY FULL) is changed one row at a time: the old row image
+     * is the only way to find the row, and two identical rows are two rows, so one of them is changed.
+     */
+    private void applyKeyless(Connection c, TableSpec spec, ChangeEvent e) throws SQLException {
+        if (e.key() == null) {
+            throw new PipelineFailure("a change to " + spec.id() + " (no key) arrived without the old row; the table needs"
+                    + " REPLICA IDENTITY FULL on the source");
+        }
+        String[] old = toSpecOrder(spec, e.key());
+        ApplyStatements.Statement statement;
+        String[] params;
+        if (e.op() == Op.DELETE) {
+            statement = statements.deleteOne(spec);
+            params = old;
+        }
+        else {
+            String[] now = toSpecOrder(spec, e.after());
+            for (int i = 0; i < e.after().size(); i++) {
+                if (e.after().isUnchanged(i)) {
+                    int at = spec.columnIndex(e.after().column(i));
+                    now[at] = old[at];
+                }
+            }
+            statement = statements.updateOne(spec);
+            params = new String[now.length * 2];
+            System.arraycopy(now, 0, params, 0, now.length);
+            System.arraycopy(old, 0, params, now.length, old.length);
+        }
+        try (PreparedStatement ps = c.prepareStatement(statement.sql())) {
+            for (int p = 0; p < params.length; p++) {
+                ps.setString(p + 1, params[p]);
+            }
+            if (ps.executeUpdate() != 1) {
+                throw new PipelineFailure("a " + e.op() + " on " + spec.id() + " (no key) found no matching row on the shadow;"
+                        + " the shadow has diverged from the source: re-run the snapshot (teardown --drop-metadata, then snapshot)");
+            }
+        }
+    }
+
     private TableSpec spec(TableId table) {
-        TableSpec spec = tables.get(table);
+        TableSpec spec = pendingTables.get(table);
         if (spec == null) {
             throw new PipelineFailure("a change arrived for " + table + ", which the shadow does not track");
         }
@@ -118,9 +204,15 @@ final class BatchApplier {
         }
     }
 
+    /** Where each column of a row layout sits in one version of a table's shape. */
+    private record Mapping(TableSpec spec, int[] positions) {
+    }
+
     /** Values rearranged into the table's column order (null where the row image lacks a column). */
     private String[] toSpecOrder(TableSpec spec, RowImage row) {
-        int[] map = columnMaps.computeIfAbsent(row.columns(), cols -> {
+        Mapping mapping = columnMaps.get(row.columns());
+        if (mapping == null || mapping.spec() != spec) {
+            List<String> cols = row.columns();
             int[] m = new int[cols.size()];
             for (int i = 0; i < m.length; i++) {
                 m[i] = spec.columnIndex(cols.get(i));
@@ -128,8 +220,10 @@ final class BatchApplier {
                     throw new PipelineFailure("column " + cols.get(i) + " of " + spec.id() + " is not on the shadow table");
                 }
             }
-            return m;
-        });
+            mapping = new Mapping(spec, m);
+            columnMaps.put(cols, mapping);
+        }
+        int[] map = mapping.positions();
         String[] values = new String[spec.columns().size()];
         for (int i = 0; i < map.length; i++) {
             values[map[i]] = row.value(i);
@@ -153,6 +247,7 @@ final class BatchApplier {
         }
         ApplyStatements.Statement statement = switch (run.kind) {
             case UPSERT -> statements.upsert(run.spec);
+            case INSERT -> statements.insert(run.spec);
             case PARTIAL_UPDATE -> statements.partialUpdate(run.spec, run.present);
             case DELETE -> statements.delete(run.spec);
         };
@@ -209,6 +304,10 @@ final class BatchApplier {
                 return true;
             }
             if (kind == Kind.DELETE) {
+                return true;
+            }
+            if (kind == Kind.INSERT) {
+                rows.add(values);
                 return true;
             }
             if (kind == Kind.UPSERT) {

@@ -52,12 +52,16 @@ public final class ShadowSchema {
     /** What {@link #ensureTables} found or did per table. */
     public enum Outcome { CREATED, MATCHES }
 
-    /** Refuses, without writing anything, existing shadow tables that could not hold the source's rows. */
-    public static void check(Connection c, Iterable<TableSpec> specs) throws SQLException {
+    /**
+     * Refuses, without writing anything, existing shadow tables that could not hold the source's
+     * rows. With {@code following} (a pipeline already streaming), columns may differ from the
+     * source's catalog: the stream brings the schema changes the shadow has not reached yet.
+     */
+    public static void check(Connection c, Iterable<TableSpec> specs, boolean following) throws SQLException {
         for (TableSpec spec : specs) {
             List<ColumnSpec> existing = columns(c, spec.id());
             if (!existing.isEmpty()) {
-                checkCompatible(spec, existing, primaryKey(c, spec.id()));
+                checkCompatible(spec, existing, primaryKey(c, spec.id()), following);
             }
         }
     }
@@ -66,7 +70,7 @@ public final class ShadowSchema {
      * Checks every table first and creates the missing ones only if all existing ones match, so a
      * mismatch stops the run with nothing written. Commits on its own.
      */
-    public static Map<TableId, Outcome> ensureTables(Connection c, Iterable<TableSpec> specs) throws SQLException {
+    public static Map<TableId, Outcome> ensureTables(Connection c, Iterable<TableSpec> specs, boolean following) throws SQLException {
         Map<TableId, Outcome> outcome = new LinkedHashMap<>();
         List<TableSpec> missing = new ArrayList<>();
         for (TableSpec spec : specs) {
@@ -76,7 +80,7 @@ public final class ShadowSchema {
                 outcome.put(spec.id(), Outcome.CREATED);
             }
             else {
-                checkCompatible(spec, existing, primaryKey(c, spec.id()));
+                checkCompatible(spec, existing, primaryKey(c, spec.id()), following);
                 outcome.put(spec.id(), Outcome.MATCHES);
             }
         }
@@ -120,14 +124,79 @@ public final class ShadowSchema {
                 sql.append(" NOT NULL");
             }
         }
-        sql.append(", PRIMARY KEY (");
-        for (int i = 0; i < spec.primaryKey().size(); i++) {
-            sql.append(i == 0 ? "" : ", ").append(Identifiers.quote(spec.primaryKey().get(i)));
+        if (spec.hasPrimaryKey()) {
+            sql.append(", PRIMARY KEY (");
+            for (int i = 0; i < spec.primaryKey().size(); i++) {
+                sql.append(i == 0 ? "" : ", ").append(Identifiers.quote(spec.primaryKey().get(i)));
+            }
+            sql.append(")");
         }
-        return sql.append("))").toString();
+        return sql.append(")").toString();
     }
 
-    private static void checkCompatible(TableSpec spec, List<ColumnSpec> existing, List<String> shadowKey) {
+    /**
+     * The shadow table as it is now, with the source's key: what the sink writes to. While
+     * streaming, the shadow's columns are the record of the schema changes applied so far, which
+     * may trail the source's catalog until the stream reaches its latest changes.
+     */
+    public static TableSpec current(Connection c, TableSpec source) throws SQLException {
+        List<ColumnSpec> columns = columns(c, source.id());
+        if (columns.isEmpty()) {
+            throw new SetupException("shadow table " + source.id() + " does not exist");
+        }
+        return new TableSpec(source.id(), columns, source.primaryKey());
+    }
+
+    /**
+     * Adds a column the source gained. Rows that existed before a source ADD COLUMN ... DEFAULT
+     * read the default without holding it (no change carries it), so the shadow's existing rows
+     * get {@code missingValue} the same way; later rows always arrive with the column.
+     */
+    static void addColumn(Connection c, TableId table, ColumnSpec column, String missingValue) throws SQLException {
+        String name = Identifiers.quote(column.name());
+        try (Statement st = c.createStatement()) {
+            StringBuilder sql = new StringBuilder("ALTER TABLE ").append(table.quoted()).append(" ADD COLUMN ").append(name).append(' ')
+                    .append(column.type());
+            if (missingValue != null) {
+                sql.append(" DEFAULT CAST(").append(Identifiers.literal(missingValue)).append(" AS ").append(column.type()).append(')');
+            }
+            if (column.notNull() && missingValue != null) {
+                sql.append(" NOT NULL");
+            }
+            st.execute(sql.toString());
+            if (missingValue != null) {
+                st.execute("ALTER TABLE " + table.quoted() + " ALTER COLUMN " + name + " DROP DEFAULT");
+            }
+        }
+    }
+
+    static void dropColumn(Connection c, TableId table, String column) throws SQLException {
+        try (Statement st = c.createStatement()) {
+            st.execute("ALTER TABLE " + table.quoted() + " DROP COLUMN " + Identifiers.quote(column));
+        }
+    }
+
+    /** Only for widening changes (see {@link TypeWidening}): the default conversion keeps every value. */
+    static void alterType(Connection c, TableId table, String column, String type) throws SQLException {
+        try (Statement st = c.createStatement()) {
+            st.execute("ALTER TABLE " + table.quoted() + " ALTER COLUMN " + Identifiers.quote(column) + " TYPE " + type);
+        }
+    }
+
+    private static void checkCompatible(TableSpec spec, List<ColumnSpec> existing, List<String> shadowKey, boolean following) {
+        if (!shadowKey.equals(spec.primaryKey())) {
+            throw new SetupException("shadow table " + spec.id() + " has primary key " + shadowKey + " but the source's "
+                    + (spec.hasPrimaryKey() ? "key is " + spec.primaryKey() : "table has none (REPLICA IDENTITY FULL)")
+                    + "; give the shadow table the same primary key or drop it so it is recreated");
+        }
+        if (following) {
+            if (!existing.stream().map(ColumnSpec::type).toList().equals(spec.columns().stream().map(ColumnSpec::type).toList())
+                    || !existing.stream().map(ColumnSpec::name).toList().equals(spec.columns().stream().map(ColumnSpec::name).toList())) {
+                LOG.info("shadow table {} differs from the source's current columns; the stream brings the schema changes"
+                        + " in between", spec.id());
+            }
+            return;
+        }
         Map<String, ColumnSpec> byName = new LinkedHashMap<>();
         for (ColumnSpec col : existing) {
             byName.put(col.name(), col);
@@ -149,10 +218,6 @@ public final class ShadowSchema {
                 throw new SetupException("shadow table " + spec.id() + " has a NOT NULL column " + extra.name()
                         + " that the source lacks; drop that column or its NOT NULL constraint on the shadow");
             }
-        }
-        if (!shadowKey.equals(spec.primaryKey())) {
-            throw new SetupException("shadow table " + spec.id() + " has primary key " + shadowKey + " but the source's is "
-                    + spec.primaryKey() + "; give the shadow table the same primary key or drop it so it is recreated");
         }
     }
 

@@ -39,10 +39,14 @@ public final class ShadowSink implements AutoCloseable {
     private final HikariDataSource pool;
     private final AtomicBoolean closed = new AtomicBoolean();
 
-    public ShadowSink(SinkSettings settings, Map<TableId, TableSpec> tables) {
+    /**
+     * @param tables the shadow tables as they are now (see {@link ShadowSchema#current})
+     * @param source the source's catalog, read when a schema change reaches the stream
+     */
+    public ShadowSink(SinkSettings settings, Map<TableId, TableSpec> tables, SourceSchema source) {
         this.settings = settings;
         this.checkpoints = new CheckpointStore(settings.pipeline());
-        this.applier = new BatchApplier(Map.copyOf(tables), new ApplyStatements());
+        this.applier = new BatchApplier(Map.copyOf(tables), new ApplyStatements(), new SchemaFollower(source));
         HikariConfig config = new HikariConfig();
         config.setPoolName("shadow-sink");
         config.setJdbcUrl(settings.shadow().jdbcUrl());
@@ -68,6 +72,7 @@ public final class ShadowSink implements AutoCloseable {
             try (Connection c = pool.getConnection()) {
                 if (commitOutcomeUnknown && alreadyCommitted(c, batch)) {
                     LOG.info("the previous commit of this batch did reach the shadow; not applying it twice");
+                    applier.committed();
                     return Map.of();
                 }
                 Map<TableId, TableCounts> counts;
@@ -86,6 +91,7 @@ public final class ShadowSink implements AutoCloseable {
                     commitOutcomeUnknown = true;
                     throw e;
                 }
+                applier.committed();
                 if (attempts.failures() > 0) {
                     LOG.info("shadow write succeeded after {} failed attempt(s)", attempts.failures());
                 }

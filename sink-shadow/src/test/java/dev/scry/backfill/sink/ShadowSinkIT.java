@@ -59,12 +59,12 @@ class ShadowSinkIT {
         try (Connection c = db.shadow()) {
             checkpoints = new CheckpointStore(db.name());
             checkpoints.ensureSchema(c);
-            ShadowSchema.ensureTables(c, List.of(SPEC));
+            ShadowSchema.ensureTables(c, List.of(SPEC), false);
         }
         var server = db.shadowServer();
         sink = new ShadowSink(new SinkSettings(db.name(), "slot_" + db.name(),
                 new ConnectionSettings(server.host(), server.port(), db.name(), server.user(), server.password()),
-                new RetryPolicy(Duration.ofMillis(50), Duration.ofMillis(200), Duration.ofSeconds(2))), Map.of(ITEMS, SPEC));
+                new RetryPolicy(Duration.ofMillis(50), Duration.ofMillis(200), Duration.ofSeconds(2))), Map.of(ITEMS, SPEC), SourceSchema.NONE);
     }
 
     @AfterAll
@@ -177,7 +177,7 @@ class ShadowSinkIT {
                 new ColumnSpec("doc", "jsonb", false, "jsonb", false),
                 new ColumnSpec("price", "numeric(10,2)", false, "numeric", false)), List.of("id"));
         try (Connection c = db.shadow()) {
-            assertThatThrownBy(() -> ShadowSchema.ensureTables(c, List.of(wider)))
+            assertThatThrownBy(() -> ShadowSchema.ensureTables(c, List.of(wider), false))
                     .isInstanceOf(SetupException.class)
                     .hasMessageContaining("column name is text but the source's is character varying(10)");
         }

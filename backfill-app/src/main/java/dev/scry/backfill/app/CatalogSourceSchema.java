@@ -1,0 +1,74 @@
+package dev.scry.backfill.app;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+
+import dev.scry.backfill.model.ColumnSpec;
+import dev.scry.backfill.model.ConnectionSettings;
+import dev.scry.backfill.model.TableId;
+import dev.scry.backfill.sink.SourceSchema;
+import dev.scry.backfill.source.SourceCatalog;
+import dev.scry.backfill.source.SupportedTypes;
+
+/**
+ * The sink's view of the source catalog, read over a connection of its own that is opened on the
+ * first schema change and reopened after a failure. Only catalog reads; nothing is written.
+ */
+final class CatalogSourceSchema implements SourceSchema, AutoCloseable {
+
+    private final ConnectionSettings source;
+    private Connection connection;
+
+    CatalogSourceSchema(ConnectionSettings source) {
+        this.source = source;
+    }
+
+    @Override
+    public synchronized Optional<Shape> describe(TableId table) throws SQLException {
+        try {
+            return read(table);
+        }
+        catch (SQLException e) {
+            closeQuietly();
+            return read(table);
+        }
+    }
+
+    private Optional<Shape> read(TableId table) throws SQLException {
+        if (connection == null || connection.isClosed()) {
+            connection = Connect.open(source, "source");
+        }
+        SourceCatalog catalog = new SourceCatalog(connection);
+        Optional<SourceCatalog.Relation> relation = catalog.relation(table);
+        if (relation.isEmpty()) {
+            return Optional.empty();
+        }
+        SourceCatalog.Description description = catalog.describe(table, relation.get());
+        Map<String, String> unsupported = new LinkedHashMap<>();
+        for (ColumnSpec column : description.spec().columns()) {
+            SupportedTypes.whyUnsupported(column).ifPresent(why -> unsupported.put(column.name(), why));
+        }
+        description.generatedColumns().forEach(g -> unsupported.put(g.name(), "it is a generated column, which logical replication does not send"));
+        return Optional.of(new Shape(description.spec(), catalog.missingValues(relation.get()), unsupported));
+    }
+
+    private void closeQuietly() {
+        try {
+            if (connection != null) {
+                connection.close();
+            }
+        }
+        catch (SQLException ignored) {
+            // Already broken; a new one is opened next.
+        }
+        connection = null;
+    }
+
+    @Override
+    public synchronized void close() {
+        closeQuietly();
+    }
+}
