@@ -68,6 +68,15 @@ public final class SourcePreflight {
             throw new SetupException("table " + table + " does not exist on the source " + where
                     + "; check the name in `tables` (quote names with capitals or spaces: '\"My Table\"')");
         }
+        for (String part : new String[] {table.schema(), table.name()}) {
+            if (part.startsWith("\"") || part.endsWith("\"")) {
+                // Debezium 3.6.1 quotes a name for its own parser only when it neither starts nor
+                // ends with a double quote (TableId.quote), then fails to parse the change events.
+                throw new SetupException("table " + table + ": the change stream (Debezium 3.6.1) cannot carry a schema or"
+                        + " table name that starts or ends with a double quote; rename it on the source (quotes inside a"
+                        + " name are fine) or remove it from `tables`");
+            }
+        }
         SourceCatalog.Relation relation = found.get();
         if (relation.kind() != 'r' && relation.kind() != 'p') {
             throw new SetupException(table + " on the source is not an ordinary or partitioned table (relkind '" + relation.kind()
