@@ -52,7 +52,8 @@ final class CatalogSourceSchema implements SourceSchema, AutoCloseable {
             SupportedTypes.whyUnsupported(column).ifPresent(why -> unsupported.put(column.name(), why));
         }
         description.generatedColumns().forEach(g -> unsupported.put(g.name(), "it is a generated column, which logical replication does not send"));
-        return Optional.of(new Shape(description.spec(), catalog.missingValues(relation.get()), unsupported));
+        return Optional.of(new Shape(description.spec(), catalog.missingValues(relation.get()), unsupported,
+                catalog.typeNames(relation.get())));
     }
 
     private void closeQuietly() {

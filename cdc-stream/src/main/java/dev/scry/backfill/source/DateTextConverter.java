@@ -67,6 +67,11 @@ public final class DateTextConverter implements CustomConverter<SchemaBuilder, R
         if (raw instanceof String s) {
             return s;
         }
+        if (raw instanceof Integer days) {
+            // Only a column's DEFAULT reaches us like this: the connector parses it into epoch days
+            // to build the field's schema when a table with a date default is described.
+            return toText(LocalDate.ofEpochDay(days));
+        }
         throw new IllegalArgumentException("unexpected value of type " + raw.getClass().getName() + " for a date column");
     }
 }

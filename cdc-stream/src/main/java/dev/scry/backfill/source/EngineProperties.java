@@ -19,6 +19,9 @@ final class EngineProperties {
         STREAM_ONLY
     }
 
+    /** The field schema parameter that carries each column's source type name (see column.propagate.source.type). */
+    static final String SOURCE_TYPE_PARAMETER = "__debezium.source.column.type";
+
     private EngineProperties() {
     }
 
@@ -75,6 +78,9 @@ final class EngineProperties {
         p.setProperty("interval.handling.mode", "string");
         p.setProperty("hstore.handling.mode", "json");
         p.setProperty("include.unknown.datatypes", "false");
+        // Each field's schema names the column's source type, so the sink can tell whether a type
+        // change in the source's catalog has reached the stream yet.
+        p.setProperty("column.propagate.source.type", ".*");
         // Debezium's default ("warn") writes NULL for a value it fails to convert and logs a line:
         // data loss. Stop instead.
         p.setProperty("event.converting.failure.handling.mode", "fail");

@@ -153,17 +153,18 @@ final class RecordConverter {
                         + layout.types[i] + "): " + e.getMessage(), e);
             }
         }
-        return new RowImage(layout.columns, values, unchanged);
+        return new RowImage(layout.columns, values, unchanged, layout.sourceTypes);
     }
 
     /**
      * The fields of one Connect row schema. Its columns may differ from the table's columns known
      * at start: the sink follows schema changes where they appear in the stream.
      */
-    private record Layout(List<String> columns, Field[] fields, String[] types) {
+    private record Layout(List<String> columns, Field[] fields, String[] types, List<String> sourceTypes) {
 
         static Layout of(TableSpec spec, Schema schema, boolean fullRow) {
             List<String> columns = new ArrayList<>(schema.fields().size());
+            List<String> sourceTypes = new ArrayList<>(schema.fields().size());
             List<Field> fields = schema.fields();
             String[] types = new String[fields.size()];
             for (int i = 0; i < fields.size(); i++) {
@@ -171,8 +172,11 @@ final class RecordConverter {
                 ColumnSpec column = spec.column(f.name());
                 columns.add(f.name());
                 types[i] = column == null ? f.schema().type().getName() : column.type();
+                Map<String, String> parameters = f.schema().parameters();
+                String sourceType = parameters == null ? null : parameters.get(EngineProperties.SOURCE_TYPE_PARAMETER);
+                sourceTypes.add(sourceType == null ? "" : sourceType.toLowerCase(java.util.Locale.ROOT));
             }
-            return new Layout(List.copyOf(columns), fields.toArray(new Field[0]), types);
+            return new Layout(List.copyOf(columns), fields.toArray(new Field[0]), types, List.copyOf(sourceTypes));
         }
     }
 }

@@ -173,4 +173,20 @@ public final class SourceCatalog {
         }
         return out;
     }
+
+    /** Column name to the catalog name of its declared type ({@code pg_type.typname}). */
+    public java.util.Map<String, String> typeNames(Relation relation) throws SQLException {
+        java.util.Map<String, String> out = new java.util.LinkedHashMap<>();
+        try (PreparedStatement ps = connection.prepareStatement("""
+                SELECT a.attname, t.typname FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
+                WHERE a.attrelid = ? AND a.attnum > 0 AND NOT a.attisdropped""")) {
+            ps.setLong(1, relation.oid());
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.put(rs.getString(1), rs.getString(2));
+                }
+            }
+        }
+        return out;
+    }
 }

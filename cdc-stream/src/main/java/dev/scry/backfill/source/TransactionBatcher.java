@@ -1,13 +1,16 @@
 package dev.scry.backfill.source;
 
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 
 import dev.scry.backfill.error.PipelineFailure;
 import dev.scry.backfill.model.ChangeBatch;
 import dev.scry.backfill.model.ChangeEvent;
 import dev.scry.backfill.model.SourcePosition;
+import dev.scry.backfill.model.TableId;
 
 /**
  * Cuts the engine's record stream into shadow batches that end on source transaction boundaries.
@@ -17,6 +20,10 @@ import dev.scry.backfill.model.SourcePosition;
  * larger than {@code maxRows} is the one exception: it is split, and each part's position points
  * at its last change so that a resume continues right after it. Snapshot rows belong to no
  * transaction and are cut at {@code maxRows}; they never share a batch with streamed changes.
+ *
+ * <p>A table's first row with a new column layout (the engine describes the table anew after a
+ * schema change, and once per run) starts a new batch, so that the complete transactions before
+ * it commit first: if the shadow cannot follow the change, the checkpoint stays right before it.
  */
 final class TransactionBatcher<T> {
 
@@ -36,6 +43,9 @@ final class TransactionBatcher<T> {
     private final List<T> openTickets = new ArrayList<>();
     private final List<String> openMarkers = new ArrayList<>();
     private SourcePosition openPosition;
+
+    // The row layout (by identity, one per engine schema) last seen for each table.
+    private final Map<TableId, List<String>> layouts = new HashMap<>();
 
     TransactionBatcher(int maxRows) {
         if (maxRows < 1) {
@@ -111,6 +121,10 @@ final class TransactionBatcher<T> {
             return;
         }
         if (readyHasSnapshotRows) {
+            flushReady(out);
+        }
+        ChangeEvent change = item.change();
+        if (change.after() != null && layouts.put(change.table(), change.after().columns()) != change.after().columns()) {
             flushReady(out);
         }
         if (openTransaction == null) {

@@ -162,6 +162,25 @@ class TransactionBatcherTest {
         return SourceItem.boundary(SourceItem.Kind.END, tx, position(Phase.STREAMING), "end " + tx);
     }
 
+    @Test
+    void aNewColumnLayoutStartsANewBatchAfterTheCompleteTransactionsBeforeIt() {
+        TransactionBatcher<String> b = new TransactionBatcher<>(100);
+        b.offer(begin("1"));
+        b.offer(change("1", "a"));
+        b.offer(end("1"));
+        b.offer(begin("2"));
+        ChangeEvent altered = new ChangeEvent(new TableId("public", "t"), Op.INSERT, null,
+                new RowImage(List.of("v", "added"), new String[] {"b", "x"}, null));
+        List<PendingBatch<String>> before = b.offer(SourceItem.change(altered, "2", position(Phase.STREAMING), "b"));
+        b.offer(end("2"));
+        List<PendingBatch<String>> after = b.drain();
+
+        assertThat(before).hasSize(1);
+        assertThat(rows(before.get(0))).containsExactly("a");
+        assertThat(after).hasSize(1);
+        assertThat(rows(after.get(0))).containsExactly("b");
+    }
+
     private SourceItem<String> change(String tx, String value) {
         return SourceItem.change(event(value), tx, position(Phase.STREAMING), value);
     }
@@ -179,8 +198,11 @@ class TransactionBatcherTest {
         return new SourcePosition(phase, new Lsn(lsn), Map.of("lsn", lsn));
     }
 
+    // One layout object per engine schema, as RecordConverter hands them out.
+    private static final List<String> LAYOUT = List.of("v");
+
     private static ChangeEvent event(String value) {
-        return new ChangeEvent(new TableId("public", "t"), Op.INSERT, null, new RowImage(List.of("v"), new String[] {value}, null));
+        return new ChangeEvent(new TableId("public", "t"), Op.INSERT, null, new RowImage(LAYOUT, new String[] {value}, null));
     }
 
     private static List<String> rows(PendingBatch<String> batch) {

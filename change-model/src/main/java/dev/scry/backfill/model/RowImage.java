@@ -18,6 +18,16 @@ public final class RowImage {
     private final List<String> columns;
     private final String[] values;
     private final BitSet unchanged;
+    private List<String> sourceTypes;
+
+    /**
+     * @param sourceTypes per column, the source type name the change stream describes it with
+     *                    ({@code int4}, {@code varchar}; shared by every row of one layout), or null
+     */
+    public RowImage(List<String> columns, String[] values, BitSet unchanged, List<String> sourceTypes) {
+        this(columns, values, unchanged);
+        this.sourceTypes = sourceTypes;
+    }
 
     public RowImage(List<String> columns, String[] values, BitSet unchanged) {
         if (columns.size() != values.length) {
@@ -31,6 +41,11 @@ public final class RowImage {
                 throw new IllegalArgumentException("unchanged column " + i + " must not carry a value");
             }
         }
+    }
+
+    /** The stream's type name per column (see the constructor), or null when unknown. */
+    public List<String> sourceTypes() {
+        return sourceTypes;
     }
 
     public List<String> columns() {

@@ -86,7 +86,7 @@ final class BatchApplier {
             if (e.after() != null && pendingLayouts.get(e.after().columns()) != spec) {
                 flush(c, run);
                 run = null;
-                spec = follow(c, spec, e.after().columns());
+                spec = follow(c, spec, e.after());
             }
             if (!spec.hasPrimaryKey() && e.op() != Op.INSERT && e.op() != Op.READ) {
                 flush(c, run);
@@ -137,10 +137,10 @@ final class BatchApplier {
     }
 
     /** A row layout not yet checked against the table's shape: follow the source's schema change, if any. */
-    private TableSpec follow(Connection c, TableSpec spec, List<String> columns) throws SQLException {
-        TableSpec followed = follower.follow(c, spec, columns);
+    private TableSpec follow(Connection c, TableSpec spec, RowImage row) throws SQLException {
+        TableSpec followed = follower.follow(c, spec, row.columns(), row.sourceTypes());
         pendingTables.put(spec.id(), followed);
-        pendingLayouts.put(columns, followed);
+        pendingLayouts.put(row.columns(), followed);
         return followed;
     }
 

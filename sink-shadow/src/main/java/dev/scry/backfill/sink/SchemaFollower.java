@@ -32,9 +32,10 @@ final class SchemaFollower {
 
     /**
      * Returns the table's spec after making the shadow hold exactly {@code columns} (the columns
-     * of a full row image, in source order), with the source's current types.
+     * of a full row image, in source order), with the source's current types where the stream has
+     * reached them. {@code streamTypes} holds the stream's type name per column, or is null.
      */
-    TableSpec follow(Connection c, TableSpec shadow, List<String> columns) throws SQLException {
+    TableSpec follow(Connection c, TableSpec shadow, List<String> columns, List<String> streamTypes) throws SQLException {
         java.util.Optional<SourceSchema.Shape> described = source.describe(shadow.id());
         if (described.isEmpty() && columns.equals(shadow.columns().stream().map(ColumnSpec::name).toList())) {
             // Same columns, and no catalog to compare types with (the table was dropped since).
@@ -79,7 +80,7 @@ final class SchemaFollower {
                 LOG.info("followed the source: added column {} {} to {}{}", name, want.type(), shadow.id(),
                         src.missingValues().containsKey(name) ? " (existing rows get its default)" : "");
             }
-            else if (!have.type().equals(want.type())) {
+            else if (!have.type().equals(want.type()) && reached(src, name, columns, streamTypes)) {
                 if (!TypeWidening.isWidening(have.type(), want.type())) {
                     throw new PipelineFailure("column " + name + " of " + shadow.id() + " changed type from " + have.type() + " to "
                             + want.type() + " on the source; the shadow follows only widening changes, which cannot alter a value."
@@ -91,6 +92,20 @@ final class SchemaFollower {
             }
         }
         return new TableSpec(shadow.id(), result, shadow.primaryKey());
+    }
+
+    /**
+     * Whether the stream describes the column with the type the catalog has now. The catalog can be
+     * ahead of the stream (rows written before an ALTER are still arriving); a type change is
+     * followed only once the rows carry it, except widening ones, which are safe to apply early.
+     */
+    private static boolean reached(SourceSchema.Shape src, String name, List<String> columns, List<String> streamTypes) {
+        if (streamTypes == null) {
+            return true;
+        }
+        String streamType = streamTypes.get(columns.indexOf(name));
+        String catalogType = src.typeNames().get(name);
+        return streamType.isEmpty() || catalogType == null || streamType.equalsIgnoreCase(catalogType);
     }
 
     private static ColumnSpec find(List<ColumnSpec> columns, String name) {

@@ -22,12 +22,15 @@ public interface SourceSchema {
      * @param missingValues for columns added with a default: column name to the text of the value
      *                      rows that existed before read for it
      * @param unsupported   column name to why the pipeline cannot carry its type exactly
+     * @param typeNames     column name to its type's catalog name ({@code int4}, {@code varchar}),
+     *                      the name the change stream describes the column with
      */
-    record Shape(TableSpec spec, Map<String, String> missingValues, Map<String, String> unsupported) {
+    record Shape(TableSpec spec, Map<String, String> missingValues, Map<String, String> unsupported, Map<String, String> typeNames) {
 
         public Shape {
             missingValues = Map.copyOf(missingValues);
             unsupported = Map.copyOf(unsupported);
+            typeNames = Map.copyOf(typeNames);
         }
     }
 

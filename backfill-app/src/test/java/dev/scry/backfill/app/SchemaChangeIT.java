@@ -1,0 +1,113 @@
+package dev.scry.backfill.app;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.Statement;
+import java.util.List;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import dev.scry.backfill.testing.Databases;
+import dev.scry.backfill.testing.PgPair;
+
+/** ALTER TABLE on the source while the pipeline streams: followed on the shadow where the stream reaches it. */
+class SchemaChangeIT {
+
+    @TempDir
+    Path dir;
+
+    private Databases db;
+    private Pipeline pipeline;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        db = PgPair.get().newDatabases("schema_it");
+        try (Connection c = db.source(); Statement st = c.createStatement()) {
+            st.execute("CREATE TABLE items (id int PRIMARY KEY, qty int, name varchar(10), note text, price numeric(8,2))");
+            st.execute("INSERT INTO items SELECT g, g, 'n' || g, 'note', g / 4.0 FROM generate_series(1, 500) g");
+        }
+        pipeline = new Pipeline(db, dir, List.of("public.items"), "batch: {max-rows: 100, max-delay-ms: 20}\n");
+        Pipeline.Outcome snapshot = pipeline.run("snapshot");
+        assertThat(snapshot.exitCode()).as(snapshot.err()).isZero();
+    }
+
+    @AfterEach
+    void tearDown() {
+        pipeline.run("teardown", "--drop-metadata");
+        db.close();
+    }
+
+    private void catchUpAndCompare() throws Exception {
+        Pipeline.Outcome cdc = pipeline.run("cdc", "--exit-when-caught-up");
+        assertThat(cdc.exitCode()).as(cdc.err()).isZero();
+        pipeline.assertShadowEqualsSource("public.items");
+    }
+
+    private String shadowType(String column) throws Exception {
+        try (Connection c = db.shadow(); Statement st = c.createStatement();
+             var rs = st.executeQuery("SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'items'::regclass"
+                     + " AND attname = '" + column + "' AND NOT attisdropped")) {
+            return rs.next() ? rs.getString(1) : null;
+        }
+    }
+
+    @Test
+    void addedColumnsWithAndWithoutDefaultAndChangesAroundThem() throws Exception {
+        pipeline.source(
+                "UPDATE items SET qty = qty + 1 WHERE id <= 10",
+                "ALTER TABLE items ADD COLUMN plain text",
+                "INSERT INTO items (id, qty, plain) VALUES (1001, 1, 'has plain')",
+                // Existing rows read the default without any change carrying it.
+                "ALTER TABLE items ADD COLUMN status text NOT NULL DEFAULT 'active'",
+                "ALTER TABLE items ADD COLUMN created date DEFAULT date '2024-02-29'",
+                "UPDATE items SET status = 'gone' WHERE id % 50 = 0",
+                "INSERT INTO items (id, qty) VALUES (1002, 2)");
+        catchUpAndCompare();
+        assertThat(shadowType("status")).isEqualTo("text");
+        assertThat(pipeline.shadowLong("SELECT count(*) FROM items WHERE status = 'active' AND created = '2024-02-29'")).isEqualTo(492);
+        // The shadow keeps no default of its own: every later row arrives with its value.
+        assertThat(pipeline.shadowLong("SELECT count(*) FROM pg_attrdef WHERE adrelid = 'items'::regclass")).isZero();
+    }
+
+    @Test
+    void droppedColumnAndWideningTypeChanges() throws Exception {
+        pipeline.source(
+                "INSERT INTO items (id, qty, name) VALUES (2000, 1, 'before')",
+                "ALTER TABLE items DROP COLUMN note",
+                "ALTER TABLE items ALTER COLUMN qty TYPE bigint, ALTER COLUMN name TYPE varchar(40),"
+                        + " ALTER COLUMN price TYPE numeric(12,2)",
+                "UPDATE items SET qty = 9000000000, name = 'a name longer than ten', price = 1234567.89 WHERE id = 1",
+                "DELETE FROM items WHERE id % 7 = 0");
+        catchUpAndCompare();
+        assertThat(shadowType("note")).isNull();
+        assertThat(shadowType("qty")).isEqualTo("bigint");
+        assertThat(shadowType("name")).isEqualTo("character varying(40)");
+        assertThat(shadowType("price")).isEqualTo("numeric(12,2)");
+    }
+
+    @Test
+    void typeChangeThatCouldAlterValuesStopsNamingTheColumnThenResumesOnceTheShadowMatches() throws Exception {
+        pipeline.source(
+                "UPDATE items SET qty = 0 WHERE id = 3",
+                "ALTER TABLE items ALTER COLUMN qty TYPE text USING 'q' || qty",
+                "UPDATE items SET name = 'after' WHERE id = 4");
+        Pipeline.Outcome stopped = pipeline.run("cdc", "--exit-when-caught-up");
+        assertThat(stopped.exitCode()).isEqualTo(1);
+        assertThat(stopped.err()).contains("column qty of public.items changed type from integer to text")
+                .contains("Apply the same ALTER");
+        // Nothing from the change on was applied (the checkpoint is before the batch that holds it).
+        assertThat(pipeline.shadowLong("SELECT count(*) FROM items WHERE name = 'after'")).isZero();
+
+        try (Connection c = db.shadow(); Statement st = c.createStatement()) {
+            st.execute("ALTER TABLE items ALTER COLUMN qty TYPE text USING 'q' || qty");
+        }
+        Pipeline.Outcome resumed = pipeline.run("resume", "--exit-when-caught-up");
+        assertThat(resumed.exitCode()).as(resumed.err()).isZero();
+        pipeline.assertShadowEqualsSource("public.items");
+    }
+}
