@@ -11,6 +11,8 @@ import org.slf4j.LoggerFactory;
 
 import dev.scry.backfill.app.config.BackfillConfig;
 import dev.scry.backfill.app.config.ConfigLoader;
+import dev.scry.backfill.app.verify.Verifier;
+import dev.scry.backfill.app.verify.VerifyReport;
 import dev.scry.backfill.error.PipelineFailure;
 import dev.scry.backfill.error.SetupException;
 import picocli.CommandLine;
@@ -24,12 +26,13 @@ import picocli.CommandLine.Option;
 @Command(name = "backfill", mixinStandardHelpOptions = true, version = "scry-backfill 0.1.0",
         description = "Copies a PostgreSQL database into a shadow PostgreSQL and keeps it in step through logical replication.",
         subcommands = {Main.SnapshotCommand.class, Main.CdcCommand.class, Main.ResumeCommand.class, Main.StatusCommand.class,
-            Main.TeardownCommand.class})
+            Main.TeardownCommand.class, Main.VerifyCommand.class})
 public final class Main {
 
     public static final int OK = 0;
     public static final int FAILURE = 1;
     public static final int USAGE = 2;
+    public static final int DIFFERENT = 3;
 
     private static final Logger LOG = LoggerFactory.getLogger(Main.class);
 
@@ -127,6 +130,26 @@ public final class Main {
         public Integer call() throws SQLException {
             new Teardown(load()).run(out(), dropMetadata);
             return OK;
+        }
+    }
+
+    @Command(name = "verify", description = "Compare source and shadow table by table; exit 0 when equal, 3 when not.")
+    static final class VerifyCommand extends ConfigOption implements Callable<Integer> {
+        @Option(names = "--json", description = "Print JSON.")
+        boolean json;
+
+        @Option(names = "--max-keys", defaultValue = "10", description = "Differing keys to list per table (default ${DEFAULT-VALUE}).")
+        int maxKeys;
+
+        @Override
+        public Integer call() throws SQLException, InterruptedException {
+            BackfillConfig config = load();
+            try (java.sql.Connection source = Connect.open(config.source(), "source");
+                 java.sql.Connection shadow = Connect.open(config.shadow(), "shadow")) {
+                VerifyReport report = new Verifier(config, Math.max(0, maxKeys)).run(source, shadow);
+                report.print(out(), json);
+                return report.equal() ? OK : DIFFERENT;
+            }
         }
     }
 }

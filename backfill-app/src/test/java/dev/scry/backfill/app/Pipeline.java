@@ -86,6 +86,13 @@ final class Pipeline {
         return new ProcessBuilder(args).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
     }
 
+    /** `verify` finds every configured table equal (exit 0). */
+    void assertVerifyEqual() {
+        Outcome verify = run("verify");
+        assertThat(verify.exitCode()).as(verify.out() + verify.err()).isZero();
+        assertThat(verify.out()).contains("equal: 0 of");
+    }
+
     /** Every table equal on both sides, row for row (reports the first differences otherwise). */
     void assertShadowEqualsSource(String... quotedTables) throws SQLException {
         try (Connection source = db.source(); Connection shadow = db.shadow()) {

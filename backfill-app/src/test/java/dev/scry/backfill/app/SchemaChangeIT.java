@@ -46,6 +46,7 @@ class SchemaChangeIT {
         Pipeline.Outcome cdc = pipeline.run("cdc", "--exit-when-caught-up");
         assertThat(cdc.exitCode()).as(cdc.err()).isZero();
         pipeline.assertShadowEqualsSource("public.items");
+        pipeline.assertVerifyEqual();
     }
 
     private String shadowType(String column) throws Exception {
@@ -109,5 +110,6 @@ class SchemaChangeIT {
         Pipeline.Outcome resumed = pipeline.run("resume", "--exit-when-caught-up");
         assertThat(resumed.exitCode()).as(resumed.err()).isZero();
         pipeline.assertShadowEqualsSource("public.items");
+        pipeline.assertVerifyEqual();
     }
 }

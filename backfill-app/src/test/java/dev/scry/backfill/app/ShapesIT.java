@@ -55,6 +55,7 @@ class ShapesIT {
         Pipeline.Outcome cdc = pipeline.run("cdc", "--exit-when-caught-up");
         assertThat(cdc.exitCode()).as(cdc.err()).isZero();
         pipeline.assertShadowEqualsSource(tables.toArray(String[]::new));
+        pipeline.assertVerifyEqual();
     }
 
     @Test

@@ -43,6 +43,18 @@ public final class SourcePreflight {
         return specs;
     }
 
+    /** The shape of each table, without the replication checks: for reading only (verify). */
+    public Map<TableId, TableSpec> describeTables(List<TableId> tables) throws SQLException {
+        SourceCatalog catalog = new SourceCatalog(connection);
+        Map<TableId, TableSpec> specs = new LinkedHashMap<>();
+        for (TableId table : tables) {
+            SourceCatalog.Relation relation = catalog.relation(table).orElseThrow(() -> new SetupException("table " + table
+                    + " does not exist on the source " + where + "; check the name in `tables`"));
+            specs.put(table, catalog.describe(table, relation).spec());
+        }
+        return specs;
+    }
+
     private void checkWalLevel() throws SQLException {
         String level = scalar("SHOW wal_level");
         if (!"logical".equals(level)) {

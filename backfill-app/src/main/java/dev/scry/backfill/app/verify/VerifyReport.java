@@ -1,0 +1,76 @@
+package dev.scry.backfill.app.verify;
+
+import java.io.PrintWriter;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+
+/** What {@code verify} found, printed for people or as JSON. */
+public record VerifyReport(List<Table> tables, boolean pipelineRunning, boolean movingTarget) {
+
+    /** One table's result; {@code shadowRows} is -1 when the shadow table could not be read. */
+    public record Table(String table, long sourceRows, long shadowRows, List<Difference> differences, String problem) {
+
+        public boolean differs() {
+            return !differences.isEmpty() || problem != null;
+        }
+    }
+
+    /** A differing row: its key (or, without a key, its text) and missing / extra / changed. */
+    public record Difference(String key, String kind) {
+    }
+
+    public boolean equal() {
+        return tables.stream().noneMatch(Table::differs);
+    }
+
+    public void print(PrintWriter out, boolean json) {
+        if (json) {
+            Map<String, Object> doc = new LinkedHashMap<>();
+            doc.put("equal", equal());
+            doc.put("pipeline_running", pipelineRunning);
+            doc.put("moving_target", movingTarget);
+            doc.put("tables", tables.stream().map(t -> {
+                Map<String, Object> m = new LinkedHashMap<>();
+                m.put("table", t.table());
+                m.put("status", t.differs() ? "different" : "equal");
+                m.put("source_rows", t.sourceRows());
+                m.put("shadow_rows", t.shadowRows());
+                m.put("differences", t.differences().stream().map(d -> Map.of("key", d.key(), "kind", d.kind())).toList());
+                if (t.problem() != null) {
+                    m.put("problem", t.problem());
+                }
+                return m;
+            }).toList());
+            try {
+                out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(doc));
+            }
+            catch (JsonProcessingException e) {
+                throw new IllegalStateException(e);
+            }
+            out.flush();
+            return;
+        }
+        int width = tables.stream().mapToInt(t -> t.table().length()).max().orElse(5);
+        for (Table t : tables) {
+            out.printf("%-" + width + "s  %s  (source %,d rows, shadow %s)%n", t.table(), t.differs() ? "DIFFERENT" : "equal",
+                    t.sourceRows(), t.shadowRows() < 0 ? "unreadable" : String.format("%,d rows", t.shadowRows()));
+            if (t.problem() != null) {
+                out.printf("    %s%n", t.problem());
+            }
+            for (Difference d : t.differences()) {
+                out.printf("    %-7s %s%n", d.kind(), d.key());
+            }
+        }
+        long differing = tables.stream().filter(Table::differs).count();
+        out.printf("%s: %d of %d table(s) differ%s%n", differing == 0 ? "equal" : "DIFFERENT", differing, tables.size(),
+                movingTarget ? "; the source was being written during the comparison (moving target): differences may be"
+                        + " changes still in flight" : pipelineRunning ? "; compared while cdc runs, after waiting for the shadow"
+                        + " to catch up" : "");
+        out.flush();
+    }
+}

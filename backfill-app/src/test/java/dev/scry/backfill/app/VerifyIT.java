@@ -1,0 +1,87 @@
+package dev.scry.backfill.app;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.Statement;
+import java.util.List;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import dev.scry.backfill.testing.Databases;
+import dev.scry.backfill.testing.PgPair;
+
+/** `verify`: equal tables exit 0; a shadow altered by hand exits 3 and names each differing key. */
+class VerifyIT {
+
+    private static final String ODD = "public.\"Odd \"\"Name\"\"; --x\"";
+
+    @TempDir
+    Path dir;
+
+    private Databases db;
+    private Pipeline pipeline;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        db = PgPair.get().newDatabases("verify_it");
+        try (Connection c = db.source(); Statement st = c.createStatement()) {
+            st.execute("CREATE TABLE pairs (a text, b int, v jsonb, PRIMARY KEY (a, b))");
+            st.execute("INSERT INTO pairs SELECT 'k' || (g % 10), g, jsonb_build_object('g', g) FROM generate_series(1, 50000) g");
+            st.execute("CREATE TABLE \"Odd \"\"Name\"\"; --x\" (\"Id\" int PRIMARY KEY, \"v;\" text)");
+            st.execute("INSERT INTO \"Odd \"\"Name\"\"; --x\" SELECT g, 'v' FROM generate_series(1, 100) g");
+            st.execute("CREATE TABLE bag (v text)");
+            st.execute("ALTER TABLE bag REPLICA IDENTITY FULL");
+            st.execute("INSERT INTO bag VALUES ('a'), ('a'), ('b')");
+        }
+        pipeline = new Pipeline(db, dir, List.of("public.pairs", ODD, "public.bag"), "");
+        Pipeline.Outcome snapshot = pipeline.run("snapshot");
+        assertThat(snapshot.exitCode()).as(snapshot.err()).isZero();
+    }
+
+    @AfterEach
+    void tearDown() {
+        pipeline.run("teardown", "--drop-metadata");
+        db.close();
+    }
+
+    @Test
+    void equalTablesExitZero() {
+        Pipeline.Outcome verify = pipeline.run("verify");
+        assertThat(verify.exitCode()).as(verify.err()).isZero();
+        assertThat(verify.out()).contains("public.pairs", "equal: 0 of 3 table(s) differ");
+    }
+
+    @Test
+    void handEditedShadowExitsThreeNamingEachKey() throws Exception {
+        try (Connection c = db.shadow(); Statement st = c.createStatement()) {
+            st.execute("UPDATE pairs SET v = '{\"g\": -1}' WHERE a = 'k7' AND b = 12347");
+            st.execute("DELETE FROM pairs WHERE a = 'k1' AND b = 41");
+            st.execute("INSERT INTO pairs VALUES ('extra', 1, NULL)");
+            st.execute("UPDATE \"Odd \"\"Name\"\"; --x\" SET \"v;\" = 'changed' WHERE \"Id\" = 5");
+            st.execute("DELETE FROM bag WHERE ctid = (SELECT ctid FROM bag WHERE v = 'a' LIMIT 1)");
+        }
+        Pipeline.Outcome verify = pipeline.run("verify");
+
+        assertThat(verify.exitCode()).as(verify.err()).isEqualTo(3);
+        assertThat(verify.out()).contains("changed (a, b)=(k7,12347)", "missing (a, b)=(k1,41)", "extra   (a, b)=(extra,1)",
+                "changed (Id)=(5)", "DIFFERENT: 3 of 3 table(s) differ");
+        assertThat(verify.out()).containsPattern("changed +row \\(a\\)");
+
+        Pipeline.Outcome json = pipeline.run("verify", "--json");
+        assertThat(json.exitCode()).isEqualTo(3);
+        JsonNode doc = new ObjectMapper().readTree(json.out());
+        assertThat(doc.get("equal").asBoolean()).isFalse();
+        JsonNode pairs = doc.get("tables").get(0);
+        assertThat(pairs.get("status").asText()).isEqualTo("different");
+        assertThat(pairs.get("source_rows").asLong()).isEqualTo(50_000);
+        assertThat(pairs.get("differences")).hasSize(3);
+    }
+}
