@@ -22,6 +22,8 @@ import dev.scry.backfill.model.Phase;
 import dev.scry.backfill.model.TableId;
 import dev.scry.backfill.model.TableSpec;
 import dev.scry.backfill.sink.ShadowSchema;
+import dev.scry.backfill.sink.ShadowTypes;
+import dev.scry.backfill.source.SourceCatalog;
 import dev.scry.backfill.snapshot.CopySnapshot;
 import dev.scry.backfill.snapshot.SnapshotPlan;
 import dev.scry.backfill.snapshot.SnapshotSettings;
@@ -205,6 +207,12 @@ final class PipelineRunner {
     private Map<TableId, TableSpec> prepareWrites(Connection source, Connection shadow, Map<TableId, TableSpec> specs,
                                                   boolean following) throws SQLException {
         checkpoints.ensureSchema(shadow);
+        List<Long> oids = new java.util.ArrayList<>();
+        SourceCatalog catalog = new SourceCatalog(source);
+        for (TableId table : specs.keySet()) {
+            catalog.relation(table).ifPresent(r -> oids.add(r.oid()));
+        }
+        ShadowTypes.ensure(source, shadow, oids);
         ShadowSchema.ensureTables(shadow, specs.values(), following);
         new SourceAdmin(source).ensurePublication(config.publication(), config.tables());
         Map<TableId, TableSpec> current = new LinkedHashMap<>();

@@ -86,7 +86,9 @@ final class EngineProperties {
         p.setProperty("event.converting.failure.handling.mode", "fail");
         p.setProperty("unavailable.value.placeholder", placeholder.text());
         // Dates and arrays bypass Debezium's own conversions, which lose values (see each class).
-        p.setProperty("converters", "scrydate,scryarray");
+        p.setProperty("converters", "scrydate,scryarray,scrytext");
+        p.setProperty("scrytext.type", PlainTextConverter.class.getName());
+        p.setProperty("scrytext." + PlainTextConverter.PLACEHOLDER, placeholder.text());
         p.setProperty("scrydate.type", DateTextConverter.class.getName());
         p.setProperty("scryarray.type", ArrayTextConverter.class.getName());
         p.setProperty("scryarray." + ArrayTextConverter.PLACEHOLDER, placeholder.text());
