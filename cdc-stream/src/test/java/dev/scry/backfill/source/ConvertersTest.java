@@ -38,7 +38,23 @@ class ConvertersTest {
         assertThat(DateTextConverter.toText(LocalDate.of(1582, 10, 10))).isEqualTo("1582-10-10");
         assertThat(DateTextConverter.toText(LocalDate.parse("-5877611-06-21"))).isEqualTo("infinity");
         assertThat(DateTextConverter.toText(null)).isNull();
-        assertThatThrownBy(() -> DateTextConverter.toText(42)).isInstanceOf(IllegalArgumentException.class);
+        // A column DEFAULT arrives as epoch days when the connector describes the table.
+        assertThat(DateTextConverter.toText(19782)).isEqualTo("2024-02-29");
+        assertThatThrownBy(() -> DateTextConverter.toText(42L)).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
+    void bitStringsMoneyPointsAndRangesBecomeTheirText() {
+        PlainTextConverter c = new PlainTextConverter();
+        java.util.Properties props = new java.util.Properties();
+        props.setProperty(PlainTextConverter.PLACEHOLDER, "__ph");
+        c.configure(props);
+        assertThat(c.toText("01000")).isEqualTo("01000");
+        assertThat(c.toText(new java.math.BigDecimal("-92233720368547758.08"))).isEqualTo("-92233720368547758.08");
+        assertThat(c.toText(new org.postgresql.geometric.PGpoint(-1.5, 1e-300))).isEqualTo("(-1.5,1.0E-300)");
+        assertThat(c.toText("__ph")).isEqualTo("__ph");
+        assertThat(c.toText(null)).isNull();
+        assertThatThrownBy(() -> c.toText(42)).isInstanceOf(IllegalArgumentException.class);
     }
 
     @Test
