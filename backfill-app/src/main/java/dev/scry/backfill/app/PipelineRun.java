@@ -5,6 +5,7 @@ import java.sql.SQLException;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicReference;
 
 import org.slf4j.Logger;
@@ -23,6 +24,7 @@ import dev.scry.backfill.model.TableId;
 import dev.scry.backfill.model.TableSpec;
 import dev.scry.backfill.sink.ShadowSink;
 import dev.scry.backfill.snapshot.SnapshotProgress;
+import dev.scry.backfill.snapshot.TableAdder;
 import dev.scry.backfill.source.DebeziumSource;
 import dev.scry.backfill.source.OffsetStorage;
 import dev.scry.backfill.source.SourceAdmin;
@@ -115,13 +117,30 @@ final class PipelineRun {
                 committedOffset.set(Optional.of(batch.end().offset()));
                 afterCommit(batch, counts, marker, stopAfterSnapshot, sourceRef.get());
             };
+            // Live: tables that join while streaming are added to it (see TableWatcher).
+            Map<TableId, TableSpec> live = new ConcurrentHashMap<>(specs);
             DebeziumSource source = snapshotFirst
-                    ? DebeziumSource.snapshotThenStream(config.streamSettings(), specs, offsets, downstream, started)
-                    : DebeziumSource.streamOnly(config.streamSettings(), specs, offsets, downstream, started);
+                    ? DebeziumSource.snapshotThenStream(config.streamSettings(), live, offsets, downstream, started)
+                    : DebeziumSource.streamOnly(config.streamSettings(), live, offsets, downstream, started);
             sourceRef.set(source);
             Signals.onTermination(source::requestStop);
+            TableWatcher watcher = config.hasPatterns() && !snapshotFirst
+                    ? new TableWatcher(config, live, sink, new TableAdder(config.source(), config.shadow(), config.publication(),
+                            checkpoints, throttle), source::requestStop)
+                    : null;
             try (source) {
+                if (watcher != null) {
+                    watcher.start();
+                }
                 source.run();
+            }
+            finally {
+                if (watcher != null) {
+                    watcher.close();
+                }
+            }
+            if (watcher != null && watcher.failure() != null) {
+                throw watcher.failure();
             }
         }
         catch (InterruptedException | RuntimeException e) {

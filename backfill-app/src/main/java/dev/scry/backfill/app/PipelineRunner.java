@@ -16,6 +16,7 @@ import dev.scry.backfill.app.config.BackfillConfig;
 import dev.scry.backfill.checkpoint.Checkpoint;
 import dev.scry.backfill.checkpoint.CheckpointStore;
 import dev.scry.backfill.checkpoint.ShadowOffsetBackingStore;
+import dev.scry.backfill.error.PipelineFailure;
 import dev.scry.backfill.error.SetupException;
 import dev.scry.backfill.model.Lsn;
 import dev.scry.backfill.model.Phase;
@@ -23,16 +24,17 @@ import dev.scry.backfill.model.TableId;
 import dev.scry.backfill.model.TableSpec;
 import dev.scry.backfill.sink.ShadowSchema;
 import dev.scry.backfill.sink.ShadowTypes;
-import dev.scry.backfill.source.SourceCatalog;
 import dev.scry.backfill.snapshot.CopySnapshot;
 import dev.scry.backfill.snapshot.SnapshotPlan;
-import dev.scry.backfill.snapshot.SnapshotSettings;
-import dev.scry.backfill.throttle.Throttle;
 import dev.scry.backfill.snapshot.SnapshotProgress;
+import dev.scry.backfill.snapshot.SnapshotSettings;
+import dev.scry.backfill.snapshot.TableAdder;
 import dev.scry.backfill.source.OffsetStorage;
 import dev.scry.backfill.source.SlotInfo;
 import dev.scry.backfill.source.SourceAdmin;
+import dev.scry.backfill.source.SourceCatalog;
 import dev.scry.backfill.source.SourcePreflight;
+import dev.scry.backfill.throttle.Throttle;
 
 /**
  * The {@code snapshot}, {@code cdc} and {@code resume} commands: decide from the checkpoint what
@@ -43,7 +45,7 @@ final class PipelineRunner {
 
     private static final Logger LOG = LoggerFactory.getLogger(PipelineRunner.class);
 
-    private final BackfillConfig config;
+    private BackfillConfig config;
     private final PrintWriter out;
     private final CheckpointStore checkpoints;
 
@@ -56,6 +58,7 @@ final class PipelineRunner {
     /** {@code snapshot}: copy the tables consistently with the slot, then stop. */
     int snapshot() throws SQLException, InterruptedException {
         try (Connection source = Connect.open(config.source(), "source"); Connection shadow = Connect.open(config.shadow(), "shadow")) {
+            config = ResolvedTables.of(config, source);
             Map<TableId, TableSpec> specs = preflight(source, shadow, false);
             Optional<Checkpoint> checkpoint = checkpoints.read(shadow);
             SnapshotPlan.Decision decision = SnapshotPlan.decide(checkpoint);
@@ -98,6 +101,7 @@ final class PipelineRunner {
      */
     int stream(boolean resume, boolean exitWhenCaughtUp) throws SQLException, InterruptedException {
         try (Connection source = Connect.open(config.source(), "source"); Connection shadow = Connect.open(config.shadow(), "shadow")) {
+            config = ResolvedTables.of(config, source);
             Optional<Checkpoint> checkpoint = checkpoints.read(shadow);
             boolean following = checkpoint.isPresent() && checkpoint.get().phase() == Phase.STREAMING;
             Map<TableId, TableSpec> specs = preflight(source, shadow, following);
@@ -127,9 +131,10 @@ final class PipelineRunner {
                 }
                 progress.printSummary(out, config.pipeline());
             }
-            else if (checkpoint.isPresent()) {
+            List<TableSpec> toAdd = new java.util.ArrayList<>();
+            if (checkpoint.isPresent() && checkpoint.get().phase() == Phase.STREAMING) {
                 checkSlotStillCovers(checkpoint.get(), slot);
-                checkNoTableAddedAfterSnapshot(checkpoint.get(), shadow);
+                toAdd = tablesAddedSinceSnapshot(checkpoint.get(), source, shadow, specs);
                 LOG.info("pipeline {}: resuming streaming from checkpoint LSN {}", config.pipeline(), checkpoint.get().lsn());
             }
             else if (slot.isPresent()) {
@@ -140,7 +145,13 @@ final class PipelineRunner {
                 LOG.info("pipeline {} has no checkpoint: creating replication slot {} and streaming changes committed from now on;"
                         + " existing rows are not copied (run `snapshot` for those)", config.pipeline(), config.slot());
             }
-            Map<TableId, TableSpec> shadowSpecs = prepareWrites(source, shadow, specs, following);
+            Map<TableId, TableSpec> published = new LinkedHashMap<>(specs);
+            toAdd.forEach(t -> published.remove(t.id()));
+            Map<TableId, TableSpec> shadowSpecs = prepareWrites(source, shadow, published, following);
+            for (TableSpec spec : toAdd) {
+                addTable(spec);
+                shadowSpecs.put(spec.id(), ShadowSchema.current(shadow, spec));
+            }
             return report(newRun(specs, shadowSpecs, null).streamOnly(exitWhenCaughtUp), exitWhenCaughtUp);
         }
     }
@@ -183,21 +194,41 @@ final class PipelineRunner {
     }
 
     /**
-     * A table added to {@code tables} after the snapshot would only receive changes from now on,
-     * silently missing its existing rows; refuse it.
+     * Tables in {@code tables} that the snapshot did not copy (added to the configuration, or
+     * created on the source and matched by a pattern, since), or that are missing from the
+     * publication: each is published and copied by {@link TableAdder} before streaming, so that
+     * its existing rows are not missed. Pipelines that stream without a snapshot copy nothing.
      */
-    private void checkNoTableAddedAfterSnapshot(Checkpoint checkpoint, Connection shadow) throws SQLException {
+    private List<TableSpec> tablesAddedSinceSnapshot(Checkpoint checkpoint, Connection source, Connection shadow,
+                                                     Map<TableId, TableSpec> specs) throws SQLException {
         if (!checkpoint.snapshotCompleted()) {
-            return;
+            return List.of();
         }
         Map<TableId, ?> copied = checkpoints.progress(shadow);
-        for (TableId table : config.tables()) {
-            if (!copied.containsKey(table)) {
-                throw new SetupException("table " + table + " was added to `tables` after the snapshot of pipeline " + config.pipeline()
-                        + ", so its existing rows are not on the shadow; copying a single table is not supported yet. Remove it,"
-                        + " or start over with `teardown --drop-metadata`, empty the shadow tables and run `snapshot`");
+        java.util.Set<TableId> published = new SourceAdmin(source).publicationExists(config.publication())
+                ? new SourceAdmin(source).publishedTables(config.publication()) : java.util.Set.of();
+        List<TableSpec> out = new java.util.ArrayList<>();
+        for (TableSpec spec : specs.values()) {
+            if (!copied.containsKey(spec.id()) || !published.contains(spec.id())) {
+                LOG.info("table {} is in `tables` but was not copied by the snapshot; copying it before streaming", spec.id());
+                out.add(spec);
             }
         }
+        return out;
+    }
+
+    /** Publishes and copies one table (see {@link TableAdder}), waiting while it is busy. */
+    private void addTable(TableSpec spec) throws SQLException, InterruptedException {
+        TableAdder adder = new TableAdder(config.source(), config.shadow(), config.publication(), checkpoints,
+                new Throttle(config.rateLimit()));
+        for (int attempt = 1; attempt <= 30; attempt++) {
+            if (adder.add(spec, () -> { }).isPresent()) {
+                return;
+            }
+            Thread.sleep(1000);
+        }
+        throw new PipelineFailure("table " + spec.id() + " could not be locked against writes for 2 s in 30 attempts, so it"
+                + " cannot be added consistently; run `resume` at a quieter time");
     }
 
     /**

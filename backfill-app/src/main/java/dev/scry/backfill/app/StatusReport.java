@@ -45,7 +45,12 @@ final class StatusReport {
             status.put("snapshot_completed_at", cp.map(c -> c.snapshotCompletedAt() == null ? null : c.snapshotCompletedAt().toString()).orElse(null));
             Map<String, Object> tables = new LinkedHashMap<>();
             Map<TableId, TableCounts> progress = store.progress(shadow);
-            for (TableId t : config.tables()) {
+            // Exact tables as configured, plus every table a pattern brought in.
+            java.util.Set<TableId> shown = new java.util.LinkedHashSet<>(config.tables());
+            if (config.hasPatterns()) {
+                shown.addAll(progress.keySet());
+            }
+            for (TableId t : shown) {
                 TableCounts c = progress.getOrDefault(t, TableCounts.ZERO);
                 Map<String, Object> row = new LinkedHashMap<>();
                 row.put("snapshot_rows", c.snapshotRows());

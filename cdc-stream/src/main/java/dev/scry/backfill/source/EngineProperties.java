@@ -4,6 +4,7 @@ import java.util.Properties;
 import java.util.stream.Collectors;
 
 import dev.scry.backfill.model.TableId;
+import dev.scry.backfill.model.TableSelector;
 
 /**
  * The embedded Debezium engine's configuration, in one place. The choices that matter for exact
@@ -45,7 +46,7 @@ final class EngineProperties {
         // We create and extend the publication ourselves, quoting every name.
         p.setProperty("publication.autocreate.mode", "disabled");
         p.setProperty("slot.drop.on.stop", "false");
-        p.setProperty("table.include.list", s.tables().stream().map(EngineProperties::exactTableRegex).collect(Collectors.joining(",")));
+        p.setProperty("table.include.list", s.tables().stream().map(EngineProperties::tableRegex).collect(Collectors.joining(",")));
         p.setProperty("snapshot.mode", start == Start.SNAPSHOT_THEN_STREAM ? "initial" : "no_data");
         p.setProperty("snapshot.max.threads", "1");
         // No restarts inside the engine: a task restarted during the snapshot would take a new
@@ -112,6 +113,23 @@ final class EngineProperties {
      */
     static String exactTableRegex(TableId table) {
         return escape(table.schema()) + "\\." + escape(table.name());
+    }
+
+    /** The same for a configured entry; a {@code *} of a pattern matches any run of characters. */
+    static String tableRegex(TableSelector selector) {
+        return part(selector.schema(), selector.schemaGlob()) + "\\." + part(selector.name(), selector.nameGlob());
+    }
+
+    private static String part(String text, boolean glob) {
+        if (!glob) {
+            return escape(text);
+        }
+        StringBuilder out = new StringBuilder();
+        String[] pieces = text.split("\\*", -1);
+        for (int i = 0; i < pieces.length; i++) {
+            out.append(i == 0 ? "" : ".*").append(escape(pieces[i]));
+        }
+        return out.toString();
     }
 
     private static String escape(String part) {

@@ -38,7 +38,8 @@ final class RecordConverter {
     private final Map<Schema, Layout> layouts = new IdentityHashMap<>();
 
     RecordConverter(String topicPrefix, Map<TableId, TableSpec> tables, ToastPlaceholder placeholder) {
-        this.tables = Map.copyOf(tables);
+        // Live: tables that join while streaming (patterns in `tables`) are added by the caller.
+        this.tables = tables;
         this.placeholder = placeholder;
         this.transactionTopic = topicPrefix + ".transaction";
         this.messageTopic = topicPrefix + ".message";

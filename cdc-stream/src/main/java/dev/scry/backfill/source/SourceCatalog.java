@@ -189,4 +189,35 @@ public final class SourceCatalog {
         }
         return out;
     }
+
+    /**
+     * The tables the configured entries name, in configuration order: exact entries as written
+     * (preflight reports a missing one), patterns expanded to the ordinary and partitioned tables
+     * they match (never a partition: its rows arrive through its partitioned table).
+     */
+    public List<TableId> resolve(List<dev.scry.backfill.model.TableSelector> selectors) throws SQLException {
+        java.util.Set<TableId> out = new java.util.LinkedHashSet<>();
+        List<TableId> all = null;
+        for (dev.scry.backfill.model.TableSelector selector : selectors) {
+            if (!selector.isPattern()) {
+                out.add(selector.table());
+                continue;
+            }
+            if (all == null) {
+                all = new ArrayList<>();
+                try (PreparedStatement ps = connection.prepareStatement("""
+                        SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                        WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
+                          AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'
+                        ORDER BY 1, 2""");
+                     ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        all.add(new TableId(rs.getString(1), rs.getString(2)));
+                    }
+                }
+            }
+            all.stream().filter(selector::matches).forEach(out::add);
+        }
+        return new ArrayList<>(out);
+    }
 }

@@ -5,21 +5,21 @@ import java.util.List;
 import java.util.Objects;
 
 import dev.scry.backfill.model.ConnectionSettings;
-import dev.scry.backfill.model.TableId;
+import dev.scry.backfill.model.TableSelector;
 
 /**
  * What the source stage needs, validated by the configuration loader before it gets here.
  *
  * @param pipeline          the pipeline id; names the engine and its offsets
  * @param source            the source database
- * @param tables            the tables to copy, in configuration order
+ * @param tables            the configured tables and patterns, in configuration order
  * @param slot              the logical replication slot
  * @param publication       the publication the slot streams
  * @param maxBatchRows      the most changes one shadow transaction applies
  * @param maxBatchDelay     how long a batch may wait to fill before it is applied
  * @param heartbeatInterval how often the engine reports its position while the tables are idle
  */
-public record StreamSettings(String pipeline, ConnectionSettings source, List<TableId> tables, String slot,
+public record StreamSettings(String pipeline, ConnectionSettings source, List<TableSelector> tables, String slot,
                              String publication, int maxBatchRows, Duration maxBatchDelay, Duration heartbeatInterval) {
 
     public StreamSettings {

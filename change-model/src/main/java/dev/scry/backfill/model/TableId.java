@@ -34,10 +34,22 @@ public record TableId(String schema, String name) implements Comparable<TableId>
     }
 
     static List<String> splitQualifiedName(String text) {
+        List<String> out = new ArrayList<>();
+        for (Part p : parts(text)) {
+            out.add(p.text());
+        }
+        return out;
+    }
+
+    /** One part of a qualified name and whether it was written in double quotes. */
+    record Part(String text, boolean quoted) {
+    }
+
+    static List<Part> parts(String text) {
         if (text == null || text.isBlank()) {
             throw new IllegalArgumentException("table name is empty");
         }
-        List<String> parts = new ArrayList<>();
+        List<Part> parts = new ArrayList<>();
         int i = 0;
         int n = text.length();
         while (true) {
@@ -80,11 +92,11 @@ public record TableId(String schema, String name) implements Comparable<TableId>
                 if (part.length() == 0) {
                     throw new IllegalArgumentException("'" + text + "' has an empty name part");
                 }
-                parts.add(part.toString().toLowerCase(Locale.ROOT));
+                parts.add(new Part(part.toString().toLowerCase(Locale.ROOT), false));
                 part = null;
             }
             if (part != null) {
-                parts.add(part.toString());
+                parts.add(new Part(part.toString(), true));
             }
             if (i == n) {
                 return parts;

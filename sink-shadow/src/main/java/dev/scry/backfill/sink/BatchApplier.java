@@ -42,6 +42,8 @@ final class BatchApplier {
     private Map<TableId, TableSpec> pendingTables;
     private Map<List<String>, TableSpec> pendingLayouts;
     private final Map<List<String>, Mapping> columnMaps = new IdentityHashMap<>();
+    // Tables that joined while streaming, taken into the shape map by the next batch that meets them.
+    private final Map<TableId, TableSpec> joined = new java.util.concurrent.ConcurrentHashMap<>();
 
     BatchApplier(Map<TableId, TableSpec> tables, ApplyStatements statements, SchemaFollower follower) {
         this.tables = Map.copyOf(tables);
@@ -184,8 +186,17 @@ final class BatchApplier {
         }
     }
 
+    /** A table copied to the shadow while the pipeline runs; its changes follow in the stream. */
+    void join(TableSpec spec) {
+        joined.put(spec.id(), spec);
+    }
+
     private TableSpec spec(TableId table) {
         TableSpec spec = pendingTables.get(table);
+        if (spec == null && joined.containsKey(table)) {
+            spec = joined.get(table);
+            pendingTables.put(table, spec);
+        }
         if (spec == null) {
             throw new PipelineFailure("a change arrived for " + table + ", which the shadow does not track");
         }

@@ -118,6 +118,11 @@ public final class ShadowSink implements AutoCloseable {
         }
     }
 
+    /** Starts writing to a table that joined the pipeline while it runs (its shadow table is in place). */
+    public void join(TableSpec spec) {
+        applier.join(spec);
+    }
+
     private boolean alreadyCommitted(Connection c, ChangeBatch batch) throws SQLException {
         Optional<Checkpoint> cp = checkpoints.read(c);
         c.rollback();

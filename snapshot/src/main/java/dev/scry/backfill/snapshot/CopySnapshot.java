@@ -2,7 +2,6 @@ package dev.scry.backfill.snapshot;
 
 import java.sql.Connection;
 import java.sql.DriverManager;
-import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -17,11 +16,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.stream.Collectors;
 
-import org.postgresql.PGConnection;
-import org.postgresql.copy.CopyIn;
-import org.postgresql.copy.CopyOut;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -56,7 +51,6 @@ import dev.scry.backfill.throttle.Throttle;
 public final class CopySnapshot {
 
     private static final Logger LOG = LoggerFactory.getLogger(CopySnapshot.class);
-    private static final int THROTTLE_EVERY_ROWS = 128;
 
     private final ConnectionSettings source;
     private final ConnectionSettings shadow;
@@ -190,7 +184,9 @@ public final class CopySnapshot {
             }
             TableSpec table;
             while (!stop.get() && (table = queue.poll()) != null) {
-                long rows = copyTable(src, dst, table);
+                TableSpec copying = table;
+                long rows = TableCopy.copy(src, dst, table, throttle, stop::get,
+                        n -> progress.add(Map.of(copying.id(), new TableCounts(n, 0, 0, 0, 0))));
                 if (rows < 0) {
                     dst.rollback();
                     return;
@@ -200,68 +196,6 @@ public final class CopySnapshot {
                 LOG.info("copied {} rows of {}", rows, table.id());
             }
             src.rollback();
-        }
-    }
-
-    /** Returns the rows copied, or -1 when stopped part-way (both copies cancelled). */
-    private long copyTable(Connection src, Connection dst, TableSpec table) throws SQLException {
-        String columns = table.columns().stream().map(c -> Identifiers.quote(c.name())).collect(Collectors.joining(", "));
-        // A partitioned table's rows live in its partitions, which its parent reads; a plain
-        // table is read without the child tables of any inheritance, whose rows are not published as its own.
-        String from = (partitioned(src, table.id()) ? "" : "ONLY ") + table.id().quoted();
-        CopyOut out = src.unwrap(PGConnection.class).getCopyAPI()
-                .copyOut("COPY (SELECT " + columns + " FROM " + from + ") TO STDOUT");
-        CopyIn in = dst.unwrap(PGConnection.class).getCopyAPI()
-                .copyIn("COPY " + table.id().quoted() + " (" + columns + ") FROM STDIN");
-        long rows = 0;
-        int pendingRows = 0;
-        long pendingBytes = 0;
-        byte[] row;
-        try {
-            while ((row = out.readFromCopy()) != null) {
-                in.writeToCopy(row, 0, row.length);
-                rows++;
-                pendingRows++;
-                pendingBytes += row.length;
-                if (pendingRows == THROTTLE_EVERY_ROWS) {
-                    throttle.admit(pendingRows, pendingBytes);
-                    progress.add(Map.of(table.id(), new TableCounts(pendingRows, 0, 0, 0, 0)));
-                    pendingRows = 0;
-                    pendingBytes = 0;
-                    if (stop.get()) {
-                        out.cancelCopy();
-                        in.cancelCopy();
-                        return -1;
-                    }
-                }
-            }
-            in.endCopy();
-        }
-        catch (SQLException | RuntimeException e) {
-            if (in.isActive()) {
-                in.cancelCopy();
-            }
-            if (out.isActive()) {
-                out.cancelCopy();
-            }
-            throw e;
-        }
-        if (pendingRows > 0) {
-            throttle.admit(pendingRows, pendingBytes);
-            progress.add(Map.of(table.id(), new TableCounts(pendingRows, 0, 0, 0, 0)));
-        }
-        return rows;
-    }
-
-    private static boolean partitioned(Connection c, TableId table) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("""
-                SELECT c.relkind = 'p' FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-                WHERE n.nspname = ? AND c.relname = ?""")) {
-            ps.setString(1, table.schema());
-            ps.setString(2, table.name());
-            try (ResultSet rs = ps.executeQuery()) {
-                return rs.next() && rs.getBoolean(1);
-            }
         }
     }
 

@@ -5,6 +5,7 @@ import java.util.List;
 
 import dev.scry.backfill.model.ConnectionSettings;
 import dev.scry.backfill.model.TableId;
+import dev.scry.backfill.model.TableSelector;
 import dev.scry.backfill.sink.RetryPolicy;
 import dev.scry.backfill.sink.SinkSettings;
 import dev.scry.backfill.snapshot.SnapshotSettings;
@@ -16,16 +17,28 @@ import dev.scry.backfill.throttle.RateLimit;
  * trusts it and takes the per-stage settings it hands out.
  */
 public record BackfillConfig(String file, String pipeline, ConnectionSettings source, ConnectionSettings shadow,
-                             List<TableId> tables, String slot, String publication, int batchMaxRows,
+                             List<TableSelector> selectors, List<TableId> tables, String slot, String publication, int batchMaxRows,
                              Duration batchMaxDelay, RateLimit rateLimit, Duration heartbeatInterval,
-                             SnapshotSettings snapshot) {
+                             SnapshotSettings snapshot, Duration discoverTablesEvery) {
 
     public BackfillConfig {
+        selectors = List.copyOf(selectors);
         tables = List.copyOf(tables);
     }
 
+    /** Whether some entry of {@code tables} is a pattern, so tables can join while the pipeline runs. */
+    public boolean hasPatterns() {
+        return selectors.stream().anyMatch(TableSelector::isPattern);
+    }
+
+    /** The same configuration with {@code tables} resolved against the source's catalog. */
+    public BackfillConfig withTables(List<TableId> resolved) {
+        return new BackfillConfig(file, pipeline, source, shadow, selectors, resolved, slot, publication, batchMaxRows, batchMaxDelay,
+                rateLimit, heartbeatInterval, snapshot, discoverTablesEvery);
+    }
+
     public StreamSettings streamSettings() {
-        return new StreamSettings(pipeline, source, tables, slot, publication, batchMaxRows, batchMaxDelay, heartbeatInterval);
+        return new StreamSettings(pipeline, source, selectors, slot, publication, batchMaxRows, batchMaxDelay, heartbeatInterval);
     }
 
     public SinkSettings sinkSettings() {

@@ -20,6 +20,7 @@ import org.yaml.snakeyaml.error.YAMLException;
 
 import dev.scry.backfill.model.ConnectionSettings;
 import dev.scry.backfill.model.TableId;
+import dev.scry.backfill.model.TableSelector;
 import dev.scry.backfill.snapshot.SnapshotSettings;
 import dev.scry.backfill.throttle.RateLimit;
 
@@ -31,7 +32,7 @@ import dev.scry.backfill.throttle.RateLimit;
  * pipeline: demo                # required; [a-z][a-z0-9_]*, at most 40 characters
  * source:   {host, port, database, user, password}   # host, database, user required; port 5432; password ""
  * shadow:   {host, port, database, user, password}
- * tables:   [public.customers, '"Sales"."Order Lines"']   # required, schema-qualified, as SQL writes them
+ * tables:   [public.customers, '"Sales"."Order Lines"', 'audit.*']   # required, schema-qualified, as SQL writes them; * in an unquoted part matches any run
  * slot:        backfill_&lt;pipeline&gt;   # [a-z0-9_], at most 63 characters
  * publication: backfill_&lt;pipeline&gt;
  * batch:       {max-rows: 2048, max-delay-ms: 200}
@@ -43,7 +44,7 @@ import dev.scry.backfill.throttle.RateLimit;
 public final class ConfigLoader {
 
     static final Set<String> TOP = Set.of("pipeline", "source", "shadow", "tables", "slot", "publication", "batch",
-            "rate-limit", "transforms", "snapshot");
+            "rate-limit", "transforms", "snapshot", "discover-tables-every-ms");
     static final Set<String> ENDPOINT = Set.of("host", "port", "database", "user", "password");
     static final Set<String> BATCH = Set.of("max-rows", "max-delay-ms");
     static final Set<String> RATE_LIMIT = Set.of("rows-per-second", "bytes-per-second");
@@ -107,7 +108,9 @@ public final class ConfigLoader {
             throw top.error("source and shadow are the same database (" + source.describe() + "); the shadow must be a different database");
         }
 
-        List<TableId> tables = tables(top);
+        List<TableSelector> selectors = tables(top);
+        List<TableId> tables = selectors.stream().filter(t -> !t.isPattern()).map(TableSelector::table).toList();
+        long discoverEvery = top.integer("discover-tables-every-ms", 5000, 100, 3_600_000);
 
         String slot = top.string("slot", "backfill_" + pipeline);
         if (!slot.matches("[a-z0-9_]{1,63}")) {
@@ -140,8 +143,8 @@ public final class ConfigLoader {
             throw top.error("transforms are not implemented in this version; remove them (transforms: []) so that no"
                     + " column is copied unmasked by mistake");
         }
-        return new BackfillConfig(file, pipeline, source, shadow, tables, slot, publication, maxRows,
-                Duration.ofMillis(maxDelay), rateLimit, HEARTBEAT_INTERVAL, snapshot);
+        return new BackfillConfig(file, pipeline, source, shadow, selectors, tables, slot, publication, maxRows,
+                Duration.ofMillis(maxDelay), rateLimit, HEARTBEAT_INTERVAL, snapshot, Duration.ofMillis(discoverEvery));
     }
 
     private static ConnectionSettings endpoint(Section s) {
@@ -162,24 +165,27 @@ public final class ConfigLoader {
         return new ConnectionSettings(host, port, database, user, password);
     }
 
-    private static List<TableId> tables(Section top) {
+    private static List<TableSelector> tables(Section top) {
         List<String> names = top.strings("tables");
         if (names.isEmpty()) {
-            throw top.error("tables is empty; list the schema-qualified tables to copy, e.g. [public.orders]");
+            throw top.error("tables is empty; list the schema-qualified tables to copy, e.g. [public.orders] or [public.*]");
         }
-        Set<TableId> seen = new LinkedHashSet<>();
+        List<TableSelector> out = new ArrayList<>();
+        Set<String> seen = new LinkedHashSet<>();
         for (int i = 0; i < names.size(); i++) {
-            TableId id;
+            TableSelector selector;
             try {
-                id = TableId.parse(names.get(i));
+                selector = TableSelector.parse(names.get(i));
             }
             catch (IllegalArgumentException e) {
                 throw top.error("tables[" + i + "]: " + e.getMessage());
             }
-            if (!seen.add(id)) {
-                throw top.error("tables[" + i + "]: " + id + " is listed twice");
+            String key = (selector.schemaGlob() ? "*" : "=") + selector.schema() + "\0" + (selector.nameGlob() ? "*" : "=") + selector.name();
+            if (!seen.add(key)) {
+                throw top.error("tables[" + i + "]: " + (selector.isPattern() ? selector : selector.table()) + " is listed twice");
             }
+            out.add(selector);
         }
-        return new ArrayList<>(seen);
+        return out;
     }
 }

@@ -31,7 +31,7 @@ public final class Verifier {
     private static final int ROUNDS = 4;
     private static final long CATCH_UP_WAIT_MILLIS = 30_000;
 
-    private final BackfillConfig config;
+    private BackfillConfig config;
     private final int maxKeys;
 
     public Verifier(BackfillConfig config, int maxKeys) {
@@ -40,6 +40,9 @@ public final class Verifier {
     }
 
     public VerifyReport run(Connection source, Connection shadow) throws SQLException, InterruptedException {
+        if (config.hasPatterns()) {
+            config = config.withTables(new dev.scry.backfill.source.SourceCatalog(source).resolve(config.selectors()));
+        }
         Map<TableId, TableSpec> specs = new SourcePreflight(source, config.source().describe()).describeTables(config.tables());
         SourceAdmin admin = new SourceAdmin(source);
         boolean live = admin.slot(config.slot()).map(s -> s.active()).orElse(false);

@@ -114,6 +114,14 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void patternsAreKeptApartFromExactTables() throws Exception {
+        BackfillConfig config = load(VALID.replaceAll("tables: .*", "tables: [app.*, public.orders, '\"Odd\".\"*\"']"));
+        assertThat(config.hasPatterns()).isTrue();
+        assertThat(config.selectors()).hasSize(3);
+        assertThat(config.tables()).containsExactly(TableId.parse("public.orders"), new TableId("Odd", "*"));
+    }
+
+    @Test
     void namesThatPostgresWouldRefuseAreRefused() {
         assertError(VALID.replace("pipeline: demo", "pipeline: Demo-1")).hasMessageContaining("pipeline must start with a lower-case letter");
         assertError(VALID + "slot: Bad-Slot\n").hasMessageContaining("slot must hold only a-z, 0-9 and _");

@@ -1,0 +1,102 @@
+package dev.scry.backfill.app;
+
+import java.sql.Connection;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicReference;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import dev.scry.backfill.app.config.BackfillConfig;
+import dev.scry.backfill.error.PipelineFailure;
+import dev.scry.backfill.error.SetupException;
+import dev.scry.backfill.model.TableId;
+import dev.scry.backfill.model.TableSpec;
+import dev.scry.backfill.sink.ShadowSink;
+import dev.scry.backfill.snapshot.TableAdder;
+import dev.scry.backfill.source.SourceCatalog;
+import dev.scry.backfill.source.SourcePreflight;
+
+/**
+ * While the pipeline streams, looks for tables created on the source that a pattern in
+ * {@code tables} matches, and adds each (see {@link TableAdder}). A matching table the pipeline
+ * cannot take (no key and no usable replica identity, a type it cannot carry) stops the pipeline
+ * with the reason: it is never published, and never silently left out.
+ */
+final class TableWatcher implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(TableWatcher.class);
+
+    private final BackfillConfig config;
+    private final Map<TableId, TableSpec> live;
+    private final ShadowSink sink;
+    private final TableAdder adder;
+    private final Runnable stopPipeline;
+    private final AtomicReference<RuntimeException> failure = new AtomicReference<>();
+    private final Thread thread;
+    private volatile boolean closed;
+
+    TableWatcher(BackfillConfig config, Map<TableId, TableSpec> live, ShadowSink sink, TableAdder adder, Runnable stopPipeline) {
+        this.config = config;
+        this.live = live;
+        this.sink = sink;
+        this.adder = adder;
+        this.stopPipeline = stopPipeline;
+        this.thread = new Thread(this::loop, "table-watcher");
+        this.thread.setDaemon(true);
+    }
+
+    void start() {
+        thread.start();
+    }
+
+    /** Why the watcher stopped the pipeline, if it did. */
+    RuntimeException failure() {
+        return failure.get();
+    }
+
+    private void loop() {
+        while (!closed) {
+            try {
+                Thread.sleep(config.discoverTablesEvery().toMillis());
+                check();
+            }
+            catch (InterruptedException e) {
+                return;
+            }
+            catch (SetupException e) {
+                failure.set(new PipelineFailure(e.getMessage() + " (this table was created while the pipeline ran and matches `tables`;"
+                        + " fix it or narrow the pattern, then run `resume`)", e));
+                stopPipeline.run();
+                return;
+            }
+            catch (Exception e) {
+                LOG.warn("looking for new tables on the source failed ({}); trying again", e.toString());
+            }
+        }
+    }
+
+    private void check() throws Exception {
+        try (Connection source = Connect.open(config.source(), "source")) {
+            List<TableId> matched = new SourceCatalog(source).resolve(config.selectors());
+            for (TableId table : matched) {
+                if (closed || live.containsKey(table)) {
+                    continue;
+                }
+                TableSpec spec = new SourcePreflight(source, config.source().describe()).check(List.of(table)).get(table);
+                LOG.info("table {} appeared on the source and matches `tables`; adding it", table);
+                adder.add(spec, () -> {
+                    live.put(table, spec);
+                    sink.join(spec);
+                });
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        thread.interrupt();
+    }
+}

@@ -1,0 +1,92 @@
+package dev.scry.backfill.snapshot;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.function.BooleanSupplier;
+import java.util.function.IntConsumer;
+import java.util.stream.Collectors;
+
+import org.postgresql.PGConnection;
+import org.postgresql.copy.CopyIn;
+import org.postgresql.copy.CopyOut;
+
+import dev.scry.backfill.model.Identifiers;
+import dev.scry.backfill.model.TableId;
+import dev.scry.backfill.model.TableSpec;
+import dev.scry.backfill.throttle.Throttle;
+
+/**
+ * Copies one table from a source connection (under whatever snapshot its transaction holds) into
+ * the shadow table on another connection (in its open transaction), row by row from
+ * {@code COPY ... TO STDOUT} into {@code COPY ... FROM STDIN}, through the rate limit.
+ */
+final class TableCopy {
+
+    private static final int THROTTLE_EVERY_ROWS = 128;
+
+    private TableCopy() {
+    }
+
+    /** Returns the rows copied, or -1 when {@code stopped} turned true part-way (both copies cancelled). */
+    static long copy(Connection src, Connection dst, TableSpec table, Throttle throttle, BooleanSupplier stopped, IntConsumer progress)
+            throws SQLException {
+        String columns = table.columns().stream().map(c -> Identifiers.quote(c.name())).collect(Collectors.joining(", "));
+        // A partitioned table's rows live in its partitions, which its parent reads; a plain
+        // table is read without the child tables of any inheritance, whose rows are not published as its own.
+        String from = (partitioned(src, table.id()) ? "" : "ONLY ") + table.id().quoted();
+        CopyOut out = src.unwrap(PGConnection.class).getCopyAPI().copyOut("COPY (SELECT " + columns + " FROM " + from + ") TO STDOUT");
+        CopyIn in = dst.unwrap(PGConnection.class).getCopyAPI().copyIn("COPY " + table.id().quoted() + " (" + columns + ") FROM STDIN");
+        long rows = 0;
+        int pendingRows = 0;
+        long pendingBytes = 0;
+        byte[] row;
+        try {
+            while ((row = out.readFromCopy()) != null) {
+                in.writeToCopy(row, 0, row.length);
+                rows++;
+                pendingRows++;
+                pendingBytes += row.length;
+                if (pendingRows == THROTTLE_EVERY_ROWS) {
+                    throttle.admit(pendingRows, pendingBytes);
+                    progress.accept(pendingRows);
+                    pendingRows = 0;
+                    pendingBytes = 0;
+                    if (stopped.getAsBoolean()) {
+                        out.cancelCopy();
+                        in.cancelCopy();
+                        return -1;
+                    }
+                }
+            }
+            in.endCopy();
+        }
+        catch (SQLException | RuntimeException e) {
+            if (in.isActive()) {
+                in.cancelCopy();
+            }
+            if (out.isActive()) {
+                out.cancelCopy();
+            }
+            throw e;
+        }
+        if (pendingRows > 0) {
+            throttle.admit(pendingRows, pendingBytes);
+            progress.accept(pendingRows);
+        }
+        return rows;
+    }
+
+    private static boolean partitioned(Connection c, TableId table) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("""
+                SELECT c.relkind = 'p' FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                WHERE n.nspname = ? AND c.relname = ?""")) {
+            ps.setString(1, table.schema());
+            ps.setString(2, table.name());
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() && rs.getBoolean(1);
+            }
+        }
+    }
+}
