@@ -60,6 +60,22 @@ class VerifyIT {
     }
 
     @Test
+    void whileCdcRunsVerifyWaitsForTheShadowToCatchUp() throws Exception {
+        Process cdc = pipeline.spawn(dir.resolve("cdc.log"), "cdc");
+        Pipeline.await("the daemon streams", java.time.Duration.ofSeconds(60), Pipeline.sql(() ->
+                pipeline.sourceLong("SELECT count(*) FROM pg_replication_slots WHERE active AND slot_name = '" + pipeline.slot() + "'") == 1));
+        // Changes the daemon has not applied yet when verify starts reading.
+        pipeline.source("UPDATE pairs SET v = '{\"g\": 0}' WHERE b % 3 = 0", "DELETE FROM pairs WHERE b % 7 = 0");
+
+        Pipeline.Outcome verify = pipeline.run("verify");
+
+        assertThat(verify.exitCode()).as(verify.out() + verify.err()).isZero();
+        assertThat(verify.out()).contains("compared while cdc runs");
+        cdc.destroy();
+        assertThat(Pipeline.waitFor(cdc, java.time.Duration.ofSeconds(30))).isZero();
+    }
+
+    @Test
     void handEditedShadowExitsThreeNamingEachKey() throws Exception {
         try (Connection c = db.shadow(); Statement st = c.createStatement()) {
             st.execute("UPDATE pairs SET v = '{\"g\": -1}' WHERE a = 'k7' AND b = 12347");

@@ -22,9 +22,9 @@ import dev.scry.backfill.source.SourcePreflight;
  * {@code verify}: compares every configured table on source and shadow (see {@link TableDigest}).
  *
  * <p>While {@code cdc} runs, the shadow trails the source by the changes in flight. A table that
- * differs is compared again once the shadow's checkpoint has passed the source's WAL position taken
- * right after the source was read, a few times; a difference that persists while the source keeps
- * being written is reported with the comparison marked as a moving target.
+ * differs is compared again once the shadow's checkpoint has passed a marker message written to
+ * the source's WAL after the source was read, a few times; a difference that persists while the
+ * source keeps being written is reported with the comparison marked as a moving target.
  */
 public final class Verifier {
 
@@ -51,7 +51,9 @@ public final class Verifier {
         for (TableSpec spec : specs.values()) {
             VerifyReport.Table result = compare(source, shadow, spec);
             for (int round = 1; result.differs() && live && round < ROUNDS; round++) {
-                waitForShadow(shadow, admin.currentWalLsn());
+                // A logical-decoding message (no table is written) that the daemon's stream carries: once the
+                // shadow's checkpoint passes it, the shadow holds every change committed before it.
+                waitForShadow(shadow, admin.emitMarker("verify:" + config.pipeline()));
                 result = compare(source, shadow, spec);
             }
             results.add(result);
