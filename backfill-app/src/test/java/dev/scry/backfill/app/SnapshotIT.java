@@ -113,6 +113,19 @@ class SnapshotIT {
     }
 
     @Test
+    void debeziumSnapshotMethodStaysSelectable() throws Exception {
+        pipeline.writeConfig(List.of(TABLES), "snapshot: {method: debezium}\n");
+        Pipeline.Outcome snapshot = pipeline.run("snapshot");
+
+        assertThat(snapshot.exitCode()).as(snapshot.err()).isZero();
+        pipeline.assertShadowEqualsSource(TABLES);
+        pipeline.source("UPDATE t_int SET s = s || '!' WHERE id % 2 = 0", "DELETE FROM t_int WHERE id % 5 = 0");
+        Pipeline.Outcome cdc = pipeline.run("cdc", "--exit-when-caught-up");
+        assertThat(cdc.exitCode()).as(cdc.err()).isZero();
+        pipeline.assertShadowEqualsSource(TABLES);
+    }
+
+    @Test
     void valuesStayExactWhenEveryRowChangesThroughCdc() throws Exception {
         assertThat(pipeline.run("snapshot").exitCode()).isZero();
 
