@@ -5,8 +5,11 @@
 # Both accept the superuser "postgres" without a password on 127.0.0.1 only. They run with
 # fsync=off: they are for tests and demos, not for data you want to keep.
 #
-# usage: scripts/pg-local.sh start|stop|status|env
+# usage: scripts/pg-local.sh start|stop|status|env [source|shadow]
+#   start/stop with a name act on that cluster only (the fault-injection tests stop and restart one).
 #
+# The role "scry_password_check" must log in with a password (scram-sha-256) even here, so that
+# the tests can show what a wrong password does; every other role is trusted.
 # Works as root (the servers run as the "postgres" OS user, which is how PostgreSQL insists on
 # running) and as a normal user. Every command is idempotent. Data lives under PG_LOCAL_DIR
 # (default: .pg-local/ in the repository, git-ignored). PG_BIN points at other server binaries.
@@ -120,6 +123,10 @@ init_cluster() {
     printf 'host all all 127.0.0.1/32 trust\nhost replication all 127.0.0.1/32 trust\n' \
       | as_owner tee "$data/pg_hba.conf" >/dev/null
   fi
+  if ! grep -q scry_password_check "$data/pg_hba.conf"; then
+    as_owner sed -i '1i host all scry_password_check 127.0.0.1/32 scram-sha-256' "$data/pg_hba.conf"
+    if is_running "$name"; then as_owner "$BIN/pg_ctl" -D "$data" reload >/dev/null; fi
+  fi
   # The port may have been changed through PG_*_PORT since the cluster was created.
   as_owner sed -i -E "s/^port = [0-9]+$/port = $port/" "$data/postgresql.conf"
 }
@@ -150,18 +157,20 @@ stop_cluster() {
 }
 
 cmd=${1:-}
+which=${2:-both}
+[[ $which == both || $which == source || $which == shadow ]] || die "unknown cluster '$which'; use source or shadow"
 case $cmd in
   start)
     [[ -n $BIN ]] || { install_server; BIN=$(find_bin); [[ -n $BIN ]] || die "installing postgresql gave no server binaries"; }
     resolve_dir
-    start_cluster source "$SOURCE_PORT" app
-    start_cluster shadow "$SHADOW_PORT" shadow
+    [[ $which == shadow ]] || start_cluster source "$SOURCE_PORT" app
+    [[ $which == source ]] || start_cluster shadow "$SHADOW_PORT" shadow
     ;;
   stop)
     [[ -n $BIN ]] || { echo "no PostgreSQL server binaries; nothing to stop"; exit 0; }
     PG_LOCAL_DIR_NOTED=1 resolve_dir
-    stop_cluster source
-    stop_cluster shadow
+    [[ $which == shadow ]] || stop_cluster source
+    [[ $which == source ]] || stop_cluster shadow
     ;;
   status)
     [[ -n $BIN ]] || { echo "no PostgreSQL server binaries installed"; exit 3; }
@@ -187,7 +196,7 @@ export PG_LOCAL_DIR=$DIR
 EOF
     ;;
   *)
-    echo "usage: $0 start|stop|status|env" >&2
+    echo "usage: $0 start|stop|status|env [source|shadow]" >&2
     exit 2
     ;;
 esac

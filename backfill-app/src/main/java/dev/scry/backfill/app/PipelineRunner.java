@@ -18,6 +18,8 @@ import dev.scry.backfill.checkpoint.CheckpointStore;
 import dev.scry.backfill.checkpoint.ShadowOffsetBackingStore;
 import dev.scry.backfill.error.PipelineFailure;
 import dev.scry.backfill.error.SetupException;
+import dev.scry.backfill.error.TransientException;
+import dev.scry.backfill.sink.RetryPolicy;
 import dev.scry.backfill.model.Lsn;
 import dev.scry.backfill.model.Phase;
 import dev.scry.backfill.model.TableId;
@@ -152,7 +154,68 @@ final class PipelineRunner {
                 addTable(spec);
                 shadowSpecs.put(spec.id(), ShadowSchema.current(shadow, spec));
             }
-            return report(newRun(specs, shadowSpecs, null).streamOnly(exitWhenCaughtUp), exitWhenCaughtUp);
+            return streamWithRetries(specs, shadowSpecs, exitWhenCaughtUp);
+        }
+    }
+
+    /**
+     * Streams, and when the source connection fails (server restarted, walsender terminated,
+     * network) streams again from the checkpoint after a backoff with jitter, until the source
+     * has been failing for {@code retry.give-up-after-s}. Nothing is lost: every run starts from
+     * what the shadow committed. A run that streamed a while resets the backoff.
+     */
+    private int streamWithRetries(Map<TableId, TableSpec> specs, Map<TableId, TableSpec> shadowSpecs, boolean exitWhenCaughtUp)
+            throws SQLException, InterruptedException {
+        RetryPolicy.Attempts attempts = config.retry().start();
+        java.util.concurrent.atomic.AtomicBoolean stopping = new java.util.concurrent.atomic.AtomicBoolean();
+        Map<TableId, TableSpec> current = shadowSpecs;
+        while (true) {
+            long started = System.nanoTime();
+            try {
+                return report(newRun(specs, current, null).streamOnly(exitWhenCaughtUp), exitWhenCaughtUp);
+            }
+            catch (TransientException e) {
+                if (System.nanoTime() - started > 60_000_000_000L) {
+                    attempts = config.retry().start();
+                }
+                long delay = attempts.nextDelayMillis();
+                if (delay < 0) {
+                    throw new PipelineFailure("the source " + config.source().describe() + " kept failing for "
+                            + config.retry().giveUpAfter().toSeconds() + " s (" + e.getMessage() + "); the checkpoint is on the"
+                            + " shadow, run `resume` once the source is back", e);
+                }
+                LOG.warn("not ready: the source connection failed ({}); streaming again from the checkpoint in {} ms (attempt {})",
+                        e.getMessage(), delay, attempts.failures());
+                Signals.onTermination(() -> stopping.set(true));
+                long until = System.currentTimeMillis() + delay;
+                while (System.currentTimeMillis() < until && !stopping.get()) {
+                    Thread.sleep(Math.min(100, Math.max(1, until - System.currentTimeMillis())));
+                }
+                if (stopping.get()) {
+                    out.printf("pipeline %s stopped while waiting for the source%n", config.pipeline());
+                    return 0;
+                }
+                // Tables may have joined, and schema changes been followed, in the failed run.
+                try (Connection source = Connect.open(config.source(), "source"); Connection shadow = Connect.open(config.shadow(), "shadow")) {
+                    config = ResolvedTables.of(config, source);
+                    Map<TableId, TableSpec> refreshed = new SourcePreflight(source, config.source().describe()).check(config.tables());
+                    Map<TableId, TableSpec> shadowNow = new LinkedHashMap<>();
+                    for (TableSpec spec : List.copyOf(refreshed.values())) {
+                        try {
+                            shadowNow.put(spec.id(), ShadowSchema.current(shadow, spec));
+                        }
+                        catch (SetupException notCopiedYet) {
+                            // Created since and not copied yet: the run's table watcher adds it.
+                            refreshed.remove(spec.id());
+                        }
+                    }
+                    specs = refreshed;
+                    current = shadowNow;
+                }
+                catch (SQLException | RuntimeException ignored) {
+                    // Still unreachable, or a table not on the shadow yet: the next run starts from what is known.
+                }
+            }
         }
     }
 

@@ -80,11 +80,25 @@ final class TableWatcher implements AutoCloseable {
     private void check() throws Exception {
         try (Connection source = Connect.open(config.source(), "source")) {
             List<TableId> matched = new SourceCatalog(source).resolve(config.selectors());
+            java.util.Set<TableId> published = null;
+            java.util.Map<TableId, ?> copied = null;
             for (TableId table : matched) {
                 if (closed || live.containsKey(table)) {
                     continue;
                 }
                 TableSpec spec = new SourcePreflight(source, config.source().describe()).check(List.of(table)).get(table);
+                if (published == null) {
+                    published = new dev.scry.backfill.source.SourceAdmin(source).publishedTables(config.publication());
+                    try (Connection shadow = Connect.open(config.shadow(), "shadow")) {
+                        copied = new dev.scry.backfill.checkpoint.CheckpointStore(config.pipeline()).progress(shadow);
+                    }
+                }
+                if (published.contains(table) && copied.containsKey(table)) {
+                    // Added by an earlier run that then stopped (a source fault): copied and published already.
+                    live.put(table, spec);
+                    sink.join(spec);
+                    continue;
+                }
                 LOG.info("table {} appeared on the source and matches `tables`; adding it", table);
                 adder.add(spec, () -> {
                     live.put(table, spec);

@@ -67,7 +67,47 @@ final class Workload implements AutoCloseable {
         return transactions.get();
     }
 
+    /** Keep writing through a source restart: a failed transaction is rolled back and tried on a new connection. */
+    Workload surviveRestarts() {
+        this.surviveRestarts = true;
+        return this;
+    }
+
+    /** Transactions that failed because the source went away (none were committed). */
+    long connectionFailures() {
+        return connectionFailures.get();
+    }
+
+    private volatile boolean surviveRestarts;
+    private final AtomicLong connectionFailures = new AtomicLong();
+
     private void loop(Random random) {
+        while (running.get()) {
+            try {
+                loopOnce(random);
+                return;
+            }
+            catch (SQLException e) {
+                if (!surviveRestarts) {
+                    failure = e;
+                    return;
+                }
+                connectionFailures.incrementAndGet();
+                try {
+                    Thread.sleep(100);
+                }
+                catch (InterruptedException ie) {
+                    return;
+                }
+            }
+            catch (Throwable t) {
+                failure = t;
+                return;
+            }
+        }
+    }
+
+    private void loopOnce(Random random) throws SQLException {
         try (Connection c = db.source()) {
             c.setAutoCommit(false);
             while (running.get()) {
@@ -87,9 +127,6 @@ final class Workload implements AutoCloseable {
                 c.commit();
                 transactions.incrementAndGet();
             }
-        }
-        catch (Throwable t) {
-            failure = t;
         }
     }
 

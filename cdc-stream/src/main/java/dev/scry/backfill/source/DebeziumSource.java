@@ -16,6 +16,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import dev.scry.backfill.error.PipelineFailure;
+import dev.scry.backfill.error.SqlErrors;
+import dev.scry.backfill.error.TransientException;
 import dev.scry.backfill.model.TableId;
 import dev.scry.backfill.model.TableSpec;
 import io.debezium.embedded.Connect;
@@ -66,7 +68,7 @@ public final class DebeziumSource implements AutoCloseable {
         this.offsets = offsets;
         this.sink = sink;
         this.startListener = startListener;
-        this.converter = new RecordConverter(settings.pipeline(), tables, placeholder);
+        this.converter = new RecordConverter(settings.pipeline(), tables, settings.tables(), placeholder);
         this.batcher = new TransactionBatcher<>(settings.maxBatchRows());
     }
 
@@ -87,6 +89,7 @@ public final class DebeziumSource implements AutoCloseable {
      * was requested is a normal return.
      */
     public void run() throws InterruptedException {
+        probeSource();
         engine = DebeziumEngine.create(ChangeEventFormat.of(Connect.class))
                 .using(EngineProperties.build(settings, start, offsets, placeholder))
                 .using(new DebeziumEngine.ConnectorCallback() {
@@ -117,14 +120,39 @@ public final class DebeziumSource implements AutoCloseable {
         finished.await();
         closeEngine();
         Throwable t = failure.get();
-        if (t instanceof dev.scry.backfill.error.SetupException || t instanceof PipelineFailure) {
-            throw (RuntimeException) t;
+        if (t == null) {
+            return;
         }
-        if (t instanceof Error e) {
-            throw e;
+        // Our own failures (raised in the sink or the converter) may come back wrapped by the engine.
+        for (Throwable c = t; c != null && c.getCause() != c; c = c.getCause()) {
+            if (c instanceof dev.scry.backfill.error.SetupException || c instanceof PipelineFailure) {
+                throw (RuntimeException) c;
+            }
+            if (c instanceof Error e) {
+                throw e;
+            }
         }
-        if (t != null) {
-            throw new PipelineFailure(describe(t), t);
+        if (SqlErrors.isTransientChain(t)) {
+            throw new TransientException(describe(t), t);
+        }
+        throw new PipelineFailure(describe(t), t);
+    }
+
+    /**
+     * Connects once before the engine does: the engine reports an unreachable server as an invalid
+     * configuration, with the cause reduced to text, which would read as a fatal error.
+     */
+    private void probeSource() {
+        try (java.sql.Connection c = java.sql.DriverManager.getConnection(settings.source().jdbcUrl(),
+                settings.source().jdbcProperties("scry-backfill probe"))) {
+            c.isValid(5);
+        }
+        catch (java.sql.SQLException e) {
+            if (SqlErrors.isTransient(e)) {
+                throw new TransientException("cannot connect to the source " + settings.source().describe() + ": "
+                        + SqlErrors.describe(e), e);
+            }
+            throw new PipelineFailure("cannot connect to the source " + settings.source().describe() + ": " + SqlErrors.describe(e), e);
         }
     }
 
@@ -200,8 +228,9 @@ public final class DebeziumSource implements AutoCloseable {
             try {
                 e.close();
             }
-            catch (IOException ex) {
-                LOG.warn("closing the Debezium engine failed: {}", ex.toString());
+            catch (IOException | IllegalStateException ex) {
+                // An engine that failed has shut itself down already and says so when closed again.
+                LOG.debug("closing the Debezium engine: {}", ex.toString());
             }
         }
     }

@@ -19,6 +19,7 @@ import dev.scry.backfill.model.Op;
 import dev.scry.backfill.model.RowImage;
 import dev.scry.backfill.model.SourcePosition;
 import dev.scry.backfill.model.TableId;
+import dev.scry.backfill.model.TableSelector;
 import dev.scry.backfill.model.TableSpec;
 
 /**
@@ -31,6 +32,7 @@ final class RecordConverter {
     private static final String TRANSACTION_SCHEMA_SUFFIX = "TransactionMetadataValue";
 
     private final Map<TableId, TableSpec> tables;
+    private final List<TableSelector> selectors;
     private final ToastPlaceholder placeholder;
     private final String transactionTopic;
     private final String messageTopic;
@@ -38,6 +40,11 @@ final class RecordConverter {
     private final Map<Schema, Layout> layouts = new IdentityHashMap<>();
 
     RecordConverter(String topicPrefix, Map<TableId, TableSpec> tables, ToastPlaceholder placeholder) {
+        this(topicPrefix, tables, List.of(), placeholder);
+    }
+
+    RecordConverter(String topicPrefix, Map<TableId, TableSpec> tables, List<TableSelector> selectors, ToastPlaceholder placeholder) {
+        this.selectors = List.copyOf(selectors);
         // Live: tables that join while streaming (patterns in `tables`) are added by the caller.
         this.tables = tables;
         this.placeholder = placeholder;
@@ -79,6 +86,10 @@ final class RecordConverter {
         TableId table = new TableId(source.getString("schema"), source.getString("table"));
         TableSpec spec = tables.get(table);
         if (spec == null) {
+            if (selectors.stream().anyMatch(sel -> sel.matches(table))) {
+                throw new PipelineFailure("a change to " + table + " arrived before the pipeline had copied that table; stopping"
+                        + " before applying anything of it. Run `resume`: the table is copied before streaming starts");
+            }
             // A table the publication carries beyond the configured ones.
             return SourceItem.of(SourceItem.Kind.SKIP, position, ticket);
         }

@@ -28,6 +28,22 @@ public final class SqlErrors {
         return false;
     }
 
+    /**
+     * Whether a failure anywhere in {@code t}'s cause chain is a lost or refused connection or
+     * another fault that goes away by itself (a server restarting, a terminated backend).
+     */
+    public static boolean isTransientChain(Throwable t) {
+        for (Throwable c = t; c != null && c.getCause() != c; c = c.getCause()) {
+            if (c instanceof SQLException sql && isTransient(sql)) {
+                return true;
+            }
+            if (c instanceof java.io.IOException) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     static boolean isTransientState(String state) {
         if (state == null) {
             return false;
@@ -37,6 +53,7 @@ public final class SqlErrors {
                 || state.equals("40P01")       // deadlock_detected
                 || state.startsWith("53")      // insufficient resources (disk full, too many connections)
                 || state.equals("55P03")       // lock_not_available
+                || state.equals("55006")       // object_in_use (a slot whose old walsender has not exited yet)
                 || state.equals("57P01")       // admin_shutdown
                 || state.equals("57P02")       // crash_shutdown
                 || state.equals("57P03")       // cannot_connect_now (starting up, recovering)

@@ -34,11 +34,60 @@ public final class PgPair {
     private final PgServer source;
     private final PgServer shadow;
     private final String how;
+    private final Path localDir;
 
     PgPair(PgServer source, PgServer shadow, String how) {
+        this(source, shadow, how, null);
+    }
+
+    PgPair(PgServer source, PgServer shadow, String how, Path localDir) {
         this.source = source;
         this.shadow = shadow;
         this.how = how;
+        this.localDir = localDir;
+    }
+
+    /**
+     * Whether the servers are local clusters of {@code scripts/pg-local.sh} that tests may stop and
+     * start ({@link #stop}, {@link #start}); not so for containers or servers run by someone else.
+     */
+    public boolean controllable() {
+        return localDir != null;
+    }
+
+    /** Stops one server ({@code "source"} or {@code "shadow"}), waiting until it is down. */
+    public void stop(String which) {
+        control("stop", which);
+    }
+
+    /** Starts one server again, waiting until it accepts connections. */
+    public void start(String which) {
+        control("start", which);
+    }
+
+    private void control(String command, String which) {
+        if (localDir == null) {
+            throw new IllegalStateException("the servers are not local pg-local.sh clusters (" + how + ")");
+        }
+        ProcessBuilder pb = new ProcessBuilder("bash", repositoryRoot().resolve("scripts/pg-local.sh").toString(), command, which);
+        pb.environment().put("PG_SOURCE_PORT", Integer.toString(source.port()));
+        pb.environment().put("PG_SHADOW_PORT", Integer.toString(shadow.port()));
+        pb.environment().put("PG_LOCAL_DIR", localDir.toString());
+        pb.redirectErrorStream(true);
+        try {
+            Process p = pb.start();
+            String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            if (!p.waitFor(120, TimeUnit.SECONDS) || p.exitValue() != 0) {
+                throw new IllegalStateException("pg-local.sh " + command + " " + which + " failed: " + output);
+            }
+        }
+        catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+        catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
     }
 
     public static synchronized PgPair get() {
@@ -69,7 +118,9 @@ public final class PgPair {
             return new PgPair(
                     new PgServer(env.getOrDefault("SCRY_TEST_SOURCE_HOST", "127.0.0.1"), Integer.parseInt(env.get("SCRY_TEST_SOURCE_PORT")), user, password),
                     new PgServer(env.getOrDefault("SCRY_TEST_SHADOW_HOST", "127.0.0.1"), Integer.parseInt(env.get("SCRY_TEST_SHADOW_PORT")), user, password),
-                    "servers from SCRY_TEST_* environment variables");
+                    "servers from SCRY_TEST_* environment variables",
+                    // `scripts/pg-local.sh env` names its data directory: those clusters can be stopped and started.
+                    env.get("PG_LOCAL_DIR") == null ? null : Path.of(env.get("PG_LOCAL_DIR")));
         }
         if (!"true".equals(env.get("SCRY_TEST_NO_DOCKER")) && Containers.dockerAvailable()) {
             return Containers.start();
@@ -103,7 +154,7 @@ public final class PgPair {
             throw new IllegalStateException("interrupted while starting the local PostgreSQL pair", e);
         }
         return new PgPair(new PgServer("127.0.0.1", sourcePort, "postgres", ""), new PgServer("127.0.0.1", shadowPort, "postgres", ""),
-                "local clusters started by scripts/pg-local.sh on " + sourcePort + "/" + shadowPort);
+                "local clusters started by scripts/pg-local.sh on " + sourcePort + "/" + shadowPort, root.resolve(".pg-local/test"));
     }
 
     /** The checkout's root: the nearest parent of the working directory holding scripts/pg-local.sh. */

@@ -19,7 +19,7 @@ import dev.scry.backfill.throttle.RateLimit;
 public record BackfillConfig(String file, String pipeline, ConnectionSettings source, ConnectionSettings shadow,
                              List<TableSelector> selectors, List<TableId> tables, String slot, String publication, int batchMaxRows,
                              Duration batchMaxDelay, RateLimit rateLimit, Duration heartbeatInterval,
-                             SnapshotSettings snapshot, Duration discoverTablesEvery) {
+                             SnapshotSettings snapshot, Duration discoverTablesEvery, RetryPolicy retry) {
 
     public BackfillConfig {
         selectors = List.copyOf(selectors);
@@ -34,7 +34,7 @@ public record BackfillConfig(String file, String pipeline, ConnectionSettings so
     /** The same configuration with {@code tables} resolved against the source's catalog. */
     public BackfillConfig withTables(List<TableId> resolved) {
         return new BackfillConfig(file, pipeline, source, shadow, selectors, resolved, slot, publication, batchMaxRows, batchMaxDelay,
-                rateLimit, heartbeatInterval, snapshot, discoverTablesEvery);
+                rateLimit, heartbeatInterval, snapshot, discoverTablesEvery, retry);
     }
 
     public StreamSettings streamSettings() {
@@ -42,6 +42,6 @@ public record BackfillConfig(String file, String pipeline, ConnectionSettings so
     }
 
     public SinkSettings sinkSettings() {
-        return new SinkSettings(pipeline, slot, shadow, RetryPolicy.DEFAULT);
+        return new SinkSettings(pipeline, slot, shadow, retry);
     }
 }

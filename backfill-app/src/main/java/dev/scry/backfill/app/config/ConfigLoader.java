@@ -21,6 +21,7 @@ import org.yaml.snakeyaml.error.YAMLException;
 import dev.scry.backfill.model.ConnectionSettings;
 import dev.scry.backfill.model.TableId;
 import dev.scry.backfill.model.TableSelector;
+import dev.scry.backfill.sink.RetryPolicy;
 import dev.scry.backfill.snapshot.SnapshotSettings;
 import dev.scry.backfill.throttle.RateLimit;
 
@@ -39,16 +40,18 @@ import dev.scry.backfill.throttle.RateLimit;
  * rate-limit:  {rows-per-second: 0, bytes-per-second: 0}   # 0 = unlimited
  * transforms:  []
  * snapshot:    {method: copy, parallelism: 2}   # copy | debezium
+ * retry:       {initial-backoff-ms: 200, max-backoff-ms: 30000, give-up-after-s: 600}
  * </pre>
  */
 public final class ConfigLoader {
 
     static final Set<String> TOP = Set.of("pipeline", "source", "shadow", "tables", "slot", "publication", "batch",
-            "rate-limit", "transforms", "snapshot", "discover-tables-every-ms");
+            "rate-limit", "transforms", "snapshot", "discover-tables-every-ms", "retry");
     static final Set<String> ENDPOINT = Set.of("host", "port", "database", "user", "password");
     static final Set<String> BATCH = Set.of("max-rows", "max-delay-ms");
     static final Set<String> RATE_LIMIT = Set.of("rows-per-second", "bytes-per-second");
     static final Set<String> SNAPSHOT = Set.of("method", "parallelism");
+    static final Set<String> RETRY = Set.of("initial-backoff-ms", "max-backoff-ms", "give-up-after-s");
 
     /** How often the engine reports its position while the configured tables are idle. */
     static final Duration HEARTBEAT_INTERVAL = Duration.ofSeconds(10);
@@ -138,13 +141,22 @@ public final class ConfigLoader {
         };
         SnapshotSettings snapshot = new SnapshotSettings(snapshotMethod, (int) snap.integer("parallelism", 2, 1, 64));
 
+        Section retrySection = top.section("retry", RETRY, false);
+        long initial = retrySection.integer("initial-backoff-ms", 200, 1, 600_000);
+        long max = retrySection.integer("max-backoff-ms", 30_000, 1, 3_600_000);
+        if (max < initial) {
+            throw retrySection.error(retrySection.qualified("max-backoff-ms") + " (" + max + ") must be >= initial-backoff-ms (" + initial + ")");
+        }
+        RetryPolicy retry = new RetryPolicy(Duration.ofMillis(initial), Duration.ofMillis(max),
+                Duration.ofSeconds(retrySection.integer("give-up-after-s", 600, 0, 7 * 24 * 3600)));
+
         List<Object> transforms = top.list("transforms");
         if (!transforms.isEmpty()) {
             throw top.error("transforms are not implemented in this version; remove them (transforms: []) so that no"
                     + " column is copied unmasked by mistake");
         }
         return new BackfillConfig(file, pipeline, source, shadow, selectors, tables, slot, publication, maxRows,
-                Duration.ofMillis(maxDelay), rateLimit, HEARTBEAT_INTERVAL, snapshot, Duration.ofMillis(discoverEvery));
+                Duration.ofMillis(maxDelay), rateLimit, HEARTBEAT_INTERVAL, snapshot, Duration.ofMillis(discoverEvery), retry);
     }
 
     private static ConnectionSettings endpoint(Section s) {
