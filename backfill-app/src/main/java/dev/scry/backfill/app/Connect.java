@@ -20,8 +20,13 @@ final class Connect {
 
     /** @param side "source" or "shadow": the configuration section the settings came from */
     static Connection open(ConnectionSettings settings, String side) {
+        return open(settings, side, "scry-backfill " + side);
+    }
+
+    /** The same, naming the session {@code applicationName} in pg_stat_activity. */
+    static Connection open(ConnectionSettings settings, String side, String applicationName) {
         try {
-            return DriverManager.getConnection(settings.jdbcUrl(), settings.jdbcProperties("scry-backfill " + side));
+            return DriverManager.getConnection(settings.jdbcUrl(), settings.jdbcProperties(applicationName));
         }
         catch (SQLException e) {
             String state = e.getSQLState() == null ? "" : e.getSQLState();

@@ -59,7 +59,8 @@ final class PipelineRunner {
 
     /** {@code snapshot}: copy the tables consistently with the slot, then stop. */
     int snapshot() throws SQLException, InterruptedException {
-        try (Connection source = Connect.open(config.source(), "source"); Connection shadow = Connect.open(config.shadow(), "shadow")) {
+        try (InstanceLock lock = InstanceLock.acquire(config.shadow(), config.pipeline(), config.standby());
+             Connection source = Connect.open(config.source(), "source"); Connection shadow = Connect.open(config.shadow(), "shadow")) {
             config = ResolvedTables.of(config, source);
             Map<TableId, TableSpec> specs = preflight(source, shadow, false);
             Optional<Checkpoint> checkpoint = checkpoints.read(shadow);
@@ -102,12 +103,16 @@ final class PipelineRunner {
      * also completes an interrupted snapshot first and refuses when there is no checkpoint at all.
      */
     int stream(boolean resume, boolean exitWhenCaughtUp) throws SQLException, InterruptedException {
-        try (Connection source = Connect.open(config.source(), "source"); Connection shadow = Connect.open(config.shadow(), "shadow")) {
+        try (InstanceLock lock = InstanceLock.acquire(config.shadow(), config.pipeline(), config.standby());
+             Connection source = Connect.open(config.source(), "source"); Connection shadow = Connect.open(config.shadow(), "shadow")) {
             config = ResolvedTables.of(config, source);
             Optional<Checkpoint> checkpoint = checkpoints.read(shadow);
             boolean following = checkpoint.isPresent() && checkpoint.get().phase() == Phase.STREAMING;
             Map<TableId, TableSpec> specs = preflight(source, shadow, following);
             SourceAdmin admin = new SourceAdmin(source);
+            if (config.standby()) {
+                awaitSlotReleased(admin);
+            }
             Optional<SlotInfo> slot = admin.idleSlot(config.slot(), config.pipeline());
             if (checkpoint.isEmpty() && resume) {
                 throw new SetupException("pipeline " + config.pipeline() + " has no checkpoint on the shadow " + config.shadow().describe()
@@ -216,6 +221,17 @@ final class PipelineRunner {
                     // Still unreachable, or a table not on the shadow yet: the next run starts from what is known.
                 }
             }
+        }
+    }
+
+    /**
+     * A standby that just took over: the dead instance's walsender can hold the slot for a moment
+     * after its client is gone. Waits (bounded) for it to let go.
+     */
+    private void awaitSlotReleased(SourceAdmin admin) throws SQLException, InterruptedException {
+        long deadline = System.nanoTime() + 60_000_000_000L;
+        while (System.nanoTime() < deadline && admin.slot(config.slot()).map(SlotInfo::active).orElse(false)) {
+            Thread.sleep(200);
         }
     }
 

@@ -19,7 +19,8 @@ import dev.scry.backfill.throttle.RateLimit;
 public record BackfillConfig(String file, String pipeline, ConnectionSettings source, ConnectionSettings shadow,
                              List<TableSelector> selectors, List<TableId> tables, String slot, String publication, int batchMaxRows,
                              Duration batchMaxDelay, RateLimit rateLimit, Duration heartbeatInterval,
-                             SnapshotSettings snapshot, Duration discoverTablesEvery, RetryPolicy retry) {
+                             SnapshotSettings snapshot, Duration discoverTablesEvery, RetryPolicy retry,
+                             boolean standby) {
 
     public BackfillConfig {
         selectors = List.copyOf(selectors);
@@ -34,7 +35,7 @@ public record BackfillConfig(String file, String pipeline, ConnectionSettings so
     /** The same configuration with {@code tables} resolved against the source's catalog. */
     public BackfillConfig withTables(List<TableId> resolved) {
         return new BackfillConfig(file, pipeline, source, shadow, selectors, resolved, slot, publication, batchMaxRows, batchMaxDelay,
-                rateLimit, heartbeatInterval, snapshot, discoverTablesEvery, retry);
+                rateLimit, heartbeatInterval, snapshot, discoverTablesEvery, retry, standby);
     }
 
     public StreamSettings streamSettings() {

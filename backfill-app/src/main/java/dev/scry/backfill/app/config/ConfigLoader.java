@@ -41,12 +41,13 @@ import dev.scry.backfill.throttle.RateLimit;
  * transforms:  []
  * snapshot:    {method: copy, parallelism: 2}   # copy | debezium
  * retry:       {initial-backoff-ms: 200, max-backoff-ms: 30000, give-up-after-s: 600}
+ * standby:     false        # true: a second cdc/resume waits and takes over when the active one stops
  * </pre>
  */
 public final class ConfigLoader {
 
     static final Set<String> TOP = Set.of("pipeline", "source", "shadow", "tables", "slot", "publication", "batch",
-            "rate-limit", "transforms", "snapshot", "discover-tables-every-ms", "retry");
+            "rate-limit", "transforms", "snapshot", "discover-tables-every-ms", "retry", "standby");
     static final Set<String> ENDPOINT = Set.of("host", "port", "database", "user", "password");
     static final Set<String> BATCH = Set.of("max-rows", "max-delay-ms");
     static final Set<String> RATE_LIMIT = Set.of("rows-per-second", "bytes-per-second");
@@ -156,7 +157,7 @@ public final class ConfigLoader {
                     + " column is copied unmasked by mistake");
         }
         return new BackfillConfig(file, pipeline, source, shadow, selectors, tables, slot, publication, maxRows,
-                Duration.ofMillis(maxDelay), rateLimit, HEARTBEAT_INTERVAL, snapshot, Duration.ofMillis(discoverEvery), retry);
+                Duration.ofMillis(maxDelay), rateLimit, HEARTBEAT_INTERVAL, snapshot, Duration.ofMillis(discoverEvery), retry, top.bool("standby", false));
     }
 
     private static ConnectionSettings endpoint(Section s) {

@@ -1,0 +1,114 @@
+package dev.scry.backfill.app;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Duration;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import dev.scry.backfill.error.SetupException;
+import dev.scry.backfill.model.ConnectionSettings;
+
+/**
+ * One active instance per pipeline: a session-level advisory lock on the shadow, held on a
+ * connection of its own for as long as the command runs. PostgreSQL releases it the moment that
+ * session ends, however the process died, so a standby waiting for it takes over at once.
+ * (Streaming is also exclusive through the slot, which only one walsender can use; the lock
+ * covers the snapshot and lets a standby wait instead of failing.)
+ */
+final class InstanceLock implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(InstanceLock.class);
+    // The first key of the two-key advisory lock space, so that other users of advisory locks on
+    // the shadow cannot collide with ours by accident.
+    private static final int NAMESPACE = 0x5C7B_ACF1;
+    private static final String TRY_LOCK = "SELECT pg_try_advisory_lock(?, hashtext(?))";
+    private static final String HOLDER = """
+            SELECT a.application_name, a.client_addr, a.pid FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+            WHERE l.locktype = 'advisory' AND l.classid::int = ? AND l.objid::int = hashtext(?) AND l.granted LIMIT 1""";
+
+    private final Connection connection;
+
+    private InstanceLock(Connection connection) {
+        this.connection = connection;
+    }
+
+    /**
+     * Takes the pipeline's lock. When another instance holds it: refuses with who holds it, or with
+     * {@code standby}, waits until it is released (the active instance stopped or died).
+     */
+    static InstanceLock acquire(ConnectionSettings shadow, String pipeline, boolean standby) throws SQLException, InterruptedException {
+        Connection c = Connect.open(shadow, "shadow", "scry-backfill " + pipeline + " (pid " + ProcessHandle.current().pid() + ")");
+        try {
+            boolean announced = false;
+            while (!tryLock(c, pipeline)) {
+                String holder = holder(c, pipeline);
+                if (!standby) {
+                    throw new SetupException("pipeline " + pipeline + " is already running (" + holder + " holds its lock on the"
+                            + " shadow); stop that instance first, or set `standby: true` to wait as a hot standby");
+                }
+                if (!announced) {
+                    LOG.info("standby: pipeline {} is active elsewhere ({}); taking over when it stops", pipeline, holder);
+                    announced = true;
+                }
+                Thread.sleep(Duration.ofMillis(500).toMillis());
+            }
+            if (announced) {
+                LOG.info("standby: the active instance of pipeline {} is gone; taking over", pipeline);
+            }
+            return new InstanceLock(c);
+        }
+        catch (SQLException | RuntimeException | InterruptedException e) {
+            c.close();
+            throw e;
+        }
+    }
+
+    /** Whether the lock is still held (its session alive). */
+    boolean held() {
+        try {
+            return connection.isValid(5);
+        }
+        catch (SQLException e) {
+            return false;
+        }
+    }
+
+    private static boolean tryLock(Connection c, String pipeline) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(TRY_LOCK)) {
+            ps.setInt(1, NAMESPACE);
+            ps.setString(2, pipeline);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getBoolean(1);
+            }
+        }
+    }
+
+    private static String holder(Connection c, String pipeline) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(HOLDER)) {
+            ps.setInt(1, NAMESPACE);
+            ps.setString(2, pipeline);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) {
+                    return "another session";
+                }
+                return "'" + rs.getString(1) + "' from " + (rs.getString(2) == null ? "a local socket" : rs.getString(2))
+                        + ", shadow backend pid " + rs.getInt(3);
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        try {
+            connection.close();
+        }
+        catch (SQLException e) {
+            LOG.debug("closing the instance lock's connection: {}", e.toString());
+        }
+    }
+}
