@@ -30,13 +30,20 @@ class BadInputIT {
 
     private static Databases db;
     private static Pipeline pipeline;
+    /** Every case, for the table the class prints and writes to target/bad-input.md when it is done. */
+    private static final List<String[]> TABLE = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     @BeforeAll
     static void setUp() throws Exception {
         db = PgPair.get().newDatabases("bad_it");
         pipeline = new Pipeline(db, dir, List.of("public.good"), "");
         pipeline.source("CREATE TABLE good (id int PRIMARY KEY, v text)", "CREATE TABLE keyless (v text)",
-                "CREATE TABLE clash (id int PRIMARY KEY, v text)", "CREATE ROLE plain_user LOGIN");
+                "CREATE TABLE clash (id int PRIMARY KEY, v text)", "CREATE ROLE plain_user LOGIN",
+                "CREATE ROLE noselect_user LOGIN REPLICATION",
+                // pg-local.sh makes this role (only) log in with a password.
+                "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'scry_password_check') THEN"
+                        + " CREATE ROLE scry_password_check LOGIN REPLICATION PASSWORD 'right horse battery'; END IF; END $$",
+                "GRANT SELECT ON good TO scry_password_check");
         try (Connection c = db.shadow(); Statement st = c.createStatement()) {
             st.execute("CREATE TABLE clash (id int PRIMARY KEY, v integer)");
         }
@@ -44,8 +51,19 @@ class BadInputIT {
 
     @AfterAll
     static void tearDown() throws SQLException {
-        pipeline.source("DROP ROLE IF EXISTS plain_user");
+        pipeline.source("DROP ROLE IF EXISTS plain_user", "DROP ROLE IF EXISTS noselect_user");
         db.close();
+        StringBuilder md = new StringBuilder("| case | command | exit | message |\n|---|---|---|---|\n");
+        TABLE.stream().sorted(java.util.Comparator.comparing(r -> r[0]))
+                .forEach(r -> md.append("| ").append(r[0]).append(" | ").append(r[1]).append(" | ").append(r[2]).append(" | ")
+                        .append(r[3].replace("|", "\\|")).append(" |\n"));
+        System.out.println("[bad input]\n" + md);
+        try {
+            Files.writeString(Path.of("target", "bad-input.md"), md.toString());
+        }
+        catch (java.io.IOException e) {
+            System.out.println("could not write target/bad-input.md: " + e);
+        }
     }
 
     @Test
@@ -115,6 +133,92 @@ class BadInputIT {
     }
 
     @Test
+    void invalidYamlIsRefusedWithItsLine() throws Exception {
+        Path config = write("invalid.yaml", valid().replace("tables: [public.good]", "tables: [public.good"));
+
+        assertRefused(config, "snapshot", "invalid.yaml:", "not valid YAML");
+    }
+
+    @Test
+    void unreadableFileIsRefused() throws Exception {
+        Path config = Files.createDirectories(dir.resolve("a-directory.yaml"));
+
+        assertRefused(config, "snapshot", "a-directory.yaml: cannot be read");
+    }
+
+    @Test
+    void wrongPasswordIsRefusedWithoutShowingIt() throws Exception {
+        Path config = write("password.yaml", valid().replaceFirst("(source: \\{[^}]*user: )[^,}]+", "$1scry_password_check, password: 'not it 123'"));
+
+        String message = assertRefused(config, "snapshot", "cannot log in to source", "check source.user and source.password");
+        assertThat(message).doesNotContain("not it 123");
+    }
+
+    @Test
+    void passwordFromAFileLogsInAndIsNeverShown() throws Exception {
+        Path secret = write("source.pass", "right horse battery\n");
+        Path config = write("password-file.yaml", valid().replaceFirst("(source: \\{[^}]*user: )[^,}]+",
+                "$1scry_password_check, password-file: '" + secret + "'"));
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
+
+        int code = Main.run(new String[] {"status", "--json", "-c", config.toString()}, new java.io.PrintStream(out, true),
+                new java.io.PrintStream(err, true));
+
+        assertThat(code).as(err.toString()).isZero();
+        assertThat(out.toString() + err.toString()).doesNotContain("right horse battery");
+        assertRefused(write("no-file.yaml", valid().replaceFirst("(source: \\{[^}]*user: )[^,}]+",
+                "$1scry_password_check, password-file: /nonexistent/pass")), "snapshot", "source.password-file: cannot read /nonexistent/pass");
+    }
+
+    @Test
+    void unreachableHostFailsWithinBoundedTime() throws Exception {
+        // TEST-NET-1: routed nowhere. The connect timeout bounds the wait.
+        Path config = write("unreachable.yaml", valid().replaceFirst("(source: \\{host: )[^,]+", "$1192.0.2.1"));
+        long start = System.nanoTime();
+
+        String message = assertRefused(config, "snapshot", 1, "cannot connect to source", "check source.host and source.port");
+
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(30));
+        assertThat(message).contains("192.0.2.1");
+    }
+
+    @Test
+    void userWithoutSelectIsRefusedWithTheGrant() throws Exception {
+        Path config = write("noselect.yaml", valid().replaceFirst("(source: \\{[^}]*user: )[^,}]+", "$1noselect_user"));
+
+        assertRefused(config, "snapshot", "source user cannot read table public.good", "GRANT SELECT ON \"public\".\"good\"");
+    }
+
+    @Test
+    void slotInUseByAnotherProcessIsRefused() throws Exception {
+        var src = db.sourceServer();
+        String recvlogical = Path.of(System.getProperty("pg.bin", "/usr/lib/postgresql/15/bin"), "pg_recvlogical").toString();
+        if (!Files.isExecutable(Path.of(recvlogical))) {
+            recvlogical = "pg_recvlogical";
+        }
+        String[] base = {recvlogical, "-h", src.host(), "-p", Integer.toString(src.port()), "-U", src.user(), "-d", db.name(), "--slot", "held_slot"};
+        List<String> create = new java.util.ArrayList<>(List.of(base));
+        create.addAll(List.of("--create-slot", "-P", "test_decoding"));
+        assertThat(new ProcessBuilder(create).inheritIO().start().waitFor()).isZero();
+        List<String> hold = new java.util.ArrayList<>(List.of(base));
+        hold.addAll(List.of("--start", "-f", "/dev/null"));
+        Process holder = new ProcessBuilder(hold).start();
+        try {
+            Pipeline.await("the slot is held", Duration.ofSeconds(30), Pipeline.sql(() ->
+                    pipeline.sourceLong("SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'held_slot' AND active") == 1));
+            Path config = write("held.yaml", valid() + "slot: held_slot\n");
+
+            assertRefused(config, "cdc", "replication slot held_slot is in use by process");
+        }
+        finally {
+            holder.destroy();
+            holder.waitFor();
+            pipeline.source("SELECT pg_drop_replication_slot('held_slot') FROM pg_replication_slots WHERE slot_name = 'held_slot' AND NOT active");
+        }
+    }
+
+    @Test
     void errorIsOneLineFromTheLauncherToo() throws Exception {
         Path config = write("process.yaml", valid().replace("tables:", "tabels: [public.good]\ntables:"));
         Path log = dir.resolve("process.log");
@@ -145,16 +249,22 @@ class BadInputIT {
         return p;
     }
 
-    private static void assertRefused(Path config, String command, String... expected) throws SQLException {
+    private static String assertRefused(Path config, String command, String... expected) throws SQLException {
+        return assertRefused(config, command, 2, expected);
+    }
+
+    private static String assertRefused(Path config, String command, int exit, String... expected) throws SQLException {
         java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
         java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
         int code = Main.run(new String[] {command, "-c", config.toString()}, new java.io.PrintStream(out, true),
                 new java.io.PrintStream(err, true));
         String message = err.toString().strip();
 
-        assertThat(code).as(message).isEqualTo(2);
+        TABLE.add(new String[] {config.getFileName().toString(), command, Integer.toString(code), message});
+        assertThat(code).as(message).isEqualTo(exit);
         assertThat(message).startsWith("error: ").doesNotContain("\n").contains(expected);
         assertNothingWritten();
+        return message;
     }
 
     private static void assertNothingWritten() throws SQLException {

@@ -148,7 +148,8 @@ class ShapesIT {
 
     @Test
     void namesThatNeedQuotingInOtherSchemas() throws Exception {
-        create("CREATE SCHEMA \"Sales Dept\"",
+        create("CREATE TABLE y (id int PRIMARY KEY)", "INSERT INTO y VALUES (1), (2), (3)",
+                "CREATE SCHEMA \"Sales Dept\"",
                 "CREATE TABLE \"Sales Dept\".\"Order \"\"Lines\"\" Items\" (\"Id\" int PRIMARY KEY, \"select\" text, \"a;b--c\" int,"
                         + " \"größe\" text, \"with space\" jsonb)",
                 "CREATE SCHEMA \"ÜberSchema\"",
@@ -156,10 +157,20 @@ class ShapesIT {
                 "INSERT INTO \"Sales Dept\".\"Order \"\"Lines\"\" Items\" SELECT g, 'sel' || g, g, 'ß' || g, '{\"a\": 1}' FROM generate_series(1, 100) g",
                 "INSERT INTO \"ÜberSchema\".\"user\" SELECT g, 'v' FROM generate_series(1, 50) g");
 
+        try (Connection c = db.shadow(); Statement st = c.createStatement()) {
+            st.execute("CREATE TABLE y (id int PRIMARY KEY)");
+            st.execute("INSERT INTO y VALUES (1), (2), (3)");
+        }
         snapshotChangeAndCatchUp(List.of("\"Sales Dept\".\"Order \"\"Lines\"\" Items\"", "\"ÜberSchema\".\"user\""),
                 "UPDATE \"Sales Dept\".\"Order \"\"Lines\"\" Items\" SET \"select\" = 'x''; DROP TABLE y; --' WHERE \"Id\" % 2 = 0",
                 "DELETE FROM \"Sales Dept\".\"Order \"\"Lines\"\" Items\" WHERE \"a;b--c\" % 3 = 0",
                 "UPDATE \"ÜberSchema\".\"user\" SET \"order\" = \"order\" + 100, \"Value\" = 'moved' WHERE \"order\" < 10");
+        // Hostile names and values changed nothing but their own rows: the bystander table y, named in
+        // the injected text, is intact on both sides.
+        assertThat(pipeline.sourceLong("SELECT count(*) FROM y")).isEqualTo(3);
+        assertThat(pipeline.shadowLong("SELECT count(*) FROM y")).isEqualTo(3);
+        assertThat(pipeline.shadowLong("SELECT count(*) FROM \"Sales Dept\".\"Order \"\"Lines\"\" Items\" WHERE \"select\" = 'x''; DROP TABLE y; --'"))
+                .isEqualTo(50);
     }
 
     @Test

@@ -39,6 +39,10 @@ final class EngineProperties {
         // Debezium masks properties ending in "password" when it logs its configuration.
         p.setProperty("database.password", s.source().password());
         p.setProperty("database.tcpKeepAlive", "true");
+        p.setProperty("database.sslmode", s.source().sslMode());
+        if (s.source().sslRootCert() != null) {
+            p.setProperty("database.sslrootcert", s.source().sslRootCert());
+        }
 
         p.setProperty("plugin.name", "pgoutput");
         p.setProperty("slot.name", s.slot());

@@ -8,8 +8,19 @@ import java.util.Properties;
 /**
  * Where one PostgreSQL database is and how to log in to it. The password never appears in
  * {@link #toString()} or in the JDBC URL; it travels only in {@link #jdbcProperties()}.
+ *
+ * @param sslMode     libpq's sslmode ({@code disable} ... {@code verify-full}); pgjdbc's default {@code prefer}
+ * @param sslRootCert the CA certificate file that verify-ca / verify-full check the server against, or null
  */
-public record ConnectionSettings(String host, int port, String database, String user, String password) {
+public record ConnectionSettings(String host, int port, String database, String user, String password, String sslMode,
+                                 String sslRootCert) {
+
+    public static final java.util.Set<String> SSL_MODES = java.util.Set.of("disable", "allow", "prefer", "require", "verify-ca",
+            "verify-full");
+
+    public ConnectionSettings(String host, int port, String database, String user, String password) {
+        this(host, port, database, user, password, "prefer", null);
+    }
 
     /** Bounded so that an unreachable host fails in seconds, not after the OS's TCP timeout. */
     public static final int CONNECT_TIMEOUT_SECONDS = 10;
@@ -19,6 +30,10 @@ public record ConnectionSettings(String host, int port, String database, String 
         Objects.requireNonNull(database, "database");
         Objects.requireNonNull(user, "user");
         password = password == null ? "" : password;
+        sslMode = sslMode == null ? "prefer" : sslMode;
+        if (!SSL_MODES.contains(sslMode)) {
+            throw new IllegalArgumentException("sslmode must be one of " + SSL_MODES + ", got '" + sslMode + "'");
+        }
         if (port < 1 || port > 65535) {
             throw new IllegalArgumentException("port must be between 1 and 65535, got " + port);
         }
@@ -41,6 +56,10 @@ public record ConnectionSettings(String host, int port, String database, String 
         p.setProperty("connectTimeout", Integer.toString(CONNECT_TIMEOUT_SECONDS));
         p.setProperty("loginTimeout", Integer.toString(CONNECT_TIMEOUT_SECONDS));
         p.setProperty("tcpKeepAlive", "true");
+        p.setProperty("sslmode", sslMode);
+        if (sslRootCert != null) {
+            p.setProperty("sslrootcert", sslRootCert);
+        }
         return p;
     }
 

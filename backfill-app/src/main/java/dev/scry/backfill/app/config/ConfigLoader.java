@@ -31,7 +31,8 @@ import dev.scry.backfill.throttle.RateLimit;
  *
  * <pre>
  * pipeline: demo                # required; [a-z][a-z0-9_]*, at most 40 characters
- * source:   {host, port, database, user, password}   # host, database, user required; port 5432; password ""
+ * source:   {host, port, database, user, password | password-file, sslmode, sslrootcert}
+ *                               # host, database, user required; port 5432; password ""; sslmode prefer
  * shadow:   {host, port, database, user, password}
  * tables:   [public.customers, '"Sales"."Order Lines"', 'audit.*']   # required, schema-qualified, as SQL writes them; * in an unquoted part matches any run
  * slot:        backfill_&lt;pipeline&gt;   # [a-z0-9_], at most 63 characters
@@ -48,7 +49,7 @@ public final class ConfigLoader {
 
     static final Set<String> TOP = Set.of("pipeline", "source", "shadow", "tables", "slot", "publication", "batch",
             "rate-limit", "transforms", "snapshot", "discover-tables-every-ms", "retry", "standby");
-    static final Set<String> ENDPOINT = Set.of("host", "port", "database", "user", "password");
+    static final Set<String> ENDPOINT = Set.of("host", "port", "database", "user", "password", "password-file", "sslmode", "sslrootcert");
     static final Set<String> BATCH = Set.of("max-rows", "max-delay-ms");
     static final Set<String> RATE_LIMIT = Set.of("rows-per-second", "bytes-per-second");
     static final Set<String> SNAPSHOT = Set.of("method", "parallelism");
@@ -166,6 +167,29 @@ public final class ConfigLoader {
         String database = s.string("database", null);
         String user = s.string("user", null);
         String password = s.string("password", "");
+        if (s.has("password-file")) {
+            if (s.has("password")) {
+                throw s.error(s.qualified("password") + " and " + s.qualified("password-file") + " are both set; keep one");
+            }
+            String file = s.string("password-file", null);
+            try {
+                // The file's first line, as libpq's password files and Kubernetes secrets hold it.
+                password = Files.readString(Path.of(file), StandardCharsets.UTF_8).lines().findFirst().orElse("");
+            }
+            catch (IOException | RuntimeException e) {
+                throw s.error(s.qualified("password-file") + ": cannot read " + file + " (" + e.getClass().getSimpleName()
+                        + (e.getMessage() == null ? "" : ": " + e.getMessage()) + "); point it at a readable file holding the password");
+            }
+        }
+        String sslMode = s.string("sslmode", "prefer");
+        if (!ConnectionSettings.SSL_MODES.contains(sslMode)) {
+            throw s.error(s.qualified("sslmode") + " must be one of disable, allow, prefer, require, verify-ca, verify-full; got '"
+                    + sslMode + "'");
+        }
+        String sslRootCert = s.has("sslrootcert") ? s.string("sslrootcert", null) : null;
+        if (sslRootCert != null && !Files.isReadable(Path.of(sslRootCert))) {
+            throw s.error(s.qualified("sslrootcert") + ": cannot read " + sslRootCert + "; point it at the CA certificate (PEM)");
+        }
         if (host.isBlank()) {
             throw s.error(s.qualified("host") + " is empty");
         }
@@ -175,7 +199,7 @@ public final class ConfigLoader {
         if (user.isBlank()) {
             throw s.error(s.qualified("user") + " is empty");
         }
-        return new ConnectionSettings(host, port, database, user, password);
+        return new ConnectionSettings(host, port, database, user, password, sslMode, sslRootCert);
     }
 
     private static List<TableSelector> tables(Section top) {
