@@ -131,10 +131,38 @@ init_cluster() {
   as_owner sed -i -E "s/^port = [0-9]+$/port = $port/" "$data/postgresql.conf"
 }
 
+# TLS for tests of sslmode=verify-full: one local CA per PG_LOCAL_DIR signs a certificate for
+# 127.0.0.1 that both clusters serve. Clients may still connect without TLS (sslmode=prefer).
+ensure_tls() {
+  local name=$1 data tls="$DIR/tls"
+  data=$(cluster_dir "$name")
+  command -v openssl >/dev/null || { note "openssl not found; $name runs without TLS"; return 0; }
+  if [[ ! -f $tls/ca.crt ]]; then
+    mkdir -p "$tls"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=scry-backfill local CA" \
+      -keyout "$tls/ca.key" -out "$tls/ca.crt" >/dev/null 2>&1
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout "$tls/server.key" -out "$tls/server.csr" >/dev/null 2>&1
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' > "$tls/san.ext"
+    openssl x509 -req -in "$tls/server.csr" -CA "$tls/ca.crt" -CAkey "$tls/ca.key" -CAcreateserial -days 3650 \
+      -extfile "$tls/san.ext" -out "$tls/server.crt" >/dev/null 2>&1
+    chmod 644 "$tls/ca.crt"
+  fi
+  if [[ ! -f $data/server.crt ]]; then
+    cp "$tls/server.crt" "$tls/server.key" "$data/"
+    [[ $IS_ROOT -eq 1 ]] && chown postgres: "$data/server.crt" "$data/server.key"
+    chmod 600 "$data/server.key"
+  fi
+  if ! grep -q "^ssl = on" "$data/postgresql.conf"; then
+    printf "ssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n" | as_owner tee -a "$data/postgresql.conf" >/dev/null
+    if is_running "$name"; then as_owner "$BIN/pg_ctl" -D "$data" reload >/dev/null; fi
+  fi
+}
+
 start_cluster() {
   local name=$1 port=$2 db=$3 data
   data=$(cluster_dir "$name")
   init_cluster "$name" "$port"
+  ensure_tls "$name"
   if ! is_running "$name"; then
     as_owner "$BIN/pg_ctl" -D "$data" -l "$DIR/$name.log" -w -t 60 start >/dev/null \
       || { tail -n 20 "$DIR/$name.log" >&2; die "$name cluster did not start on port $port (see $DIR/$name.log)"; }
@@ -193,6 +221,7 @@ export SCRY_TEST_SHADOW_PORT=$SHADOW_PORT
 export SCRY_TEST_USER=postgres
 export SCRY_TEST_PASSWORD=
 export PG_LOCAL_DIR=$DIR
+export SCRY_TEST_SSL_ROOT_CERT=$DIR/tls/ca.crt
 EOF
     ;;
   *)

@@ -55,6 +55,23 @@ public final class PgPair {
         return localDir != null;
     }
 
+    /**
+     * The CA certificate the local clusters' TLS certificates are signed with (pg-local.sh makes
+     * one), when there is one: for tests of {@code sslmode: verify-full}.
+     */
+    public java.util.Optional<Path> sslRootCert() {
+        String fromEnv = System.getenv("SCRY_TEST_SSL_ROOT_CERT");
+        if (fromEnv != null) {
+            return java.util.Optional.of(Path.of(fromEnv)).filter(Files::isReadable);
+        }
+        if (localDir == null) {
+            return java.util.Optional.empty();
+        }
+        String env = control("env", "both");
+        return env.lines().filter(l -> l.startsWith("export SCRY_TEST_SSL_ROOT_CERT="))
+                .map(l -> Path.of(l.substring("export SCRY_TEST_SSL_ROOT_CERT=".length()))).filter(Files::isReadable).findFirst();
+    }
+
     /** Stops one server ({@code "source"} or {@code "shadow"}), waiting until it is down. */
     public void stop(String which) {
         control("stop", which);
@@ -65,7 +82,7 @@ public final class PgPair {
         control("start", which);
     }
 
-    private void control(String command, String which) {
+    private String control(String command, String which) {
         if (localDir == null) {
             throw new IllegalStateException("the servers are not local pg-local.sh clusters (" + how + ")");
         }
@@ -80,6 +97,7 @@ public final class PgPair {
             if (!p.waitFor(120, TimeUnit.SECONDS) || p.exitValue() != 0) {
                 throw new IllegalStateException("pg-local.sh " + command + " " + which + " failed: " + output);
             }
+            return output;
         }
         catch (IOException e) {
             throw new IllegalStateException(e);

@@ -1,0 +1,87 @@
+package dev.scry.backfill.app;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.Statement;
+import java.util.List;
+import java.util.Optional;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import dev.scry.backfill.testing.Databases;
+import dev.scry.backfill.testing.PgPair;
+
+/** sslmode: verify-full to source and shadow, the replication connection included; a wrong CA is refused. */
+class TlsIT {
+
+    @TempDir
+    Path dir;
+
+    private Databases db;
+    private Pipeline pipeline;
+    private Path ca;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        Optional<Path> rootCert = PgPair.get().sslRootCert();
+        assumeTrue(rootCert.isPresent(), "needs the local clusters' TLS certificates (scripts/pg-local.sh makes them)");
+        ca = rootCert.get();
+        db = PgPair.get().newDatabases("tls_it");
+        try (Connection c = db.source(); Statement st = c.createStatement()) {
+            st.execute("CREATE TABLE secret (id int PRIMARY KEY, v text)");
+            st.execute("INSERT INTO secret SELECT g, 'v' FROM generate_series(1, 500) g");
+        }
+    }
+
+    @AfterEach
+    void tearDown() {
+        if (pipeline != null) {
+            pipeline.run("teardown", "--drop-metadata");
+        }
+        if (db != null) {
+            db.close();
+        }
+    }
+
+    private String tls(Path rootCert) {
+        return "sslmode: verify-full, sslrootcert: '" + rootCert + "'";
+    }
+
+    @Test
+    void verifyFullToBothSidesCopiesAndStreams() throws Exception {
+        pipeline = new Pipeline(db, dir, List.of("public.secret"), "");
+        String yaml = java.nio.file.Files.readString(pipeline.config()).replace("password: ''}", "password: '', " + tls(ca) + "}");
+        java.nio.file.Files.writeString(pipeline.config(), yaml);
+
+        Pipeline.Outcome snapshot = pipeline.run("snapshot");
+        assertThat(snapshot.exitCode()).as(snapshot.err()).isZero();
+        pipeline.source("UPDATE secret SET v = 'changed' WHERE id % 2 = 0", "DELETE FROM secret WHERE id > 450");
+        Pipeline.Outcome cdc = pipeline.run("cdc", "--exit-when-caught-up");
+        assertThat(cdc.exitCode()).as(cdc.err()).isZero();
+        pipeline.assertShadowEqualsSource("public.secret");
+    }
+
+    @Test
+    void certificateFromAnotherAuthorityIsRefused() throws Exception {
+        Path otherCa = dir.resolve("other-ca.crt");
+        Process p = new ProcessBuilder("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=other",
+                "-keyout", dir.resolve("other.key").toString(), "-out", otherCa.toString()).redirectErrorStream(true).start();
+        p.getInputStream().readAllBytes();
+        assertThat(p.waitFor()).isZero();
+        pipeline = new Pipeline(db, dir, List.of("public.secret"), "");
+        String yaml = java.nio.file.Files.readString(pipeline.config()).replaceFirst("password: ''}", "password: '', " + tls(otherCa) + "}");
+        java.nio.file.Files.writeString(pipeline.config(), yaml);
+
+        Pipeline.Outcome refused = pipeline.run("snapshot");
+
+        assertThat(refused.exitCode()).isNotZero();
+        assertThat(refused.err()).contains("cannot connect to source").doesNotContain("\n\n");
+        assertThat(pipeline.slotExists()).isFalse();
+    }
+}
