@@ -26,7 +26,7 @@ import picocli.CommandLine.Option;
 @Command(name = "backfill", mixinStandardHelpOptions = true, version = "scry-backfill 0.1.0",
         description = "Copies a PostgreSQL database into a shadow PostgreSQL and keeps it in step through logical replication.",
         subcommands = {Main.SnapshotCommand.class, Main.CdcCommand.class, Main.ResumeCommand.class, Main.StatusCommand.class,
-            Main.TeardownCommand.class, Main.VerifyCommand.class})
+            Main.TeardownCommand.class, Main.VerifyCommand.class, Main.DlqCommand.class})
 public final class Main {
 
     public static final int OK = 0;
@@ -150,6 +150,32 @@ public final class Main {
                 report.print(out(), json);
                 return report.equal() ? OK : DIFFERENT;
             }
+        }
+    }
+
+    @Command(name = "dlq", description = "Dead letters (errors.tolerance: all): list | show ID | replay [ID] | purge.")
+    static final class DlqCommand extends ConfigOption implements Callable<Integer> {
+        @CommandLine.Parameters(index = "0", paramLabel = "ACTION", description = "list, show, replay or purge")
+        String action;
+
+        @CommandLine.Parameters(index = "1", arity = "0..1", paramLabel = "ID", description = "A dead letter's id (show; replay)")
+        Long id;
+
+        @Override
+        public Integer call() throws SQLException {
+            DeadLetterCommands dlq = new DeadLetterCommands(load(), out());
+            return switch (action) {
+                case "list" -> dlq.list();
+                case "show" -> {
+                    if (id == null) {
+                        throw new SetupException("dlq show needs the id of a dead letter; `dlq list` shows them");
+                    }
+                    yield dlq.show(id);
+                }
+                case "replay" -> dlq.replay(id);
+                case "purge" -> dlq.purge();
+                default -> throw new SetupException("unknown dlq action '" + action + "'; use list, show ID, replay [ID] or purge");
+            };
         }
     }
 }

@@ -36,6 +36,20 @@ public final class CheckpointStore {
 
     private static final String[] DDL = {
         "CREATE SCHEMA IF NOT EXISTS " + SCHEMA,
+        // Changes the shadow rejected while errors.tolerance is all: the change (FlexBuffers, see
+        // the sink's DeadLetterCodec), why, and where in the source's WAL it was.
+        """
+        CREATE TABLE IF NOT EXISTS scry_backfill.dead_letters (
+          id          bigserial PRIMARY KEY,
+          pipeline    text NOT NULL,
+          schema_name text NOT NULL,
+          table_name  text NOT NULL,
+          op          text NOT NULL,
+          lsn         pg_lsn NOT NULL,
+          change      bytea NOT NULL,
+          error       text NOT NULL,
+          created_at  timestamptz NOT NULL DEFAULT clock_timestamp()
+        )""",
         """
         CREATE TABLE IF NOT EXISTS scry_backfill.checkpoint (
           pipeline              text PRIMARY KEY,
@@ -240,7 +254,7 @@ public final class CheckpointStore {
         boolean auto = c.getAutoCommit();
         c.setAutoCommit(false);
         try {
-            for (String table : new String[] {"checkpoint", "table_progress"}) {
+            for (String table : new String[] {"checkpoint", "table_progress", "dead_letters"}) {
                 try (PreparedStatement ps = c.prepareStatement("DELETE FROM scry_backfill." + table + " WHERE pipeline = ?")) {
                     ps.setString(1, pipeline);
                     ps.executeUpdate();

@@ -73,8 +73,62 @@ final class BatchApplier {
         pendingTables = new HashMap<>(tables);
         pendingLayouts = new IdentityHashMap<>(checkedLayouts);
         Map<TableId, long[]> counts = new LinkedHashMap<>();
-        Run run = null;
+        applyEvents(c, batch.events(), rowAtATime, counts);
+        return toCounts(counts);
+    }
+
+    /** Receives a change the shadow rejected, with the reason. */
+    interface Rejected {
+        void accept(ChangeEvent change, String error) throws SQLException;
+    }
+
+    /**
+     * Applies the batch one change at a time, each under a savepoint; a change the shadow rejects
+     * (a constraint, a value it refuses) is rolled back alone and handed to {@code rejected}, and
+     * the rest of the batch goes on. Faults that may go away are rethrown: the batch is retried.
+     */
+    Map<TableId, TableCounts> applyTolerant(Connection c, ChangeBatch batch, Rejected rejected) throws SQLException {
+        pendingTables = new HashMap<>(tables);
+        pendingLayouts = new IdentityHashMap<>(checkedLayouts);
+        Map<TableId, long[]> counts = new LinkedHashMap<>();
         for (ChangeEvent e : batch.events()) {
+            Map<TableId, TableSpec> tablesBefore = new HashMap<>(pendingTables);
+            Map<List<String>, TableSpec> layoutsBefore = new IdentityHashMap<>(pendingLayouts);
+            Map<TableId, long[]> one = new LinkedHashMap<>();
+            java.sql.Savepoint savepoint = c.setSavepoint();
+            try {
+                applyEvents(c, List.of(e), true, one);
+                c.releaseSavepoint(savepoint);
+            }
+            catch (SQLException ex) {
+                if (dev.scry.backfill.error.SqlErrors.isTransient(ex)) {
+                    throw ex;
+                }
+                c.rollback(savepoint);
+                pendingTables = tablesBefore;
+                pendingLayouts = layoutsBefore;
+                rejected.accept(e, dev.scry.backfill.error.SqlErrors.describe(ex));
+                continue;
+            }
+            one.forEach((t, n) -> {
+                long[] sum = counts.computeIfAbsent(t, k -> new long[5]);
+                for (int i = 0; i < 5; i++) {
+                    sum[i] += n[i];
+                }
+            });
+        }
+        return toCounts(counts);
+    }
+
+    private static Map<TableId, TableCounts> toCounts(Map<TableId, long[]> counts) {
+        Map<TableId, TableCounts> out = new LinkedHashMap<>();
+        counts.forEach((t, n) -> out.put(t, new TableCounts(n[0], n[1], n[2], n[3], n[4])));
+        return out;
+    }
+
+    private void applyEvents(Connection c, List<ChangeEvent> events, boolean rowAtATime, Map<TableId, long[]> counts) throws SQLException {
+        Run run = null;
+        for (ChangeEvent e : events) {
             TableSpec spec = spec(e.table());
             count(counts, e);
             if (e.op() == Op.TRUNCATE) {
@@ -133,9 +187,6 @@ final class BatchApplier {
             }
         }
         flush(c, run);
-        Map<TableId, TableCounts> out = new LinkedHashMap<>();
-        counts.forEach((t, n) -> out.put(t, new TableCounts(n[0], n[1], n[2], n[3], n[4])));
-        return out;
     }
 
     /** A row layout not yet checked against the table's shape: follow the source's schema change, if any. */

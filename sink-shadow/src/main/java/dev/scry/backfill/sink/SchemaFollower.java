@@ -37,8 +37,10 @@ final class SchemaFollower {
      */
     TableSpec follow(Connection c, TableSpec shadow, List<String> columns, List<String> streamTypes) throws SQLException {
         java.util.Optional<SourceSchema.Shape> described = source.describe(shadow.id());
-        if (described.isEmpty() && columns.equals(shadow.columns().stream().map(ColumnSpec::name).toList())) {
-            // Same columns, and no catalog to compare types with (the table was dropped since).
+        if (described.isEmpty() && new java.util.HashSet<>(columns).equals(new java.util.HashSet<>(shadow.columns().stream()
+                .map(ColumnSpec::name).toList()))) {
+            // Same columns, and no catalog to compare types with (the table was dropped since, or a
+            // dead letter is being replayed).
             return shadow;
         }
         SourceSchema.Shape src = described.orElseThrow(() -> new PipelineFailure("table " + shadow.id()

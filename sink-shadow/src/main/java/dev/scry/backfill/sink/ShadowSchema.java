@@ -147,6 +147,12 @@ public final class ShadowSchema {
         return new TableSpec(source.id(), columns, source.primaryKey());
     }
 
+    /** The shadow table with its own primary key (empty without one), or empty when the table is missing. */
+    public static java.util.Optional<TableSpec> describe(Connection c, TableId table) throws SQLException {
+        List<ColumnSpec> columns = columns(c, table);
+        return columns.isEmpty() ? java.util.Optional.empty() : java.util.Optional.of(new TableSpec(table, columns, primaryKey(c, table)));
+    }
+
     /**
      * Adds a column the source gained. Rows that existed before a source ADD COLUMN ... DEFAULT
      * read the default without holding it (no change carries it), so the shadow's existing rows

@@ -35,6 +35,7 @@ public final class ShadowSink implements AutoCloseable {
 
     private final SinkSettings settings;
     private final CheckpointStore checkpoints;
+    private final DeadLetters deadLetters;
     private final BatchApplier applier;
     private final HikariDataSource pool;
     private final AtomicBoolean closed = new AtomicBoolean();
@@ -46,6 +47,7 @@ public final class ShadowSink implements AutoCloseable {
     public ShadowSink(SinkSettings settings, Map<TableId, TableSpec> tables, SourceSchema source) {
         this.settings = settings;
         this.checkpoints = new CheckpointStore(settings.pipeline());
+        this.deadLetters = new DeadLetters(settings.pipeline());
         this.applier = new BatchApplier(Map.copyOf(tables), new ApplyStatements(), new SchemaFollower(source));
         HikariConfig config = new HikariConfig();
         config.setPoolName("shadow-sink");
@@ -67,6 +69,7 @@ public final class ShadowSink implements AutoCloseable {
     public Map<TableId, TableCounts> apply(ChangeBatch batch) throws InterruptedException {
         RetryPolicy.Attempts attempts = settings.retry().start();
         boolean rowAtATime = false;
+        boolean tolerant = false;
         boolean commitOutcomeUnknown = false;
         while (true) {
             try (Connection c = pool.getConnection()) {
@@ -77,7 +80,13 @@ public final class ShadowSink implements AutoCloseable {
                 }
                 Map<TableId, TableCounts> counts;
                 try {
-                    counts = applier.apply(c, batch, rowAtATime);
+                    counts = tolerant
+                            ? applier.applyTolerant(c, batch, (change, error) -> {
+                                deadLetters.add(c, change, batch.end().lsn(), error);
+                                LOG.warn("the shadow rejected a change to {} ({}): {}; stored as a dead letter (errors.tolerance: all),"
+                                        + " the pipeline goes on", change.table(), change.op(), error);
+                            })
+                            : applier.apply(c, batch, rowAtATime);
                     checkpoints.write(c, settings.slot(), batch.end(), counts);
                 }
                 catch (SQLException | RuntimeException e) {
@@ -100,6 +109,10 @@ public final class ShadowSink implements AutoCloseable {
             catch (SQLException e) {
                 if (CARDINALITY_VIOLATION.equals(e.getSQLState()) && !rowAtATime) {
                     rowAtATime = true;
+                    continue;
+                }
+                if (!SqlErrors.isTransient(e) && settings.tolerateErrors() && !tolerant) {
+                    tolerant = true;
                     continue;
                 }
                 if (!SqlErrors.isTransient(e)) {

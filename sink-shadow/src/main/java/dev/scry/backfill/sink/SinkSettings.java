@@ -11,8 +11,14 @@ import dev.scry.backfill.model.ConnectionSettings;
  * @param slot     the slot whose position the checkpoint records
  * @param shadow   the shadow database
  * @param retry    how transient shadow faults are retried
+ * @param tolerateErrors with errors.tolerance: all, a change the shadow rejects is stored as a dead
+ *                 letter and the batch's other changes commit; otherwise the pipeline stops
  */
-public record SinkSettings(String pipeline, String slot, ConnectionSettings shadow, RetryPolicy retry) {
+public record SinkSettings(String pipeline, String slot, ConnectionSettings shadow, RetryPolicy retry, boolean tolerateErrors) {
+
+    public SinkSettings(String pipeline, String slot, ConnectionSettings shadow, RetryPolicy retry) {
+        this(pipeline, slot, shadow, retry, false);
+    }
 
     public SinkSettings {
         Objects.requireNonNull(pipeline, "pipeline");

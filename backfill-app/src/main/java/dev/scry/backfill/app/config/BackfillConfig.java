@@ -20,7 +20,7 @@ public record BackfillConfig(String file, String pipeline, ConnectionSettings so
                              List<TableSelector> selectors, List<TableId> tables, String slot, String publication, int batchMaxRows,
                              Duration batchMaxDelay, RateLimit rateLimit, Duration heartbeatInterval,
                              SnapshotSettings snapshot, Duration discoverTablesEvery, RetryPolicy retry,
-                             boolean standby) {
+                             boolean standby, boolean tolerateErrors) {
 
     public BackfillConfig {
         selectors = List.copyOf(selectors);
@@ -35,7 +35,7 @@ public record BackfillConfig(String file, String pipeline, ConnectionSettings so
     /** The same configuration with {@code tables} resolved against the source's catalog. */
     public BackfillConfig withTables(List<TableId> resolved) {
         return new BackfillConfig(file, pipeline, source, shadow, selectors, resolved, slot, publication, batchMaxRows, batchMaxDelay,
-                rateLimit, heartbeatInterval, snapshot, discoverTablesEvery, retry, standby);
+                rateLimit, heartbeatInterval, snapshot, discoverTablesEvery, retry, standby, tolerateErrors);
     }
 
     public StreamSettings streamSettings() {
@@ -43,6 +43,6 @@ public record BackfillConfig(String file, String pipeline, ConnectionSettings so
     }
 
     public SinkSettings sinkSettings() {
-        return new SinkSettings(pipeline, slot, shadow, retry);
+        return new SinkSettings(pipeline, slot, shadow, retry, tolerateErrors);
     }
 }

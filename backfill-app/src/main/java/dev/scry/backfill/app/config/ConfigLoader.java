@@ -43,16 +43,18 @@ import dev.scry.backfill.throttle.RateLimit;
  * snapshot:    {method: copy, parallelism: 2}   # copy | debezium
  * retry:       {initial-backoff-ms: 200, max-backoff-ms: 30000, give-up-after-s: 600}
  * standby:     false        # true: a second cdc/resume waits and takes over when the active one stops
+ * errors:      {tolerance: none}   # all: a change the shadow rejects becomes a dead letter
  * </pre>
  */
 public final class ConfigLoader {
 
     static final Set<String> TOP = Set.of("pipeline", "source", "shadow", "tables", "slot", "publication", "batch",
-            "rate-limit", "transforms", "snapshot", "discover-tables-every-ms", "retry", "standby");
+            "rate-limit", "transforms", "snapshot", "discover-tables-every-ms", "retry", "standby", "errors");
     static final Set<String> ENDPOINT = Set.of("host", "port", "database", "user", "password", "password-file", "sslmode", "sslrootcert");
     static final Set<String> BATCH = Set.of("max-rows", "max-delay-ms");
     static final Set<String> RATE_LIMIT = Set.of("rows-per-second", "bytes-per-second");
     static final Set<String> SNAPSHOT = Set.of("method", "parallelism");
+    static final Set<String> ERRORS = Set.of("tolerance");
     static final Set<String> RETRY = Set.of("initial-backoff-ms", "max-backoff-ms", "give-up-after-s");
 
     /** How often the engine reports its position while the configured tables are idle. */
@@ -152,13 +154,20 @@ public final class ConfigLoader {
         RetryPolicy retry = new RetryPolicy(Duration.ofMillis(initial), Duration.ofMillis(max),
                 Duration.ofSeconds(retrySection.integer("give-up-after-s", 600, 0, 7 * 24 * 3600)));
 
+        Section errors = top.section("errors", ERRORS, false);
+        String tolerance = errors.string("tolerance", "none");
+        if (!tolerance.equals("none") && !tolerance.equals("all")) {
+            throw errors.error(errors.qualified("tolerance") + " must be none (stop on a change the shadow rejects) or all (store it as"
+                    + " a dead letter and go on), got '" + tolerance + "'");
+        }
+
         List<Object> transforms = top.list("transforms");
         if (!transforms.isEmpty()) {
             throw top.error("transforms are not implemented in this version; remove them (transforms: []) so that no"
                     + " column is copied unmasked by mistake");
         }
         return new BackfillConfig(file, pipeline, source, shadow, selectors, tables, slot, publication, maxRows,
-                Duration.ofMillis(maxDelay), rateLimit, HEARTBEAT_INTERVAL, snapshot, Duration.ofMillis(discoverEvery), retry, top.bool("standby", false));
+                Duration.ofMillis(maxDelay), rateLimit, HEARTBEAT_INTERVAL, snapshot, Duration.ofMillis(discoverEvery), retry, top.bool("standby", false), tolerance.equals("all"));
     }
 
     private static ConnectionSettings endpoint(Section s) {
