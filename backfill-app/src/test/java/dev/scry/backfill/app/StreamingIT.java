@@ -146,7 +146,7 @@ class StreamingIT {
         Pipeline.await("the slot has confirmed the checkpoint", Duration.ofSeconds(30), Pipeline.sql(pipeline::slotConfirmedCheckpoint));
         Pipeline.Outcome second = pipeline.run("resume");
         assertThat(second.exitCode()).as("a second run while the daemon streams").isEqualTo(2);
-        assertThat(second.err()).contains("is in use by process");
+        assertThat(second.err()).contains("is already running");
 
         daemon.destroy(); // SIGTERM: finish the batch in flight, commit, exit 0
         assertThat(Pipeline.waitFor(daemon, Duration.ofSeconds(60))).as(Files.readString(log)).isZero();

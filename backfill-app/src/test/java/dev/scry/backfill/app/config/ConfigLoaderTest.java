@@ -78,7 +78,7 @@ class ConfigLoaderTest {
     void unknownKeysAreNamedWithTheirPath() {
         assertError(VALID + "tabels: []\n").hasMessageContaining("tabels is not a known key");
         assertError(VALID.replace("host: 127.0.0.1, port: 54320", "hots: 127.0.0.1, port: 54320"))
-                .hasMessageContaining("source.hots is not a known key").hasMessageContaining("host, password, port, user");
+                .hasMessageContaining("source.hots is not a known key").hasMessageContaining("host, password, password-file, port, sslmode, sslrootcert, user");
         assertError(VALID + "batch: {max-rowz: 1}\n").hasMessageContaining("batch.max-rowz is not a known key");
     }
 
