@@ -20,10 +20,13 @@ import dev.scry.backfill.source.SupportedTypes;
 final class CatalogSourceSchema implements SourceSchema, AutoCloseable {
 
     private final ConnectionSettings source;
+    private final dev.scry.backfill.transform.TransformChain chain;
     private Connection connection;
 
-    CatalogSourceSchema(ConnectionSettings source) {
+    /** @param chain the transforms: a column the source gains is added to the shadow in the shape they give it */
+    CatalogSourceSchema(ConnectionSettings source, dev.scry.backfill.transform.TransformChain chain) {
         this.source = source;
+        this.chain = chain;
     }
 
     @Override
@@ -52,7 +55,7 @@ final class CatalogSourceSchema implements SourceSchema, AutoCloseable {
             SupportedTypes.whyUnsupported(column).ifPresent(why -> unsupported.put(column.name(), why));
         }
         description.generatedColumns().forEach(g -> unsupported.put(g.name(), "it is a generated column, which logical replication does not send"));
-        return Optional.of(new Shape(description.spec(), catalog.missingValues(relation.get()), unsupported,
+        return Optional.of(new Shape(chain.shape(description.spec()), catalog.missingValues(relation.get()), unsupported,
                 catalog.typeNames(relation.get())));
     }
 

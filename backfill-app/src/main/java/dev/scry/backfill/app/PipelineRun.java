@@ -29,6 +29,7 @@ import dev.scry.backfill.source.DebeziumSource;
 import dev.scry.backfill.source.OffsetStorage;
 import dev.scry.backfill.source.SourceAdmin;
 import dev.scry.backfill.throttle.Throttle;
+import dev.scry.backfill.transform.TransformChain;
 
 /**
  * One run of the pipeline: source → throttle → sink, with the checkpoint committed by the sink.
@@ -54,6 +55,7 @@ final class PipelineRun {
     private final String registration;
     private final CheckpointStore checkpoints;
     private final SnapshotProgress progress;
+    private final TransformChain chain;
 
     // State observed by the sink callback on the engine's thread and read after the run.
     private volatile Phase phase;
@@ -68,7 +70,8 @@ final class PipelineRun {
     private long lastSummaryNanos = System.nanoTime();
 
     PipelineRun(BackfillConfig config, Map<TableId, TableSpec> specs, Map<TableId, TableSpec> shadowSpecs, OffsetStorage offsets,
-                String registration, CheckpointStore checkpoints, SnapshotProgress progress) {
+                String registration, CheckpointStore checkpoints, SnapshotProgress progress, TransformChain chain) {
+        this.chain = chain;
         this.config = config;
         this.specs = specs;
         this.shadowSpecs = shadowSpecs;
@@ -98,7 +101,7 @@ final class PipelineRun {
         String marker = exitWhenCaughtUp ? "caught-up:" + config.pipeline() + ":" + UUID.randomUUID() : null;
         Throttle throttle = new Throttle(config.rateLimit());
         AtomicReference<DebeziumSource> sourceRef = new AtomicReference<>();
-        try (CatalogSourceSchema catalog = new CatalogSourceSchema(config.source());
+        try (CatalogSourceSchema catalog = new CatalogSourceSchema(config.source(), chain);
              ShadowSink sink = new ShadowSink(config.sinkSettings(), shadowSpecs, catalog);
              AutoCloseable registered = ShadowOffsetBackingStore.register(registration, this::storedOffset)) {
             DebeziumSource.StartListener started = () -> {
@@ -113,7 +116,7 @@ final class PipelineRun {
                     return;
                 }
                 throttle.admit(batch);
-                Map<TableId, TableCounts> counts = sink.apply(batch);
+                Map<TableId, TableCounts> counts = sink.apply(chain.apply(batch));
                 committedOffset.set(Optional.of(batch.end().offset()));
                 afterCommit(batch, counts, marker, stopAfterSnapshot, sourceRef.get());
             };
@@ -126,7 +129,7 @@ final class PipelineRun {
             Signals.onTermination(source::requestStop);
             TableWatcher watcher = config.hasPatterns() && !snapshotFirst
                     ? new TableWatcher(config, live, sink, new TableAdder(config.source(), config.shadow(), config.publication(),
-                            checkpoints, throttle), source::requestStop)
+                            checkpoints, throttle, chain), chain, source::requestStop)
                     : null;
             try (source) {
                 if (watcher != null) {

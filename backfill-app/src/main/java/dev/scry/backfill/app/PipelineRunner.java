@@ -37,6 +37,7 @@ import dev.scry.backfill.source.SourceAdmin;
 import dev.scry.backfill.source.SourceCatalog;
 import dev.scry.backfill.source.SourcePreflight;
 import dev.scry.backfill.throttle.Throttle;
+import dev.scry.backfill.transform.TransformChain;
 
 /**
  * The {@code snapshot}, {@code cdc} and {@code resume} commands: decide from the checkpoint what
@@ -48,6 +49,7 @@ final class PipelineRunner {
     private static final Logger LOG = LoggerFactory.getLogger(PipelineRunner.class);
 
     private BackfillConfig config;
+    private TransformChain chain = TransformChain.NONE;
     private final PrintWriter out;
     private final CheckpointStore checkpoints;
 
@@ -157,7 +159,7 @@ final class PipelineRunner {
             Map<TableId, TableSpec> shadowSpecs = prepareWrites(source, shadow, published, following);
             for (TableSpec spec : toAdd) {
                 addTable(spec);
-                shadowSpecs.put(spec.id(), ShadowSchema.current(shadow, spec));
+                shadowSpecs.put(spec.id(), ShadowSchema.current(shadow, chain.shape(spec)));
             }
             return streamWithRetries(specs, shadowSpecs, exitWhenCaughtUp);
         }
@@ -207,7 +209,7 @@ final class PipelineRunner {
                     Map<TableId, TableSpec> shadowNow = new LinkedHashMap<>();
                     for (TableSpec spec : List.copyOf(refreshed.values())) {
                         try {
-                            shadowNow.put(spec.id(), ShadowSchema.current(shadow, spec));
+                            shadowNow.put(spec.id(), ShadowSchema.current(shadow, chain.shape(spec)));
                         }
                         catch (SetupException notCopiedYet) {
                             // Created since and not copied yet: the run's table watcher adds it.
@@ -268,8 +270,21 @@ final class PipelineRunner {
     /** Everything checked before anything is written: the source's readiness and the shadow tables' shape. */
     private Map<TableId, TableSpec> preflight(Connection source, Connection shadow, boolean following) throws SQLException {
         Map<TableId, TableSpec> specs = new SourcePreflight(source, config.source().describe()).check(config.tables());
-        ShadowSchema.check(shadow, specs.values(), following);
+        try {
+            chain = TransformChain.create(config.transforms(), List.copyOf(specs.values()));
+        }
+        catch (IllegalArgumentException e) {
+            throw new SetupException(e.getMessage(), e);
+        }
+        ShadowSchema.check(shadow, shaped(specs).values(), following);
         return specs;
+    }
+
+    /** The shadow's shape of each table: the source's after the transforms. */
+    private Map<TableId, TableSpec> shaped(Map<TableId, TableSpec> specs) {
+        Map<TableId, TableSpec> out = new LinkedHashMap<>();
+        specs.forEach((id, spec) -> out.put(id, chain.shape(spec)));
+        return out;
     }
 
     /**
@@ -296,10 +311,40 @@ final class PipelineRunner {
         return out;
     }
 
+    /**
+     * Where drop-columns can be pushed into the publication (PostgreSQL 15 column lists) so the
+     * columns never leave the source: tables whose replica identity is a key (a column list must
+     * hold it; REPLICA IDENTITY FULL allows none). Elsewhere the pipeline drops them. Says which.
+     */
+    private Map<TableId, List<String>> columnLists(Connection source, Map<TableId, TableSpec> specs) throws SQLException {
+        Map<TableId, List<String>> lists = new LinkedHashMap<>();
+        SourceCatalog catalog = new SourceCatalog(source);
+        for (TableSpec spec : specs.values()) {
+            java.util.Set<String> dropped = chain.droppedColumns(spec.id());
+            if (!dropped.isEmpty()) {
+                char identity = catalog.relation(spec.id()).map(SourceCatalog.Relation::replicaIdentity).orElse('f');
+                if (spec.hasPrimaryKey() && identity != 'f') {
+                    lists.put(spec.id(), spec.columns().stream().map(c -> c.name()).filter(n -> !dropped.contains(n)).toList());
+                    LOG.info("drop-columns on {}: {} left out of the publication (column list), so they never leave the source",
+                            spec.id(), dropped);
+                }
+                else {
+                    LOG.info("drop-columns on {}: {} dropped in the pipeline (REPLICA IDENTITY FULL allows no column list)",
+                            spec.id(), dropped);
+                }
+            }
+            if (chain.filteredTables().contains(spec.id())) {
+                LOG.info("filter-rows on {}: applied in the pipeline (a publication row filter on columns outside the replica"
+                        + " identity would make UPDATE and DELETE fail on the source)", spec.id());
+            }
+        }
+        return lists;
+    }
+
     /** Publishes and copies one table (see {@link TableAdder}), waiting while it is busy. */
     private void addTable(TableSpec spec) throws SQLException, InterruptedException {
         TableAdder adder = new TableAdder(config.source(), config.shadow(), config.publication(), checkpoints,
-                new Throttle(config.rateLimit()));
+                new Throttle(config.rateLimit()), chain);
         for (int attempt = 1; attempt <= 30; attempt++) {
             if (adder.add(spec, () -> { }).isPresent()) {
                 return;
@@ -323,11 +368,11 @@ final class PipelineRunner {
             catalog.relation(table).ifPresent(r -> oids.add(r.oid()));
         }
         ShadowTypes.ensure(source, shadow, oids);
-        ShadowSchema.ensureTables(shadow, specs.values(), following);
-        new SourceAdmin(source).ensurePublication(config.publication(), config.tables());
+        ShadowSchema.ensureTables(shadow, shaped(specs).values(), following);
+        new SourceAdmin(source).ensurePublication(config.publication(), specs.keySet(), columnLists(source, specs));
         Map<TableId, TableSpec> current = new LinkedHashMap<>();
         for (TableSpec spec : specs.values()) {
-            current.put(spec.id(), ShadowSchema.current(shadow, spec));
+            current.put(spec.id(), ShadowSchema.current(shadow, chain.shape(spec)));
         }
         return current;
     }
@@ -335,7 +380,7 @@ final class PipelineRunner {
     /** The COPY snapshot (see {@link CopySnapshot}); false when stopped by a signal before it completed. */
     private boolean copySnapshot(Map<TableId, TableSpec> specs, SnapshotProgress progress) throws SQLException, InterruptedException {
         CopySnapshot copy = new CopySnapshot(config.source(), config.shadow(), config.slot(), checkpoints, List.copyOf(specs.values()),
-                new Throttle(config.rateLimit()), progress, config.snapshot().parallelism());
+                new Throttle(config.rateLimit()), progress, config.snapshot().parallelism(), chain);
         Signals.onTermination(copy::requestStop);
         return copy.run() != null;
     }
@@ -344,6 +389,6 @@ final class PipelineRunner {
         String registration = config.pipeline() + ":" + UUID.randomUUID();
         OffsetStorage offsets = new OffsetStorage(ShadowOffsetBackingStore.class.getName(),
                 Map.of(ShadowOffsetBackingStore.REGISTRY_KEY, registration));
-        return new PipelineRun(config, specs, shadowSpecs, offsets, registration, checkpoints, progress);
+        return new PipelineRun(config, specs, shadowSpecs, offsets, registration, checkpoints, progress, chain);
     }
 }

@@ -37,7 +37,11 @@ final class TableWatcher implements AutoCloseable {
     private final Thread thread;
     private volatile boolean closed;
 
-    TableWatcher(BackfillConfig config, Map<TableId, TableSpec> live, ShadowSink sink, TableAdder adder, Runnable stopPipeline) {
+    private final dev.scry.backfill.transform.TransformChain chain;
+
+    TableWatcher(BackfillConfig config, Map<TableId, TableSpec> live, ShadowSink sink, TableAdder adder,
+                 dev.scry.backfill.transform.TransformChain chain, Runnable stopPipeline) {
+        this.chain = chain;
         this.config = config;
         this.live = live;
         this.sink = sink;
@@ -96,13 +100,13 @@ final class TableWatcher implements AutoCloseable {
                 if (published.contains(table) && copied.containsKey(table)) {
                     // Added by an earlier run that then stopped (a source fault): copied and published already.
                     live.put(table, spec);
-                    sink.join(spec);
+                    sink.join(chain.shape(spec));
                     continue;
                 }
                 LOG.info("table {} appeared on the source and matches `tables`; adding it", table);
                 adder.add(spec, () -> {
                     live.put(table, spec);
-                    sink.join(spec);
+                    sink.join(chain.shape(spec));
                 });
             }
         }

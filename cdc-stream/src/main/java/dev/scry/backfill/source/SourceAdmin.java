@@ -129,7 +129,19 @@ public final class SourceAdmin {
      * the shadow holds.
      */
     public void ensurePublication(String name, Collection<TableId> tables) throws SQLException {
-        String list = tables.stream().map(TableId::quoted).collect(Collectors.joining(", "));
+        ensurePublication(name, tables, java.util.Map.of());
+    }
+
+    /**
+     * The same, publishing only the listed columns of the tables in {@code columnLists} (PostgreSQL
+     * 15 column lists) when the publication is created or the table added to it. A table already
+     * published keeps the columns it is published with.
+     */
+    public void ensurePublication(String name, Collection<TableId> tables, java.util.Map<TableId, List<String>> columnLists)
+            throws SQLException {
+        java.util.function.Function<TableId, String> entry = t -> t.quoted() + (columnLists.containsKey(t)
+                ? " (" + columnLists.get(t).stream().map(Identifiers::quote).collect(Collectors.joining(", ")) + ")" : "");
+        String list = tables.stream().map(entry).collect(Collectors.joining(", "));
         if (!publicationExists(name)) {
             try (Statement st = connection.createStatement()) {
                 st.execute("CREATE PUBLICATION " + Identifiers.quote(name) + " FOR TABLE " + list
@@ -158,7 +170,7 @@ public final class SourceAdmin {
         if (!missing.isEmpty()) {
             try (Statement st = connection.createStatement()) {
                 st.execute("ALTER PUBLICATION " + Identifiers.quote(name) + " ADD TABLE "
-                        + missing.stream().map(TableId::quoted).collect(Collectors.joining(", ")));
+                        + missing.stream().map(entry).collect(Collectors.joining(", ")));
             }
             LOG.info("added {} to publication {}", missing, name);
         }

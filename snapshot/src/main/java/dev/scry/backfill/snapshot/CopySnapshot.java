@@ -32,6 +32,7 @@ import dev.scry.backfill.model.SourcePosition;
 import dev.scry.backfill.model.TableId;
 import dev.scry.backfill.model.TableSpec;
 import dev.scry.backfill.throttle.Throttle;
+import dev.scry.backfill.transform.TransformChain;
 
 /**
  * The default snapshot: creates the replication slot on a replication connection, which exports
@@ -60,10 +61,12 @@ public final class CopySnapshot {
     private final Throttle throttle;
     private final SnapshotProgress progress;
     private final int parallelism;
+    private final TransformChain chain;
     private final AtomicBoolean stop = new AtomicBoolean();
 
     public CopySnapshot(ConnectionSettings source, ConnectionSettings shadow, String slot, CheckpointStore checkpoints,
-                        List<TableSpec> tables, Throttle throttle, SnapshotProgress progress, int parallelism) {
+                        List<TableSpec> tables, Throttle throttle, SnapshotProgress progress, int parallelism, TransformChain chain) {
+        this.chain = chain;
         this.source = source;
         this.shadow = shadow;
         this.slot = slot;
@@ -185,7 +188,7 @@ public final class CopySnapshot {
             TableSpec table;
             while (!stop.get() && (table = queue.poll()) != null) {
                 TableSpec copying = table;
-                long rows = TableCopy.copy(src, dst, table, throttle, stop::get,
+                long rows = TableCopy.copy(src, dst, table, chain, throttle, stop::get,
                         n -> progress.add(Map.of(copying.id(), new TableCounts(n, 0, 0, 0, 0))));
                 if (rows < 0) {
                     dst.rollback();

@@ -42,9 +42,11 @@ public final class TableAdder {
     private final String publication;
     private final CheckpointStore checkpoints;
     private final dev.scry.backfill.throttle.Throttle throttle;
+    private final dev.scry.backfill.transform.TransformChain chain;
 
     public TableAdder(ConnectionSettings source, ConnectionSettings shadow, String publication, CheckpointStore checkpoints,
-                      dev.scry.backfill.throttle.Throttle throttle) {
+                      dev.scry.backfill.throttle.Throttle throttle, dev.scry.backfill.transform.TransformChain chain) {
+        this.chain = chain;
         this.source = source;
         this.shadow = shadow;
         this.publication = publication;
@@ -55,14 +57,14 @@ public final class TableAdder {
     /**
      * Publishes and copies the table; {@code joined} runs once the copy is committed on the shadow
      * and before the publication change commits, so the pipeline knows the table before any of its
-     * changes can arrive. Returns the rows copied, or empty when the lock was not granted in time.
+     * changes can arrive ({@code joined} should register the table's shadow shape, {@code chain.shape(spec)}). Returns the rows copied, or empty when the lock was not granted in time.
      */
     public OptionalLong add(TableSpec spec, Runnable joined) throws SQLException {
         try (Connection src = open(source, "source"); Connection dst = open(shadow, "shadow")) {
             SourceCatalog.Relation relation = new SourceCatalog(src).relation(spec.id()).orElseThrow(() -> new SQLException(
                     "table " + spec.id() + " disappeared from the source"));
             ShadowTypes.ensure(src, dst, List.of(relation.oid()));
-            ShadowSchema.ensureTables(dst, List.of(spec), false);
+            ShadowSchema.ensureTables(dst, List.of(chain.shape(spec)), false);
             src.setAutoCommit(false);
             dst.setAutoCommit(false);
             try {
@@ -75,7 +77,7 @@ public final class TableAdder {
                     // Left over from an attempt whose source transaction did not commit.
                     st.execute("TRUNCATE " + spec.id().quoted());
                 }
-                long rows = TableCopy.copy(src, dst, spec, throttle, () -> false, n -> { });
+                long rows = TableCopy.copy(src, dst, spec, chain, throttle, () -> false, n -> { });
                 checkpoints.addCounts(dst, Map.of(spec.id(), new TableCounts(rows, 0, 0, 0, 0)));
                 dst.commit();
                 joined.run();

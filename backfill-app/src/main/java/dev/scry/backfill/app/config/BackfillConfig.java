@@ -9,6 +9,7 @@ import dev.scry.backfill.model.TableSelector;
 import dev.scry.backfill.sink.RetryPolicy;
 import dev.scry.backfill.sink.SinkSettings;
 import dev.scry.backfill.snapshot.SnapshotSettings;
+import dev.scry.backfill.transform.TransformConfig;
 import dev.scry.backfill.source.StreamSettings;
 import dev.scry.backfill.throttle.RateLimit;
 
@@ -20,11 +21,12 @@ public record BackfillConfig(String file, String pipeline, ConnectionSettings so
                              List<TableSelector> selectors, List<TableId> tables, String slot, String publication, int batchMaxRows,
                              Duration batchMaxDelay, RateLimit rateLimit, Duration heartbeatInterval,
                              SnapshotSettings snapshot, Duration discoverTablesEvery, RetryPolicy retry,
-                             boolean standby, boolean tolerateErrors) {
+                             boolean standby, boolean tolerateErrors, List<TransformConfig> transforms) {
 
     public BackfillConfig {
         selectors = List.copyOf(selectors);
         tables = List.copyOf(tables);
+        transforms = List.copyOf(transforms);
     }
 
     /** Whether some entry of {@code tables} is a pattern, so tables can join while the pipeline runs. */
@@ -35,7 +37,7 @@ public record BackfillConfig(String file, String pipeline, ConnectionSettings so
     /** The same configuration with {@code tables} resolved against the source's catalog. */
     public BackfillConfig withTables(List<TableId> resolved) {
         return new BackfillConfig(file, pipeline, source, shadow, selectors, resolved, slot, publication, batchMaxRows, batchMaxDelay,
-                rateLimit, heartbeatInterval, snapshot, discoverTablesEvery, retry, standby, tolerateErrors);
+                rateLimit, heartbeatInterval, snapshot, discoverTablesEvery, retry, standby, tolerateErrors, transforms);
     }
 
     public StreamSettings streamSettings() {

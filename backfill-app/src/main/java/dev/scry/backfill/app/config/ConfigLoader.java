@@ -23,6 +23,8 @@ import dev.scry.backfill.model.TableId;
 import dev.scry.backfill.model.TableSelector;
 import dev.scry.backfill.sink.RetryPolicy;
 import dev.scry.backfill.snapshot.SnapshotSettings;
+import dev.scry.backfill.transform.TransformChain;
+import dev.scry.backfill.transform.TransformConfig;
 import dev.scry.backfill.throttle.RateLimit;
 
 /**
@@ -39,7 +41,7 @@ import dev.scry.backfill.throttle.RateLimit;
  * publication: backfill_&lt;pipeline&gt;
  * batch:       {max-rows: 2048, max-delay-ms: 200}
  * rate-limit:  {rows-per-second: 0, bytes-per-second: 0}   # 0 = unlimited
- * transforms:  []
+ * transforms:  [{type: hash, columns: [public.users.email], key: ${HASH_KEY}}, ...]   # see TRANSFORM_KEYS
  * snapshot:    {method: copy, parallelism: 2}   # copy | debezium
  * retry:       {initial-backoff-ms: 200, max-backoff-ms: 30000, give-up-after-s: 600}
  * standby:     false        # true: a second cdc/resume waits and takes over when the active one stops
@@ -105,6 +107,7 @@ public final class ConfigLoader {
     }
 
     private BackfillConfig read(String file, Section top) {
+        this.file = file;
         String pipeline = top.string("pipeline", null);
         if (!pipeline.matches("[a-z][a-z0-9_]{0,39}")) {
             throw top.error("pipeline must start with a lower-case letter and hold only a-z, 0-9 and _ (at most 40), got '" + pipeline + "'");
@@ -161,14 +164,78 @@ public final class ConfigLoader {
                     + " a dead letter and go on), got '" + tolerance + "'");
         }
 
-        List<Object> transforms = top.list("transforms");
-        if (!transforms.isEmpty()) {
-            throw top.error("transforms are not implemented in this version; remove them (transforms: []) so that no"
-                    + " column is copied unmasked by mistake");
-        }
+        List<TransformConfig> transforms = transforms(top);
         return new BackfillConfig(file, pipeline, source, shadow, selectors, tables, slot, publication, maxRows,
-                Duration.ofMillis(maxDelay), rateLimit, HEARTBEAT_INTERVAL, snapshot, Duration.ofMillis(discoverEvery), retry, top.bool("standby", false), tolerance.equals("all"));
+                Duration.ofMillis(maxDelay), rateLimit, HEARTBEAT_INTERVAL, snapshot, Duration.ofMillis(discoverEvery), retry, top.bool("standby", false), tolerance.equals("all"), transforms);
     }
+
+    static final Map<String, Set<String>> TRANSFORM_KEYS = Map.of(
+            "drop-columns", Set.of("type", "columns"),
+            "hash", Set.of("type", "columns", "key", "key-file"),
+            "redact", Set.of("type", "columns", "value"),
+            "mask", Set.of("type", "columns", "keep-last"),
+            "generalize", Set.of("type", "columns", "bucket", "truncate"),
+            "filter-rows", Set.of("type", "table", "where"));
+
+    /** Each entry's type and keys; whether named columns exist is checked against the source at start. */
+    private List<TransformConfig> transforms(Section top) {
+        List<Object> raw = top.list("transforms");
+        List<TransformConfig> out = new ArrayList<>();
+        Set<String> custom = TransformChain.providers().keySet();
+        for (int i = 0; i < raw.size(); i++) {
+            String path = "transforms[" + i + "]";
+            if (!(raw.get(i) instanceof Map<?, ?> map) || !(map.get("type") instanceof String type)) {
+                throw top.error(path + " must be a mapping with a type (" + String.join(", ", new java.util.TreeSet<>(TRANSFORM_KEYS.keySet()))
+                        + (custom.isEmpty() ? "" : ", or a custom one: " + String.join(", ", custom)) + ")");
+            }
+            Set<String> known = TRANSFORM_KEYS.get(type);
+            if (known == null && !custom.contains(type)) {
+                throw top.error(path + ".type '" + type + "' is not a transform; use one of "
+                        + String.join(", ", new java.util.TreeSet<>(TRANSFORM_KEYS.keySet())) + (custom.isEmpty() ? "" : ", " + String.join(", ", custom)));
+            }
+            Set<String> keys = new java.util.HashSet<>();
+            map.keySet().forEach(k -> keys.add(String.valueOf(k)));
+            Section entry = new Section(file, path, map, env, known == null ? keys : known);
+            Map<String, Object> settings = new java.util.LinkedHashMap<>();
+            for (String key : keys) {
+                if (key.equals("type")) {
+                    continue;
+                }
+                Object value = map.get(key);
+                if (value instanceof List<?>) {
+                    settings.put(key, entry.strings(key));
+                }
+                else if (value == null) {
+                    settings.put(key, null);
+                }
+                else {
+                    settings.put(key, entry.string(key, null));
+                }
+            }
+            if (type.equals("hash")) {
+                if (settings.containsKey("key-file")) {
+                    if (settings.containsKey("key")) {
+                        throw entry.error(path + ".key and " + path + ".key-file are both set; keep one");
+                    }
+                    String file = String.valueOf(settings.remove("key-file"));
+                    try {
+                        settings.put("key", Files.readString(Path.of(file), StandardCharsets.UTF_8).lines().findFirst().orElse(""));
+                    }
+                    catch (IOException | RuntimeException e) {
+                        throw entry.error(path + ".key-file: cannot read " + file + "; point it at a readable file holding the key");
+                    }
+                }
+                Object key = settings.get("key");
+                if (key == null || key.toString().isEmpty()) {
+                    throw entry.error(path + ".key is required: give it from the environment (key: ${HASH_KEY}) or a file (key-file:)");
+                }
+            }
+            out.add(new TransformConfig(type, settings, path));
+        }
+        return out;
+    }
+
+    private String file;
 
     private static ConnectionSettings endpoint(Section s) {
         String host = s.string("host", null);
