@@ -56,6 +56,7 @@ final class PipelineRun {
     private final CheckpointStore checkpoints;
     private final SnapshotProgress progress;
     private final TransformChain chain;
+    private final Throttle throttle;
 
     // State observed by the sink callback on the engine's thread and read after the run.
     private volatile Phase phase;
@@ -70,8 +71,9 @@ final class PipelineRun {
     private long lastSummaryNanos = System.nanoTime();
 
     PipelineRun(BackfillConfig config, Map<TableId, TableSpec> specs, Map<TableId, TableSpec> shadowSpecs, OffsetStorage offsets,
-                String registration, CheckpointStore checkpoints, SnapshotProgress progress, TransformChain chain) {
+                String registration, CheckpointStore checkpoints, SnapshotProgress progress, TransformChain chain, Throttle throttle) {
         this.chain = chain;
+        this.throttle = throttle;
         this.config = config;
         this.specs = specs;
         this.shadowSpecs = shadowSpecs;
@@ -99,7 +101,6 @@ final class PipelineRun {
     private Result run(boolean snapshotFirst, boolean stopAfterSnapshot, boolean exitWhenCaughtUp) throws InterruptedException {
         phase = snapshotFirst ? Phase.SNAPSHOT : Phase.STREAMING;
         String marker = exitWhenCaughtUp ? "caught-up:" + config.pipeline() + ":" + UUID.randomUUID() : null;
-        Throttle throttle = new Throttle(config.rateLimit());
         AtomicReference<DebeziumSource> sourceRef = new AtomicReference<>();
         try (CatalogSourceSchema catalog = new CatalogSourceSchema(config.source(), chain);
              ShadowSink sink = new ShadowSink(config.sinkSettings(), shadowSpecs, catalog);

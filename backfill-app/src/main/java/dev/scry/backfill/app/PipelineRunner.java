@@ -50,6 +50,8 @@ final class PipelineRunner {
 
     private BackfillConfig config;
     private TransformChain chain = TransformChain.NONE;
+    // One for the whole command, so that SIGHUP changes the limit of whatever runs (see RateReporter).
+    private final Throttle throttle;
     private final PrintWriter out;
     private final CheckpointStore checkpoints;
 
@@ -57,11 +59,13 @@ final class PipelineRunner {
         this.config = config;
         this.out = out;
         this.checkpoints = new CheckpointStore(config.pipeline());
+        this.throttle = new Throttle(config.rateLimit());
     }
 
     /** {@code snapshot}: copy the tables consistently with the slot, then stop. */
     int snapshot() throws SQLException, InterruptedException {
         try (InstanceLock lock = InstanceLock.acquire(config.shadow(), config.pipeline(), config.standby());
+             RateReporter rates = new RateReporter(config, throttle);
              Connection source = Connect.open(config.source(), "source"); Connection shadow = Connect.open(config.shadow(), "shadow")) {
             config = ResolvedTables.of(config, source);
             Map<TableId, TableSpec> specs = preflight(source, shadow, false);
@@ -106,6 +110,7 @@ final class PipelineRunner {
      */
     int stream(boolean resume, boolean exitWhenCaughtUp) throws SQLException, InterruptedException {
         try (InstanceLock lock = InstanceLock.acquire(config.shadow(), config.pipeline(), config.standby());
+             RateReporter rates = new RateReporter(config, throttle);
              Connection source = Connect.open(config.source(), "source"); Connection shadow = Connect.open(config.shadow(), "shadow")) {
             config = ResolvedTables.of(config, source);
             Optional<Checkpoint> checkpoint = checkpoints.read(shadow);
@@ -344,7 +349,7 @@ final class PipelineRunner {
     /** Publishes and copies one table (see {@link TableAdder}), waiting while it is busy. */
     private void addTable(TableSpec spec) throws SQLException, InterruptedException {
         TableAdder adder = new TableAdder(config.source(), config.shadow(), config.publication(), checkpoints,
-                new Throttle(config.rateLimit()), chain);
+                throttle, chain);
         for (int attempt = 1; attempt <= 30; attempt++) {
             if (adder.add(spec, () -> { }).isPresent()) {
                 return;
@@ -380,7 +385,7 @@ final class PipelineRunner {
     /** The COPY snapshot (see {@link CopySnapshot}); false when stopped by a signal before it completed. */
     private boolean copySnapshot(Map<TableId, TableSpec> specs, SnapshotProgress progress) throws SQLException, InterruptedException {
         CopySnapshot copy = new CopySnapshot(config.source(), config.shadow(), config.slot(), checkpoints, List.copyOf(specs.values()),
-                new Throttle(config.rateLimit()), progress, config.snapshot().parallelism(), chain);
+                throttle, progress, config.snapshot().parallelism(), chain);
         Signals.onTermination(copy::requestStop);
         return copy.run() != null;
     }
@@ -389,6 +394,6 @@ final class PipelineRunner {
         String registration = config.pipeline() + ":" + UUID.randomUUID();
         OffsetStorage offsets = new OffsetStorage(ShadowOffsetBackingStore.class.getName(),
                 Map.of(ShadowOffsetBackingStore.REGISTRY_KEY, registration));
-        return new PipelineRun(config, specs, shadowSpecs, offsets, registration, checkpoints, progress, chain);
+        return new PipelineRun(config, specs, shadowSpecs, offsets, registration, checkpoints, progress, chain, throttle);
     }
 }

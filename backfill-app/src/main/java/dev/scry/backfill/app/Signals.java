@@ -31,4 +31,17 @@ final class Signals {
             }
         }
     }
+
+    /** SIGHUP: re-read what can change while running (the rate limit). */
+    static void onReload(Runnable reload) {
+        try {
+            Signal.handle(new Signal("HUP"), signal -> {
+                LOG.info("received SIGHUP: reloading the rate limit from the configuration file");
+                reload.run();
+            });
+        }
+        catch (IllegalArgumentException e) {
+            LOG.debug("cannot handle SIGHUP: {}", e.getMessage());
+        }
+    }
 }

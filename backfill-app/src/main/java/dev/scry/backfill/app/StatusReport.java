@@ -61,6 +61,7 @@ final class StatusReport {
                 tables.put(t.toString(), row);
             }
             status.put("tables", tables);
+            status.put("rate", rates(shadow));
         }
         try (Connection source = Connect.open(config.source(), "source")) {
             SourceAdmin admin = new SourceAdmin(source);
@@ -81,6 +82,33 @@ final class StatusReport {
             status.put("publication", Map.of("name", config.publication(), "exists", admin.publicationExists(config.publication())));
         }
         return status;
+    }
+
+    /** The configured limit (from the file) and what the running pipeline last reported (see RateReporter). */
+    private Map<String, Object> rates(Connection shadow) throws SQLException {
+        Map<String, Object> rate = new LinkedHashMap<>();
+        rate.put("configured_rows_per_second", config.rateLimit().rowsPerSecond());
+        rate.put("configured_bytes_per_second", config.rateLimit().bytesPerSecond());
+        if (CheckpointStore.schemaExists(shadow)) {
+            try (java.sql.PreparedStatement ps = shadow.prepareStatement("""
+                    SELECT rows_limit, bytes_limit, rows_per_second, bytes_per_second, throttled_seconds, updated_at::text,
+                           extract(epoch FROM clock_timestamp() - updated_at)
+                    FROM scry_backfill.rates WHERE pipeline = ?""")) {
+                ps.setString(1, config.pipeline());
+                try (java.sql.ResultSet rs = ps.executeQuery()) {
+                    if (rs.next()) {
+                        rate.put("running_rows_limit", rs.getLong(1));
+                        rate.put("running_bytes_limit", rs.getLong(2));
+                        rate.put("achieved_rows_per_second", Math.round(rs.getDouble(3)));
+                        rate.put("achieved_bytes_per_second", Math.round(rs.getDouble(4)));
+                        rate.put("throttled_seconds", Math.round(rs.getDouble(5) * 10) / 10.0);
+                        rate.put("reported_at", rs.getString(6));
+                        rate.put("report_age_seconds", Math.round(rs.getDouble(7)));
+                    }
+                }
+            }
+        }
+        return rate;
     }
 
     void print(PrintWriter out, boolean json) throws SQLException {
@@ -108,6 +136,16 @@ final class StatusReport {
         }
         else {
             out.printf("slot         %s (does not exist)%n", slot.get("name"));
+        }
+        @SuppressWarnings("unchecked")
+        Map<String, Object> rate = (Map<String, Object>) status.get("rate");
+        out.printf("rate limit   configured %s rows/s, %s bytes/s (0 = unlimited)%n", rate.get("configured_rows_per_second"),
+                rate.get("configured_bytes_per_second"));
+        if (rate.containsKey("achieved_rows_per_second")) {
+            out.printf("rate         achieved %s rows/s, %s bytes/s under a running limit of %s rows/s, %s bytes/s; throttled %s s"
+                    + " (reported %s s ago)%n", rate.get("achieved_rows_per_second"), rate.get("achieved_bytes_per_second"),
+                    rate.get("running_rows_limit"), rate.get("running_bytes_limit"), rate.get("throttled_seconds"),
+                    rate.get("report_age_seconds"));
         }
         out.println("tables       snapshot rows / inserts / updates / deletes / truncates");
         @SuppressWarnings("unchecked")

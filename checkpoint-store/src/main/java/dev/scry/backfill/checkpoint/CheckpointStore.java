@@ -38,6 +38,17 @@ public final class CheckpointStore {
         "CREATE SCHEMA IF NOT EXISTS " + SCHEMA,
         // Changes the shadow rejected while errors.tolerance is all: the change (FlexBuffers, see
         // the sink's DeadLetterCodec), why, and where in the source's WAL it was.
+        // What the running pipeline reads from the source: its limits and achieved rates, for status.
+        """
+        CREATE TABLE IF NOT EXISTS scry_backfill.rates (
+          pipeline          text PRIMARY KEY,
+          rows_limit        bigint NOT NULL,
+          bytes_limit       bigint NOT NULL,
+          rows_per_second   double precision NOT NULL,
+          bytes_per_second  double precision NOT NULL,
+          throttled_seconds double precision NOT NULL,
+          updated_at        timestamptz NOT NULL DEFAULT clock_timestamp()
+        )""",
         """
         CREATE TABLE IF NOT EXISTS scry_backfill.dead_letters (
           id          bigserial PRIMARY KEY,
@@ -246,6 +257,24 @@ public final class CheckpointStore {
         writeCounts(c, zero);
     }
 
+    /** Records the rate limit and the rates achieved (autocommit, outside any batch). */
+    public void writeRates(Connection c, long rowsLimit, long bytesLimit, double rowsPerSecond, double bytesPerSecond,
+                           double throttledSeconds) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("""
+                INSERT INTO scry_backfill.rates AS r VALUES (?, ?, ?, ?, ?, ?, clock_timestamp())
+                ON CONFLICT (pipeline) DO UPDATE SET rows_limit = EXCLUDED.rows_limit, bytes_limit = EXCLUDED.bytes_limit,
+                  rows_per_second = EXCLUDED.rows_per_second, bytes_per_second = EXCLUDED.bytes_per_second,
+                  throttled_seconds = EXCLUDED.throttled_seconds, updated_at = EXCLUDED.updated_at""")) {
+            ps.setString(1, pipeline);
+            ps.setLong(2, rowsLimit);
+            ps.setLong(3, bytesLimit);
+            ps.setDouble(4, rowsPerSecond);
+            ps.setDouble(5, bytesPerSecond);
+            ps.setDouble(6, throttledSeconds);
+            ps.executeUpdate();
+        }
+    }
+
     /** Removes this pipeline's rows; drops the schema when no other pipeline uses it. Commits on its own. */
     public void drop(Connection c) throws SQLException {
         if (!schemaExists(c)) {
@@ -254,7 +283,7 @@ public final class CheckpointStore {
         boolean auto = c.getAutoCommit();
         c.setAutoCommit(false);
         try {
-            for (String table : new String[] {"checkpoint", "table_progress", "dead_letters"}) {
+            for (String table : new String[] {"checkpoint", "table_progress", "dead_letters", "rates"}) {
                 try (PreparedStatement ps = c.prepareStatement("DELETE FROM scry_backfill." + table + " WHERE pipeline = ?")) {
                     ps.setString(1, pipeline);
                     ps.executeUpdate();
