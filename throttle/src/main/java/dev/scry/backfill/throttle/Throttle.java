@@ -33,8 +33,18 @@ public final class Throttle {
     /** Applies a new limit from now on (0 = unlimited); a running wait finishes at the old rate. */
     public synchronized void update(RateLimit limit) {
         this.limit = limit;
-        this.rows = limit.rowsPerSecond() > 0 ? RateLimiter.create(limit.rowsPerSecond()) : null;
-        this.bytes = limit.bytesPerSecond() > 0 ? RateLimiter.create(limit.bytesPerSecond()) : null;
+        this.rows = limit.rowsPerSecond() > 0 ? paced(limit.rowsPerSecond()) : null;
+        this.bytes = limit.bytesPerSecond() > 0 ? paced(limit.bytesPerSecond()) : null;
+    }
+
+    /**
+     * A limiter that does not save up: RateLimiter.create(rate) lets an idle second's permits out
+     * at once afterwards (a burst of twice the rate right after the slot was quiet); one with a
+     * warm-up of a millisecond keeps almost nothing in store, so a burst of changes leaves the
+     * source at the configured rate from its first row.
+     */
+    private static RateLimiter paced(long perSecond) {
+        return RateLimiter.create(perSecond, java.time.Duration.ofMillis(1));
     }
 
     public RateLimit limit() {
