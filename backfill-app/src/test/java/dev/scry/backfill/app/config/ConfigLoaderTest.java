@@ -134,8 +134,15 @@ class ConfigLoaderTest {
     }
 
     @Test
-    void transformsAreRefusedUntilImplemented() {
-        assertError(VALID + "transforms: [{hash: public.customers.email}]\n").hasMessageContaining("transforms are not implemented");
+    void badTransformEntriesAreNamedWithTheirPath() throws Exception {
+        assertError(VALID + "transforms: [{hash: public.customers.email}]\n").hasMessageContaining("transforms[0] must be a mapping with a type");
+        assertError(VALID + "transforms: [{type: shuffle, columns: [a.b.c]}]\n").hasMessageContaining("transforms[0].type 'shuffle' is not a transform");
+        assertError(VALID + "transforms: [{type: mask, columns: [a.b.c], keep: 4}]\n").hasMessageContaining("transforms[0].keep is not a known key");
+        assertError(VALID + "transforms: [{type: hash, columns: [a.b.c]}]\n").hasMessageContaining("transforms[0].key is required");
+        env.put("HASH_KEY", "from env");
+        BackfillConfig c = load(VALID + "transforms: [{type: hash, columns: [a.b.c], key: '${HASH_KEY}'}]\n");
+        assertThat(c.transforms().get(0).settings().get("key")).isEqualTo("from env");
+        assertThat(c.transforms().get(0).toString()).doesNotContain("from env");
     }
 
     @Test
