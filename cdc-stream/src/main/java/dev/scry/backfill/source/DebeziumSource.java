@@ -132,10 +132,27 @@ public final class DebeziumSource implements AutoCloseable {
                 throw e;
             }
         }
-        if (SqlErrors.isTransientChain(t)) {
+        if (SqlErrors.isTransientChain(t) || replicationStreamBroken(t)) {
             throw new TransientException(describe(t), t);
         }
         throw new PipelineFailure(describe(t), t);
+    }
+
+    /**
+     * pgjdbc reports a replication connection that the server closed (walsender terminated,
+     * server restarting) in ways that carry no connection SQLSTATE, depending on which thread
+     * notices first: a status update written to "an inactive copy operation", "This replication
+     * stream has been closed". Those are connection faults too.
+     */
+    private static boolean replicationStreamBroken(Throwable t) {
+        for (Throwable c = t; c != null && c.getCause() != c; c = c.getCause()) {
+            String m = c.getMessage();
+            if (c instanceof java.sql.SQLException && m != null && (m.contains("inactive copy operation")
+                    || m.contains("replication stream has been closed") || m.contains("Database connection failed"))) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**
