@@ -107,6 +107,13 @@ final class EngineProperties {
         // Heartbeats carry the position while the configured tables are idle; one is also always
         // emitted when the snapshot completes, which is how an empty snapshot is seen to finish.
         p.setProperty("heartbeat.interval.ms", Long.toString(s.heartbeatInterval().toMillis()));
+        // A slot only moves when changes of its own database come out of it: on a quiet database
+        // next to busy ones the server would keep every WAL segment since the last change. Each
+        // heartbeat therefore writes a tiny non-transactional logical message into this
+        // database's WAL (no table is touched); decoding it moves the stream's position, the next
+        // heartbeat carries that position to the checkpoint, and the slot confirms it.
+        p.setProperty("heartbeat.action.query", "SELECT pg_logical_emit_message(false, '" + SourceAdmin.MARKER_PREFIX
+                + "-heartbeat', '')");
         return p;
     }
 

@@ -51,7 +51,7 @@ import dev.scry.backfill.throttle.RateLimit;
 public final class ConfigLoader {
 
     static final Set<String> TOP = Set.of("pipeline", "source", "shadow", "tables", "slot", "publication", "batch",
-            "rate-limit", "transforms", "snapshot", "discover-tables-every-ms", "retry", "standby", "errors");
+            "rate-limit", "transforms", "snapshot", "discover-tables-every-ms", "retry", "standby", "errors", "heartbeat-interval-ms");
     static final Set<String> ENDPOINT = Set.of("host", "port", "database", "user", "password", "password-file", "sslmode", "sslrootcert");
     static final Set<String> BATCH = Set.of("max-rows", "max-delay-ms");
     static final Set<String> RATE_LIMIT = Set.of("rows-per-second", "bytes-per-second");
@@ -166,7 +166,7 @@ public final class ConfigLoader {
 
         List<TransformConfig> transforms = transforms(top);
         return new BackfillConfig(file, pipeline, source, shadow, selectors, tables, slot, publication, maxRows,
-                Duration.ofMillis(maxDelay), rateLimit, HEARTBEAT_INTERVAL, snapshot, Duration.ofMillis(discoverEvery), retry, top.bool("standby", false), tolerance.equals("all"), transforms);
+                Duration.ofMillis(maxDelay), rateLimit, Duration.ofMillis(top.integer("heartbeat-interval-ms", HEARTBEAT_INTERVAL.toMillis(), 100, 3_600_000)), snapshot, Duration.ofMillis(discoverEvery), retry, top.bool("standby", false), tolerance.equals("all"), transforms);
     }
 
     static final Map<String, Set<String>> TRANSFORM_KEYS = Map.of(
