@@ -47,15 +47,15 @@ public final class Main {
         cli.setErr(new PrintWriter(err, true));
         cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
             if (e instanceof SetupException) {
-                err.println("error: " + e.getMessage());
+                err.println(LogFormat.errorLine(e.getMessage()));
                 return USAGE;
             }
             if (e instanceof PipelineFailure) {
-                err.println("error: " + e.getMessage());
+                err.println(LogFormat.errorLine(e.getMessage()));
                 LOG.debug("failure", e);
                 return FAILURE;
             }
-            err.println("error: " + e);
+            err.println(LogFormat.errorLine(e.toString()));
             LOG.error("unexpected failure", e);
             return FAILURE;
         });
@@ -70,8 +70,15 @@ public final class Main {
         @CommandLine.Spec
         CommandLine.Model.CommandSpec spec;
 
+        @Option(names = "--log-format", paramLabel = "FORMAT", defaultValue = "text",
+                description = "Logs on stderr as text (default) or json (one object per line).")
+        String logFormat;
+
         BackfillConfig load() {
-            return new ConfigLoader().load(config);
+            LogFormat.use(logFormat);
+            BackfillConfig loaded = new ConfigLoader().load(config);
+            org.slf4j.MDC.put("pipeline", loaded.pipeline());
+            return loaded;
         }
 
         PrintWriter out() {

@@ -100,6 +100,7 @@ final class PipelineRun {
 
     private Result run(boolean snapshotFirst, boolean stopAfterSnapshot, boolean exitWhenCaughtUp) throws InterruptedException {
         phase = snapshotFirst ? Phase.SNAPSHOT : Phase.STREAMING;
+        org.slf4j.MDC.put("phase", phase.label());
         String marker = exitWhenCaughtUp ? "caught-up:" + config.pipeline() + ":" + UUID.randomUUID() : null;
         AtomicReference<DebeziumSource> sourceRef = new AtomicReference<>();
         try (CatalogSourceSchema catalog = new CatalogSourceSchema(config.source(), chain);
@@ -116,6 +117,8 @@ final class PipelineRun {
                     // A heartbeat on an idle source: the checkpoint already says this.
                     return;
                 }
+                org.slf4j.MDC.put("pipeline", config.pipeline());
+                org.slf4j.MDC.put("phase", batch.end().phase().label());
                 throttle.admit(batch);
                 Map<TableId, TableCounts> counts = sink.apply(chain.apply(batch));
                 committedOffset.set(Optional.of(batch.end().offset()));

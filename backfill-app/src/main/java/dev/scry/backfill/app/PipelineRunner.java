@@ -384,6 +384,7 @@ final class PipelineRunner {
 
     /** The COPY snapshot (see {@link CopySnapshot}); false when stopped by a signal before it completed. */
     private boolean copySnapshot(Map<TableId, TableSpec> specs, SnapshotProgress progress) throws SQLException, InterruptedException {
+        org.slf4j.MDC.put("phase", Phase.SNAPSHOT.label());
         CopySnapshot copy = new CopySnapshot(config.source(), config.shadow(), config.slot(), checkpoints, List.copyOf(specs.values()),
                 throttle, progress, config.snapshot().parallelism(), chain);
         Signals.onTermination(copy::requestStop);
