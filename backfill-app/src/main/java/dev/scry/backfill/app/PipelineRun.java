@@ -57,6 +57,7 @@ final class PipelineRun {
     private final SnapshotProgress progress;
     private final TransformChain chain;
     private final Throttle throttle;
+    private final dev.scry.backfill.app.ops.Operations ops;
 
     // State observed by the sink callback on the engine's thread and read after the run.
     private volatile Phase phase;
@@ -71,7 +72,9 @@ final class PipelineRun {
     private long lastSummaryNanos = System.nanoTime();
 
     PipelineRun(BackfillConfig config, Map<TableId, TableSpec> specs, Map<TableId, TableSpec> shadowSpecs, OffsetStorage offsets,
-                String registration, CheckpointStore checkpoints, SnapshotProgress progress, TransformChain chain, Throttle throttle) {
+                String registration, CheckpointStore checkpoints, SnapshotProgress progress, TransformChain chain, Throttle throttle,
+                dev.scry.backfill.app.ops.Operations ops) {
+        this.ops = ops;
         this.chain = chain;
         this.throttle = throttle;
         this.config = config;
@@ -104,8 +107,12 @@ final class PipelineRun {
         String marker = exitWhenCaughtUp ? "caught-up:" + config.pipeline() + ":" + UUID.randomUUID() : null;
         AtomicReference<DebeziumSource> sourceRef = new AtomicReference<>();
         try (CatalogSourceSchema catalog = new CatalogSourceSchema(config.source(), chain);
-             ShadowSink sink = new ShadowSink(config.sinkSettings(), shadowSpecs, catalog);
+             ShadowSink sink = ops == null ? new ShadowSink(config.sinkSettings(), shadowSpecs, catalog)
+                     : new ShadowSink(config.sinkSettings(), shadowSpecs, catalog, ops, ops.poolMetrics());
              AutoCloseable registered = ShadowOffsetBackingStore.register(registration, this::storedOffset)) {
+            if (ops != null) {
+                ops.phase(phase.label());
+            }
             DebeziumSource.StartListener started = () -> {
                 if (marker != null) {
                     emitMarker(marker);
@@ -121,6 +128,13 @@ final class PipelineRun {
                 org.slf4j.MDC.put("phase", batch.end().phase().label());
                 throttle.admit(batch);
                 Map<TableId, TableCounts> counts = sink.apply(chain.apply(batch));
+                if (ops != null) {
+                    Map<TableId, long[]> byOp = new java.util.LinkedHashMap<>();
+                    counts.forEach((t, c) -> byOp.put(t, new long[] {c.snapshotRows(), c.inserts(), c.updates(), c.deletes(), c.truncates()}));
+                    Object ts = batch.end().offset().get("ts_usec");
+                    ops.batch(byOp, batch.size(), batch.end().phase() == Phase.STREAMING && ts instanceof Number n ? n.longValue() : null);
+                    ops.phase(batch.end().phase().label());
+                }
                 committedOffset.set(Optional.of(batch.end().offset()));
                 afterCommit(batch, counts, marker, stopAfterSnapshot, sourceRef.get());
             };

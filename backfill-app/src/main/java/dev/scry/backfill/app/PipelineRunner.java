@@ -13,6 +13,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import dev.scry.backfill.app.config.BackfillConfig;
+import dev.scry.backfill.app.ops.Operations;
 import dev.scry.backfill.checkpoint.Checkpoint;
 import dev.scry.backfill.checkpoint.CheckpointStore;
 import dev.scry.backfill.checkpoint.ShadowOffsetBackingStore;
@@ -66,6 +67,7 @@ final class PipelineRunner {
     int snapshot() throws SQLException, InterruptedException {
         try (InstanceLock lock = InstanceLock.acquire(config.shadow(), config.pipeline(), config.standby());
              RateReporter rates = new RateReporter(config, throttle);
+             Operations ops = startOperations();
              Connection source = Connect.open(config.source(), "source"); Connection shadow = Connect.open(config.shadow(), "shadow")) {
             config = ResolvedTables.of(config, source);
             Map<TableId, TableSpec> specs = preflight(source, shadow, false);
@@ -111,6 +113,7 @@ final class PipelineRunner {
     int stream(boolean resume, boolean exitWhenCaughtUp) throws SQLException, InterruptedException {
         try (InstanceLock lock = InstanceLock.acquire(config.shadow(), config.pipeline(), config.standby());
              RateReporter rates = new RateReporter(config, throttle);
+             Operations ops = startOperations();
              Connection source = Connect.open(config.source(), "source"); Connection shadow = Connect.open(config.shadow(), "shadow")) {
             config = ResolvedTables.of(config, source);
             Optional<Checkpoint> checkpoint = checkpoints.read(shadow);
@@ -166,6 +169,13 @@ final class PipelineRunner {
                 addTable(spec);
                 shadowSpecs.put(spec.id(), ShadowSchema.current(shadow, chain.shape(spec)));
             }
+            if (ops != null) {
+                // Snapshot figures stay visible while streaming: what the snapshot copied, of the estimate.
+                SnapshotProgress copied = new SnapshotProgress(List.copyOf(specs.keySet()));
+                copied.estimate(source);
+                copied.add(checkpoints.progress(shadow));
+                ops.snapshot(copied::rows, copied.estimates());
+            }
             return streamWithRetries(specs, shadowSpecs, exitWhenCaughtUp);
         }
     }
@@ -198,6 +208,10 @@ final class PipelineRunner {
                 }
                 LOG.warn("not ready: the source connection failed ({}); streaming again from the checkpoint in {} ms (attempt {})",
                         e.getMessage(), delay, attempts.failures());
+                if (ops != null) {
+                    ops.phase("waiting for the source");
+                    ops.error();
+                }
                 Signals.onTermination(() -> stopping.set(true));
                 long until = System.currentTimeMillis() + delay;
                 while (System.currentTimeMillis() < until && !stopping.get()) {
@@ -382,9 +396,23 @@ final class PipelineRunner {
         return current;
     }
 
+    private Operations ops;
+
+    private Operations startOperations() {
+        ops = Operations.start(config.metricsHost(), config.metricsPort(), config.source(), config.shadow(), config.slot());
+        if (ops != null) {
+            ops.throttle(throttle);
+        }
+        return ops;
+    }
+
     /** The COPY snapshot (see {@link CopySnapshot}); false when stopped by a signal before it completed. */
     private boolean copySnapshot(Map<TableId, TableSpec> specs, SnapshotProgress progress) throws SQLException, InterruptedException {
         org.slf4j.MDC.put("phase", Phase.SNAPSHOT.label());
+        if (ops != null) {
+            ops.phase("snapshot");
+            ops.snapshot(progress::rows, progress.estimates());
+        }
         CopySnapshot copy = new CopySnapshot(config.source(), config.shadow(), config.slot(), checkpoints, List.copyOf(specs.values()),
                 throttle, progress, config.snapshot().parallelism(), chain);
         Signals.onTermination(copy::requestStop);
@@ -395,6 +423,6 @@ final class PipelineRunner {
         String registration = config.pipeline() + ":" + UUID.randomUUID();
         OffsetStorage offsets = new OffsetStorage(ShadowOffsetBackingStore.class.getName(),
                 Map.of(ShadowOffsetBackingStore.REGISTRY_KEY, registration));
-        return new PipelineRun(config, specs, shadowSpecs, offsets, registration, checkpoints, progress, chain, throttle);
+        return new PipelineRun(config, specs, shadowSpecs, offsets, registration, checkpoints, progress, chain, throttle, ops);
     }
 }

@@ -56,6 +56,10 @@ final class Pipeline {
             yaml.append("  - '").append(t.replace("'", "''")).append("'\n");
         }
         yaml.append(extraYaml == null ? "" : extraYaml);
+        if (extraYaml == null || !extraYaml.contains("metrics:")) {
+            // Test processes run side by side: no fixed port for the metrics endpoint.
+            yaml.append("metrics: {port: 0}\n");
+        }
         Files.writeString(config, yaml.toString());
     }
 

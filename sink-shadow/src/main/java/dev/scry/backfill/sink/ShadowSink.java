@@ -44,7 +44,33 @@ public final class ShadowSink implements AutoCloseable {
      * @param tables the shadow tables as they are now (see {@link ShadowSchema#current})
      * @param source the source's catalog, read when a schema change reaches the stream
      */
+    /** What the sink reports as it works (metrics); every method has a no-op default. */
+    public interface Listener {
+        default void retried() {
+        }
+
+        default void deadLettered(TableId table) {
+        }
+
+        default void applied(long nanos) {
+        }
+
+        Listener NONE = new Listener() {
+        };
+    }
+
+    private Listener listener = Listener.NONE;
+
     public ShadowSink(SinkSettings settings, Map<TableId, TableSpec> tables, SourceSchema source) {
+        this(settings, tables, source, Listener.NONE, null);
+    }
+
+    /**
+     * @param listener told about retries, dead letters and apply times
+     * @param poolMetrics HikariCP's metrics for the sink's pool, or null
+     */
+    public ShadowSink(SinkSettings settings, Map<TableId, TableSpec> tables, SourceSchema source, Listener listener,
+                      com.zaxxer.hikari.metrics.MetricsTrackerFactory poolMetrics) {
         this.settings = settings;
         this.checkpoints = new CheckpointStore(settings.pipeline());
         this.deadLetters = new DeadLetters(settings.pipeline());
@@ -59,6 +85,10 @@ public final class ShadowSink implements AutoCloseable {
         config.setConnectionTimeout(10_000);
         // Start even if the shadow is down right now; getConnection failures are retried per batch.
         config.setInitializationFailTimeout(-1);
+        if (poolMetrics != null) {
+            config.setMetricsTrackerFactory(poolMetrics);
+        }
+        this.listener = listener;
         this.pool = new HikariDataSource(config);
     }
 
@@ -67,6 +97,7 @@ public final class ShadowSink implements AutoCloseable {
      * Blocks while retrying transient faults.
      */
     public Map<TableId, TableCounts> apply(ChangeBatch batch) throws InterruptedException {
+        long started = System.nanoTime();
         RetryPolicy.Attempts attempts = settings.retry().start();
         boolean rowAtATime = false;
         boolean tolerant = false;
@@ -76,6 +107,7 @@ public final class ShadowSink implements AutoCloseable {
                 if (commitOutcomeUnknown && alreadyCommitted(c, batch)) {
                     LOG.info("the previous commit of this batch did reach the shadow; not applying it twice");
                     applier.committed();
+                listener.applied(System.nanoTime() - started);
                     return Map.of();
                 }
                 Map<TableId, TableCounts> counts;
@@ -83,6 +115,7 @@ public final class ShadowSink implements AutoCloseable {
                     counts = tolerant
                             ? applier.applyTolerant(c, batch, (change, error) -> {
                                 deadLetters.add(c, change, batch.end().lsn(), error);
+                                listener.deadLettered(change.table());
                                 LOG.warn("the shadow rejected a change to {} ({}): {}; stored as a dead letter (errors.tolerance: all),"
                                         + " the pipeline goes on", change.table(), change.op(), error);
                             })
@@ -101,6 +134,7 @@ public final class ShadowSink implements AutoCloseable {
                     throw e;
                 }
                 applier.committed();
+                listener.applied(System.nanoTime() - started);
                 if (attempts.failures() > 0) {
                     LOG.info("shadow write succeeded after {} failed attempt(s)", attempts.failures());
                 }
@@ -126,6 +160,7 @@ public final class ShadowSink implements AutoCloseable {
                             + "); stopping with the checkpoint before the failed batch. Run `resume` once the shadow is back", e);
                 }
                 LOG.warn("shadow write failed ({}); retrying in {} ms (attempt {})", SqlErrors.describe(e), delay, attempts.failures() + 1);
+                listener.retried();
                 Thread.sleep(delay);
             }
         }

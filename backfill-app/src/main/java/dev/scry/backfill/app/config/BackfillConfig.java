@@ -21,7 +21,8 @@ public record BackfillConfig(String file, String pipeline, ConnectionSettings so
                              List<TableSelector> selectors, List<TableId> tables, String slot, String publication, int batchMaxRows,
                              Duration batchMaxDelay, RateLimit rateLimit, Duration heartbeatInterval,
                              SnapshotSettings snapshot, Duration discoverTablesEvery, RetryPolicy retry,
-                             boolean standby, boolean tolerateErrors, List<TransformConfig> transforms) {
+                             boolean standby, boolean tolerateErrors, List<TransformConfig> transforms, String metricsHost,
+                             int metricsPort) {
 
     public BackfillConfig {
         selectors = List.copyOf(selectors);
@@ -37,7 +38,7 @@ public record BackfillConfig(String file, String pipeline, ConnectionSettings so
     /** The same configuration with {@code tables} resolved against the source's catalog. */
     public BackfillConfig withTables(List<TableId> resolved) {
         return new BackfillConfig(file, pipeline, source, shadow, selectors, resolved, slot, publication, batchMaxRows, batchMaxDelay,
-                rateLimit, heartbeatInterval, snapshot, discoverTablesEvery, retry, standby, tolerateErrors, transforms);
+                rateLimit, heartbeatInterval, snapshot, discoverTablesEvery, retry, standby, tolerateErrors, transforms, metricsHost, metricsPort);
     }
 
     public StreamSettings streamSettings() {

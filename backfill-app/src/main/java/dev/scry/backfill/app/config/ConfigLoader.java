@@ -46,17 +46,19 @@ import dev.scry.backfill.throttle.RateLimit;
  * retry:       {initial-backoff-ms: 200, max-backoff-ms: 30000, give-up-after-s: 600}
  * standby:     false        # true: a second cdc/resume waits and takes over when the active one stops
  * errors:      {tolerance: none}   # all: a change the shadow rejects becomes a dead letter
+ * metrics:     {host: 127.0.0.1, port: 9464}   # /metrics, /health, /ready; port 0 = off
  * </pre>
  */
 public final class ConfigLoader {
 
     static final Set<String> TOP = Set.of("pipeline", "source", "shadow", "tables", "slot", "publication", "batch",
-            "rate-limit", "transforms", "snapshot", "discover-tables-every-ms", "retry", "standby", "errors", "heartbeat-interval-ms");
+            "rate-limit", "transforms", "snapshot", "discover-tables-every-ms", "retry", "standby", "errors", "heartbeat-interval-ms", "metrics");
     static final Set<String> ENDPOINT = Set.of("host", "port", "database", "user", "password", "password-file", "sslmode", "sslrootcert");
     static final Set<String> BATCH = Set.of("max-rows", "max-delay-ms");
     static final Set<String> RATE_LIMIT = Set.of("rows-per-second", "bytes-per-second");
     static final Set<String> SNAPSHOT = Set.of("method", "parallelism");
     static final Set<String> ERRORS = Set.of("tolerance");
+    static final Set<String> METRICS = Set.of("host", "port");
     static final Set<String> RETRY = Set.of("initial-backoff-ms", "max-backoff-ms", "give-up-after-s");
 
     /** How often the engine reports its position while the configured tables are idle. */
@@ -165,8 +167,11 @@ public final class ConfigLoader {
         }
 
         List<TransformConfig> transforms = transforms(top);
+        Section metricsSection = top.section("metrics", METRICS, false);
+        String metricsHost = metricsSection.string("host", "127.0.0.1");
+        int metricsPort = (int) metricsSection.integer("port", 9464, 0, 65535);
         return new BackfillConfig(file, pipeline, source, shadow, selectors, tables, slot, publication, maxRows,
-                Duration.ofMillis(maxDelay), rateLimit, Duration.ofMillis(top.integer("heartbeat-interval-ms", HEARTBEAT_INTERVAL.toMillis(), 100, 3_600_000)), snapshot, Duration.ofMillis(discoverEvery), retry, top.bool("standby", false), tolerance.equals("all"), transforms);
+                Duration.ofMillis(maxDelay), rateLimit, Duration.ofMillis(top.integer("heartbeat-interval-ms", HEARTBEAT_INTERVAL.toMillis(), 100, 3_600_000)), snapshot, Duration.ofMillis(discoverEvery), retry, top.bool("standby", false), tolerance.equals("all"), transforms, metricsHost, metricsPort);
     }
 
     static final Map<String, Set<String>> TRANSFORM_KEYS = Map.of(
