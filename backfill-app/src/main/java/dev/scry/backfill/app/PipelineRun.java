@@ -197,10 +197,25 @@ final class PipelineRun {
         }
         long now = System.nanoTime();
         if (phase == Phase.STREAMING && now - lastSummaryNanos >= SUMMARY_EVERY_NANOS) {
-            LOG.info("pipeline {}: {} changes applied in the last {} s; checkpoint LSN {}", config.pipeline(), changesSinceSummary,
-                    (now - lastSummaryNanos) / 1_000_000_000L, lastLsn);
+            Object ts = batch.end().offset().get("ts_usec");
+            String lag = ts instanceof Number n && n.longValue() > 0
+                    ? String.format("%.1f s", Math.max(0, System.currentTimeMillis() - n.longValue() / 1000) / 1000.0) : "unknown";
+            LOG.info("pipeline {}: {} changes applied in the last {} s; lag {}; slot lag {} bytes; checkpoint LSN {}", config.pipeline(),
+                    changesSinceSummary, (now - lastSummaryNanos) / 1_000_000_000L, lag, slotLagBytes(), lastLsn);
             changesSinceSummary = 0;
             lastSummaryNanos = now;
+        }
+    }
+
+    /** WAL between the source's position and the slot's confirmed one, for the summary line; -1 when unknown. */
+    private long slotLagBytes() {
+        try (Connection c = Connect.open(config.source(), "source")) {
+            Optional<dev.scry.backfill.source.SlotInfo> slot = new SourceAdmin(c).slot(config.slot());
+            Lsn now = new SourceAdmin(c).currentWalLsn();
+            return slot.isEmpty() || slot.get().confirmedFlush() == null ? -1 : Math.max(0, now.bytesAfter(slot.get().confirmedFlush()));
+        }
+        catch (SQLException | RuntimeException e) {
+            return -1;
         }
     }
 

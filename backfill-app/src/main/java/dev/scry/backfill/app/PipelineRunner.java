@@ -416,7 +416,13 @@ final class PipelineRunner {
         CopySnapshot copy = new CopySnapshot(config.source(), config.shadow(), config.slot(), checkpoints, List.copyOf(specs.values()),
                 throttle, progress, config.snapshot().parallelism(), chain);
         Signals.onTermination(copy::requestStop);
-        return copy.run() != null;
+        progress.startDisplay();
+        try {
+            return copy.run() != null;
+        }
+        finally {
+            progress.stopDisplay();
+        }
     }
 
     private PipelineRun newRun(Map<TableId, TableSpec> specs, Map<TableId, TableSpec> shadowSpecs, SnapshotProgress progress) {

@@ -60,15 +60,95 @@ public final class SnapshotProgress {
             }
         });
         long now = System.nanoTime();
-        if (now - lastReportNanos >= REPORT_EVERY_NANOS) {
+        if (display == null && now - lastReportNanos >= REPORT_EVERY_NANOS) {
             lastReportNanos = now;
             LOG.info("snapshot progress: {} rows in {} s ({} rows/s); {}", total(), seconds(now), rate(now), perTable());
         }
     }
 
+    /** Sets one table's estimate (tests). */
+    synchronized void estimate(TableId table, long rows) {
+        estimates.put(table, rows);
+    }
+
     /** The planner's row estimate per table, as read by {@link #estimate(Connection)}. */
     public synchronized Map<TableId, Long> estimates() {
         return new LinkedHashMap<>(estimates);
+    }
+
+    private Thread display;
+    private int drawnLines;
+
+    /**
+     * On a terminal, draws a progress bar per table (rows of the estimate, rate, ETA) on stderr,
+     * redrawn twice a second, instead of the periodic log lines. Does nothing elsewhere.
+     */
+    public synchronized void startDisplay() {
+        if (System.console() == null || display != null) {
+            return;
+        }
+        display = new Thread(() -> {
+            try {
+                while (!Thread.currentThread().isInterrupted()) {
+                    draw();
+                    Thread.sleep(500);
+                }
+            }
+            catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }, "snapshot-progress");
+        display.setDaemon(true);
+        display.start();
+    }
+
+    /** Draws the final state and stops redrawing. */
+    public void stopDisplay() {
+        Thread t;
+        synchronized (this) {
+            t = display;
+        }
+        if (t != null) {
+            t.interrupt();
+            try {
+                t.join(2000);
+            }
+            catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            draw();
+        }
+    }
+
+    private void draw() {
+        List<String> lines = lines(System.nanoTime());
+        StringBuilder out = new StringBuilder();
+        if (drawnLines > 0) {
+            out.append("\033[").append(drawnLines).append('F');
+        }
+        for (String line : lines) {
+            out.append(line).append("\033[K\n");
+        }
+        drawnLines = lines.size();
+        System.err.print(out);
+        System.err.flush();
+    }
+
+    /** One line per table: {@code name [#####.....] rows/estimate  rate rows/s  ETA}. */
+    synchronized List<String> lines(long now) {
+        List<String> out = new java.util.ArrayList<>();
+        double seconds = Math.max(1e-3, (now - startNanos) / 1e9);
+        int width = rows.keySet().stream().mapToInt(t -> t.toString().length()).max().orElse(5);
+        for (Map.Entry<TableId, Long> e : rows.entrySet()) {
+            long done = e.getValue();
+            long estimate = Math.max(done, estimates.getOrDefault(e.getKey(), 0L));
+            int filled = estimate == 0 ? 30 : (int) Math.min(30, 30 * done / estimate);
+            long rate = Math.round(done / seconds);
+            String eta = rate == 0 || done >= estimate ? "-" : ((estimate - done) / rate) + " s";
+            out.add(String.format("%-" + width + "s [%s%s] %,d/%,d  %,d rows/s  ETA %s", e.getKey(), "#".repeat(filled),
+                    ".".repeat(30 - filled), done, estimate, rate, eta));
+        }
+        return out;
     }
 
     public synchronized long total() {
