@@ -211,6 +211,7 @@ final class PipelineRunner {
                 if (ops != null) {
                     ops.phase("waiting for the source");
                     ops.error();
+                    ops.retried();
                 }
                 Signals.onTermination(() -> stopping.set(true));
                 long until = System.currentTimeMillis() + delay;
