@@ -128,9 +128,23 @@ final class TableCopy {
         int pendingRows = 0;
         long pendingBytes = 0;
         byte[] row;
+        // Rows are gathered into 256 KB writes: one CopyData message per row to the shadow costs more
+        // than the rows themselves for narrow tables.
+        byte[] buffer = new byte[256 * 1024];
+        int buffered = 0;
         try {
             while ((row = out.readFromCopy()) != null) {
-                in.writeToCopy(row, 0, row.length);
+                if (buffered + row.length > buffer.length) {
+                    in.writeToCopy(buffer, 0, buffered);
+                    buffered = 0;
+                }
+                if (row.length > buffer.length) {
+                    in.writeToCopy(row, 0, row.length);
+                }
+                else {
+                    System.arraycopy(row, 0, buffer, buffered, row.length);
+                    buffered += row.length;
+                }
                 rows++;
                 pendingRows++;
                 pendingBytes += row.length;
@@ -145,6 +159,9 @@ final class TableCopy {
                         return -1;
                     }
                 }
+            }
+            if (buffered > 0) {
+                in.writeToCopy(buffer, 0, buffered);
             }
             in.endCopy();
         }
