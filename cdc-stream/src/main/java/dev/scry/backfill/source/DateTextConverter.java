@@ -23,6 +23,10 @@ public final class DateTextConverter implements CustomConverter<SchemaBuilder, R
 
     static final String SCHEMA_NAME = "dev.scry.backfill.DateText";
 
+    // pg_type.dat's fixed OID of date: a domain over date is named for the domain but carries
+    // its root type's OID as native type (see PlainTextConverter.ROOT_OIDS).
+    private static final int DATE_OID = 1082;
+
     // The sentinels Debezium's PostgreSQL connector uses for 'infinity' dates in the stream.
     private static final LocalDate POSITIVE_INFINITY = LocalDate.parse("-5877611-06-21");
     private static final LocalDate NEGATIVE_INFINITY = LocalDate.parse("-5877611-06-22");
@@ -33,9 +37,13 @@ public final class DateTextConverter implements CustomConverter<SchemaBuilder, R
 
     @Override
     public void converterFor(RelationalColumn column, ConverterRegistration<SchemaBuilder> registration) {
-        if ("date".equals(column.typeName())) {
+        if (takes(column.typeName(), column.nativeType())) {
             registration.register(SchemaBuilder.string().name(SCHEMA_NAME).optional(), DateTextConverter::toText);
         }
+    }
+
+    static boolean takes(String typeName, int nativeType) {
+        return "date".equals(typeName) || nativeType == DATE_OID;
     }
 
     static String toText(Object raw) {

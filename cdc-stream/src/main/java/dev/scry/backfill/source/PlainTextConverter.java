@@ -1,6 +1,7 @@
 package dev.scry.backfill.source;
 
 import java.math.BigDecimal;
+import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
 
@@ -29,6 +30,15 @@ public final class PlainTextConverter implements CustomConverter<SchemaBuilder, 
     static final Set<String> TYPES = Set.of("bit", "varbit", "money", "point",
             "int4range", "int8range", "numrange", "daterange", "tsrange", "tstzrange");
 
+    /**
+     * The same types by OID (fixed in PostgreSQL's pg_type.dat). A column of a domain reaches
+     * {@link #converterFor} under the domain's own name, but with its root type's OID as the
+     * native type (PgOutputMessageDecoder and PostgresConnection both use getRootType()), while
+     * the stream resolves its values through the domain to the base type.
+     */
+    static final Map<Integer, String> ROOT_OIDS = Map.of(1560, "bit", 1562, "varbit", 790, "money", 600, "point",
+            3904, "int4range", 3926, "int8range", 3906, "numrange", 3912, "daterange", 3908, "tsrange", 3910, "tstzrange");
+
     private ToastPlaceholder placeholder;
 
     @Override
@@ -42,9 +52,13 @@ public final class PlainTextConverter implements CustomConverter<SchemaBuilder, 
 
     @Override
     public void converterFor(RelationalColumn column, ConverterRegistration<SchemaBuilder> registration) {
-        if (TYPES.contains(column.typeName())) {
+        if (takes(column.typeName(), column.nativeType())) {
             registration.register(SchemaBuilder.string().name(SCHEMA_NAME).optional(), this::toText);
         }
+    }
+
+    static boolean takes(String typeName, int nativeType) {
+        return TYPES.contains(typeName) || ROOT_OIDS.containsKey(nativeType);
     }
 
     String toText(Object raw) {

@@ -58,6 +58,17 @@ class ConvertersTest {
     }
 
     @Test
+    void domainsAreRecognisedByTheirRootTypesOid() {
+        // The connector names a domain column by the domain, and gives it the root type's OID.
+        assertThat(PlainTextConverter.takes("place", 600)).isTrue();
+        assertThat(PlainTextConverter.takes("Dom \"vb\"", 1562)).isTrue();
+        assertThat(PlainTextConverter.takes("varbit", 1562)).isTrue();
+        assertThat(PlainTextConverter.takes("positive", 23)).isFalse();
+        assertThat(DateTextConverter.takes("day", 1082)).isTrue();
+        assertThat(DateTextConverter.takes("timestamp", 1114)).isFalse();
+    }
+
+    @Test
     void placeholderMatchesEveryShapeDebeziumGivesIt() {
         ToastPlaceholder p = new ToastPlaceholder("__ph");
         byte[] bytes = "__ph".getBytes(StandardCharsets.UTF_8);
