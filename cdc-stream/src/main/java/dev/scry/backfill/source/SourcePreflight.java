@@ -35,6 +35,7 @@ public final class SourcePreflight {
     public Map<TableId, TableSpec> check(List<TableId> tables) throws SQLException {
         checkWalLevel();
         checkReplicationRole();
+        checkTypeRegistry();
         SourceCatalog catalog = new SourceCatalog(connection);
         Map<TableId, TableSpec> specs = new LinkedHashMap<>();
         for (TableId table : tables) {
@@ -70,6 +71,28 @@ public final class SourcePreflight {
                 String user = rs.getString(2);
                 throw new SetupException("source user " + user + " lacks the REPLICATION attribute; run ALTER ROLE "
                         + user + " REPLICATION as a superuser, or connect as a role that has it");
+            }
+        }
+    }
+
+    /**
+     * Debezium 3.6.1 loads every type of the database when the connector starts
+     * (TypeRegistry.prime) and reads enum labels for every type of category 'E'. A domain over an
+     * enum has that category but no labels of its own, and the connector fails with a
+     * NullPointerException, whether or not a configured table uses the domain.
+     */
+    private void checkTypeRegistry() throws SQLException {
+        String sql = """
+                SELECT t.oid::regtype::text, format_type(t.typbasetype, NULL) FROM pg_type t
+                JOIN pg_namespace n ON n.oid = t.typnamespace
+                WHERE t.typtype = 'd' AND t.typcategory = 'E' AND n.nspname <> 'pg_toast'
+                ORDER BY 1 LIMIT 1""";
+        try (Statement st = connection.createStatement(); ResultSet rs = st.executeQuery(sql)) {
+            if (rs.next()) {
+                throw new SetupException("source database has domain " + rs.getString(1) + " over the enum " + rs.getString(2)
+                        + ", which the change stream (Debezium 3.6.1) cannot load: its connector fails to start while any domain over"
+                        + " an enum exists in the database, used by a configured table or not; drop the domain or redefine it (e.g."
+                        + " over text with a CHECK)");
             }
         }
     }
