@@ -15,16 +15,19 @@ import dev.scry.backfill.model.Identifiers;
 import dev.scry.backfill.model.TableId;
 
 /**
- * Creates on the shadow the user-defined types the copied tables use, as the source defines them:
- * enums with their labels in order (labels added on the source since are appended), and domains
- * with their base type, NOT NULL and CHECK constraints. Reads the source catalog; writes only the
- * shadow. Types that already exist on the shadow are left as they are.
+ * Creates on the shadow the user-defined types the copied tables use, as the source defines them,
+ * so that the shadow's columns have the same declared types and the apply casts
+ * ({@code CAST(text AS "Mood")}) accept the same values: enums with their labels in order (labels
+ * the source gained since are added at the same place in the order), and domains with their base
+ * type, collation, default, NOT NULL and CHECK constraints. Reads the source catalog; writes only
+ * the shadow. A domain that already exists on the shadow is left as it is.
  */
 public final class ShadowTypes {
 
     private static final Logger LOG = LoggerFactory.getLogger(ShadowTypes.class);
 
-    // User types reachable from the tables' columns, through arrays and domains, domains' bases first.
+    // User types reachable from the tables' columns, through arrays and domains, domains' bases
+    // first (a domain over an enum or over another domain needs that type to exist).
     private static final String TYPES_SQL = """
             WITH RECURSIVE used(oid, depth) AS (
               SELECT a.atttypid, 0 FROM pg_attribute a
@@ -34,68 +37,105 @@ public final class ShadowTypes {
               FROM used u JOIN pg_type t ON t.oid = u.oid
               WHERE (t.typtype = 'd' OR t.typelem <> 0) AND u.depth < 8
             )
-            SELECT t.oid, n.nspname, t.typname, t.typtype, format_type(t.typbasetype, t.typtypmod), t.typnotnull, max(u.depth)
+            SELECT t.oid, n.nspname, t.typname, t.typtype, format_type(t.typbasetype, t.typtypmod), t.typnotnull, t.typdefault,
+                   (SELECT format('%I.%I', cn.nspname, co.collname)
+                    FROM pg_type b, pg_collation co JOIN pg_namespace cn ON cn.oid = co.collnamespace
+                    WHERE b.oid = t.typbasetype AND co.oid = t.typcollation AND t.typcollation <> b.typcollation),
+                   max(u.depth)
             FROM used u JOIN pg_type t ON t.oid = u.oid JOIN pg_namespace n ON n.oid = t.typnamespace
             WHERE t.typtype IN ('e', 'd')
-            GROUP BY 1, 2, 3, 4, 5, 6
+            GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
             ORDER BY max(u.depth) DESC""";
+
+    // pg_get_constraintdef prints "CHECK (...)" and, for one added NOT VALID, a trailing "NOT
+    // VALID", which only ALTER DOMAIN ... ADD CONSTRAINT accepts; so every check is added that way.
+    private static final String CHECKS_SQL =
+            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE contypid = ? AND contype = 'c' ORDER BY conname";
+
+    private record UserType(long oid, TableId name, boolean isEnum, String baseType, boolean notNull, String defaultExpr,
+                            String collation) {
+    }
 
     private ShadowTypes() {
     }
 
     /** Ensures the types of the source relations {@code tableOids} exist on the shadow. Commits on its own. */
     public static void ensure(Connection source, Connection shadow, List<Long> tableOids) throws SQLException {
-        List<Object[]> types = new ArrayList<>();
+        List<UserType> types = new ArrayList<>();
         try (PreparedStatement ps = source.prepareStatement(TYPES_SQL)) {
             ps.setArray(1, source.createArrayOf("oid", tableOids.toArray()));
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    types.add(new Object[] {rs.getLong(1), rs.getString(2), rs.getString(3), rs.getString(4), rs.getString(5), rs.getBoolean(6)});
+                    types.add(new UserType(rs.getLong(1), new TableId(rs.getString(2), rs.getString(3)), "e".equals(rs.getString(4)),
+                            rs.getString(5), rs.getBoolean(6), rs.getString(7), rs.getString(8)));
                 }
             }
         }
-        for (Object[] t : types) {
-            TableId name = new TableId((String) t[1], (String) t[2]);
-            if ("e".equals(t[3])) {
-                ensureEnum(source, shadow, (Long) t[0], name);
+        for (UserType type : types) {
+            if (type.isEnum()) {
+                ensureEnum(source, shadow, type);
             }
-            else if (!exists(shadow, name)) {
-                StringBuilder sql = new StringBuilder("CREATE DOMAIN ").append(name.quoted()).append(" AS ").append(t[4]);
-                if ((Boolean) t[5]) {
-                    sql.append(" NOT NULL");
-                }
-                try (PreparedStatement ps = source.prepareStatement(
-                        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE contypid = ? AND contype = 'c' ORDER BY conname")) {
-                    ps.setLong(1, (Long) t[0]);
-                    try (ResultSet rs = ps.executeQuery()) {
-                        while (rs.next()) {
-                            sql.append(" CONSTRAINT ").append(Identifiers.quote(rs.getString(1))).append(' ').append(rs.getString(2));
-                        }
-                    }
-                }
-                execute(shadow, "CREATE SCHEMA IF NOT EXISTS " + Identifiers.quote(name.schema()), sql.toString());
-                LOG.info("created domain {} on the shadow", name);
+            else if (!exists(shadow, type.name())) {
+                createDomain(source, shadow, type);
             }
         }
     }
 
-    private static void ensureEnum(Connection source, Connection shadow, long oid, TableId name) throws SQLException {
-        List<String> labels = labels(source, "SELECT enumlabel FROM pg_enum WHERE enumtypid = ? ORDER BY enumsortorder", oid);
+    private static void createDomain(Connection source, Connection shadow, UserType type) throws SQLException {
+        List<String> statements = new ArrayList<>();
+        statements.add("CREATE SCHEMA IF NOT EXISTS " + Identifiers.quote(type.name().schema()));
+        StringBuilder create = new StringBuilder("CREATE DOMAIN ").append(type.name().quoted()).append(" AS ").append(type.baseType());
+        if (type.collation() != null) {
+            create.append(" COLLATE ").append(type.collation());
+        }
+        if (type.defaultExpr() != null) {
+            create.append(" DEFAULT ").append(type.defaultExpr());
+        }
+        if (type.notNull()) {
+            create.append(" NOT NULL");
+        }
+        statements.add(create.toString());
+        try (PreparedStatement ps = source.prepareStatement(CHECKS_SQL)) {
+            ps.setLong(1, type.oid());
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    statements.add("ALTER DOMAIN " + type.name().quoted() + " ADD CONSTRAINT " + Identifiers.quote(rs.getString(1))
+                            + " " + rs.getString(2));
+                }
+            }
+        }
+        inTransaction(shadow, statements);
+        LOG.info("created domain {} on the shadow", type.name());
+    }
+
+    private static void ensureEnum(Connection source, Connection shadow, UserType type) throws SQLException {
+        List<String> labels = labels(source, "SELECT enumlabel FROM pg_enum WHERE enumtypid = ? ORDER BY enumsortorder", type.oid());
+        TableId name = type.name();
         if (!exists(shadow, name)) {
             String list = String.join(", ", labels.stream().map(Identifiers::literal).toList());
-            execute(shadow, "CREATE SCHEMA IF NOT EXISTS " + Identifiers.quote(name.schema()),
-                    "CREATE TYPE " + name.quoted() + " AS ENUM (" + list + ")");
+            inTransaction(shadow, List.of("CREATE SCHEMA IF NOT EXISTS " + Identifiers.quote(name.schema()),
+                    "CREATE TYPE " + name.quoted() + " AS ENUM (" + list + ")"));
             LOG.info("created enum {} on the shadow", name);
             return;
         }
         List<String> have = labels(shadow, """
                 SELECT e.enumlabel FROM pg_enum e JOIN pg_type t ON t.oid = e.enumtypid JOIN pg_namespace n ON n.oid = t.typnamespace
                 WHERE n.nspname = ? AND t.typname = ? ORDER BY e.enumsortorder""", name);
-        for (String label : labels) {
-            if (!have.contains(label)) {
-                execute(shadow, "ALTER TYPE " + name.quoted() + " ADD VALUE IF NOT EXISTS " + Identifiers.literal(label));
-                LOG.info("added label {} to enum {} on the shadow", label, name);
+        List<String> statements = new ArrayList<>();
+        for (int i = 0; i < labels.size(); i++) {
+            String label = labels.get(i);
+            if (have.contains(label)) {
+                continue;
             }
+            // Placed right after the label that precedes it on the source (present on the shadow
+            // by now), so the shadow sorts the enum's values as the source does.
+            String where = i > 0 ? " AFTER " + Identifiers.literal(labels.get(i - 1))
+                    : have.isEmpty() ? "" : " BEFORE " + Identifiers.literal(have.get(0));
+            statements.add("ALTER TYPE " + name.quoted() + " ADD VALUE " + Identifiers.literal(label) + where);
+            LOG.info("adding label {} to enum {} on the shadow", label, name);
+        }
+        if (!statements.isEmpty()) {
+            inTransaction(shadow, statements);
         }
     }
 
@@ -129,11 +169,29 @@ public final class ShadowTypes {
         }
     }
 
-    private static void execute(Connection shadow, String... statements) throws SQLException {
+    /**
+     * All or nothing: a domain is never left on the shadow without its constraints. Inside a
+     * caller's transaction the statements simply join it.
+     */
+    private static void inTransaction(Connection shadow, List<String> statements) throws SQLException {
+        boolean autoCommit = shadow.getAutoCommit();
+        shadow.setAutoCommit(false);
         try (Statement st = shadow.createStatement()) {
             for (String sql : statements) {
                 st.execute(sql);
             }
+            if (autoCommit) {
+                shadow.commit();
+            }
+        }
+        catch (SQLException e) {
+            if (autoCommit) {
+                shadow.rollback();
+            }
+            throw e;
+        }
+        finally {
+            shadow.setAutoCommit(autoCommit);
         }
     }
 }
