@@ -106,7 +106,8 @@ public final class DebeziumSource implements AutoCloseable {
                 })
                 .using((success, message, error) -> {
                     if (!success && !stopRequested.get()) {
-                        failure.compareAndSet(null, error != null ? error : new PipelineFailure(message));
+                        // Without an exception the engine's message is classified like one (see EngineFailures).
+                        failure.compareAndSet(null, error != null ? error : new IllegalStateException(message));
                     }
                     finished.countDown();
                 })
@@ -132,27 +133,15 @@ public final class DebeziumSource implements AutoCloseable {
                 throw e;
             }
         }
-        if (SqlErrors.isTransientChain(t) || replicationStreamBroken(t)) {
+        if (EngineFailures.isConnectionFault(t)) {
             throw new TransientException(describe(t), t);
         }
-        throw new PipelineFailure(describe(t), t);
-    }
-
-    /**
-     * pgjdbc reports a replication connection that the server closed (walsender terminated,
-     * server restarting) in ways that carry no connection SQLSTATE, depending on which thread
-     * notices first: a status update written to "an inactive copy operation", "This replication
-     * stream has been closed". Those are connection faults too.
-     */
-    private static boolean replicationStreamBroken(Throwable t) {
-        for (Throwable c = t; c != null && c.getCause() != c; c = c.getCause()) {
-            String m = c.getMessage();
-            if (c instanceof java.sql.SQLException && m != null && (m.contains("inactive copy operation")
-                    || m.contains("replication stream has been closed") || m.contains("Database connection failed"))) {
-                return true;
-            }
+        if (EngineFailures.validationFailed(t)) {
+            // Our probe connected a moment ago; if the source cannot be reached now either, it went
+            // away in between and the connector's check failed for that reason, not the configuration.
+            probeSource();
         }
-        return false;
+        throw new PipelineFailure(describe(t), t);
     }
 
     /**
