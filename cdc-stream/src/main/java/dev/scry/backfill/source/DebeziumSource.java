@@ -136,11 +136,10 @@ public final class DebeziumSource implements AutoCloseable {
         if (EngineFailures.isConnectionFault(t)) {
             throw new TransientException(describe(t), t);
         }
-        if (EngineFailures.validationFailed(t)) {
-            // Our probe connected a moment ago; if the source cannot be reached now either, it went
-            // away in between and the connector's check failed for that reason, not the configuration.
-            probeSource();
-        }
+        // The engine does not always keep the driver's exception. If the source cannot be reached
+        // now, it went away while the engine ran and that is what stopped it: retried, not fatal.
+        // A real failure comes back on the next run once the source is up.
+        probeSource();
         throw new PipelineFailure(describe(t), t);
     }
 

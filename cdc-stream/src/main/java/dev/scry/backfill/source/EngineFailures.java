@@ -65,15 +65,4 @@ final class EngineFailures {
         }
         return false;
     }
-
-    /** Whether the engine stopped in its configuration check, whatever the reason it gave. */
-    static boolean validationFailed(Throwable t) {
-        for (Throwable c = t; c != null && c.getCause() != c; c = c.getCause()) {
-            String m = c.getMessage();
-            if (m != null && m.contains(VALIDATION_FAILED)) {
-                return true;
-            }
-        }
-        return false;
-    }
 }
