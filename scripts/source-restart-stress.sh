@@ -8,7 +8,14 @@ set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 ROUNDS=${ROUNDS:-15}
 WORK=$(mktemp -d)
-trap 'kill ${WRITER:-} ${DAEMON:-} 2>/dev/null; "$ROOT/scripts/pg-local.sh" start source >/dev/null; rm -rf "$WORK"' EXIT
+cleanup() {
+  kill ${WRITER:-} ${DAEMON:-} 2>/dev/null
+  "$ROOT/scripts/pg-local.sh" start source >/dev/null
+  # The slot would keep WAL on the source for ever.
+  "$ROOT/scripts/backfill" teardown -c "$WORK/stress.yaml" --drop-metadata >/dev/null 2>&1
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
 "$ROOT/scripts/pg-local.sh" start >/dev/null
 PSQL=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)/psql
 src() { "$PSQL" -X -q -h 127.0.0.1 -p 54320 -U postgres "$@"; }
