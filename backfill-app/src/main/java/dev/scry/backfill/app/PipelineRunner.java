@@ -415,7 +415,7 @@ final class PipelineRunner {
             ops.snapshot(progress::rows, progress.estimates());
         }
         CopySnapshot copy = new CopySnapshot(config.source(), config.shadow(), config.slot(), checkpoints, List.copyOf(specs.values()),
-                throttle, progress, config.snapshot().parallelism(), chain);
+                throttle, progress, config.snapshot(), chain);
         Signals.onTermination(copy::requestStop);
         progress.startDisplay();
         try {

@@ -54,7 +54,8 @@ final class RecordConverter {
     }
 
     <T> SourceItem<T> convert(SourceRecord record, T ticket) {
-        SourcePosition position = DebeziumOffsets.position(record.sourceOffset());
+        Map<String, ?> offset = record.sourceOffset();
+        java.util.function.Supplier<SourcePosition> position = () -> DebeziumOffsets.position(offset);
         Schema valueSchema = record.valueSchema();
         Object value = record.value();
         if (value == null) {

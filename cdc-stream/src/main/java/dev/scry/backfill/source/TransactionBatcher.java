@@ -34,7 +34,7 @@ final class TransactionBatcher<T> {
     private final List<T> readyTickets = new ArrayList<>();
     private final List<String> readyMarkers = new ArrayList<>();
     private int readyTransactions;
-    private SourcePosition readyPosition;
+    private java.util.function.Supplier<SourcePosition> readyPosition;
     private boolean readyHasSnapshotRows;
 
     // The transaction being received.
@@ -42,7 +42,7 @@ final class TransactionBatcher<T> {
     private final List<ChangeEvent> open = new ArrayList<>();
     private final List<T> openTickets = new ArrayList<>();
     private final List<String> openMarkers = new ArrayList<>();
-    private SourcePosition openPosition;
+    private java.util.function.Supplier<SourcePosition> openPosition;
 
     // The row layout (by identity, one per engine schema) last seen for each table.
     private final Map<TableId, List<String>> layouts = new HashMap<>();
@@ -80,7 +80,7 @@ final class TransactionBatcher<T> {
                 readyTickets.add(item.ticket());
                 readyMarkers.addAll(openMarkers);
                 readyTransactions++;
-                readyPosition = item.position();
+                readyPosition = item.positionSource();
                 clearOpen();
                 if (ready.size() >= maxRows) {
                     flushReady(out);
@@ -97,7 +97,7 @@ final class TransactionBatcher<T> {
                 }
                 else {
                     readyTickets.add(item.ticket());
-                    readyPosition = item.position();
+                    readyPosition = item.positionSource();
                     if (item.kind() == SourceItem.Kind.MARKER) {
                         readyMarkers.add(item.marker());
                     }
@@ -113,7 +113,7 @@ final class TransactionBatcher<T> {
         if (snapshotRow) {
             ready.add(item.change());
             readyTickets.add(item.ticket());
-            readyPosition = item.position();
+            readyPosition = item.positionSource();
             readyHasSnapshotRows = true;
             if (ready.size() >= maxRows) {
                 flushReady(out);
@@ -137,11 +137,11 @@ final class TransactionBatcher<T> {
         }
         open.add(item.change());
         openTickets.add(item.ticket());
-        openPosition = item.position();
+        openPosition = item.positionSource();
         if (ready.size() + open.size() >= maxRows) {
             flushReady(out);
             if (open.size() >= maxRows) {
-                out.add(new PendingBatch<>(new ChangeBatch(open, openPosition, 0, true, List.of()), openTickets));
+                out.add(new PendingBatch<>(new ChangeBatch(open, openPosition.get(), 0, true, List.of()), openTickets));
                 open.clear();
                 openTickets.clear();
             }
@@ -165,7 +165,7 @@ final class TransactionBatcher<T> {
             return;
         }
         Objects.requireNonNull(readyPosition, "a ready batch always has a position");
-        out.add(new PendingBatch<>(new ChangeBatch(ready, readyPosition, readyTransactions, false, readyMarkers), readyTickets));
+        out.add(new PendingBatch<>(new ChangeBatch(ready, readyPosition.get(), readyTransactions, false, readyMarkers), readyTickets));
         ready.clear();
         readyTickets.clear();
         readyMarkers.clear();

@@ -2,6 +2,7 @@ package dev.scry.backfill.snapshot;
 
 import java.sql.Connection;
 import java.sql.DriverManager;
+import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -61,11 +62,13 @@ public final class CopySnapshot {
     private final Throttle throttle;
     private final SnapshotProgress progress;
     private final int parallelism;
+    private final long chunkBytes;
     private final TransformChain chain;
     private final AtomicBoolean stop = new AtomicBoolean();
 
     public CopySnapshot(ConnectionSettings source, ConnectionSettings shadow, String slot, CheckpointStore checkpoints,
-                        List<TableSpec> tables, Throttle throttle, SnapshotProgress progress, int parallelism, TransformChain chain) {
+                        List<TableSpec> tables, Throttle throttle, SnapshotProgress progress, SnapshotSettings settings,
+                        TransformChain chain) {
         this.chain = chain;
         this.source = source;
         this.shadow = shadow;
@@ -74,7 +77,8 @@ public final class CopySnapshot {
         this.tables = List.copyOf(tables);
         this.throttle = throttle;
         this.progress = progress;
-        this.parallelism = Math.max(1, parallelism);
+        this.parallelism = Math.max(1, settings.parallelism());
+        this.chunkBytes = settings.chunkMegabytes() * 1024L * 1024L;
     }
 
     /** Asks the copy to stop between rows; {@link #run()} then returns empty-handed. */
@@ -134,8 +138,8 @@ public final class CopySnapshot {
     }
 
     private boolean copyAll(String exported) throws SQLException, InterruptedException {
-        ConcurrentLinkedQueue<TableSpec> queue = new ConcurrentLinkedQueue<>(bySizeDescending());
-        int workers = Math.min(parallelism, Math.max(1, tables.size()));
+        ConcurrentLinkedQueue<TableCopy.Part> queue = new ConcurrentLinkedQueue<>(parts(bySizeDescending()));
+        int workers = Math.min(parallelism, Math.max(1, queue.size()));
         ExecutorService pool = Executors.newFixedThreadPool(workers, r -> {
             Thread t = new Thread(r, "snapshot-copy");
             t.setDaemon(true);
@@ -176,8 +180,55 @@ public final class CopySnapshot {
         return !stop.get();
     }
 
-    /** One worker: one source transaction under the exported snapshot, one shadow transaction per table. */
-    private void copyTables(String exported, ConcurrentLinkedQueue<TableSpec> queue) throws SQLException {
+    /**
+     * The work: whole tables, largest first, with a table larger than the chunk size cut into
+     * ranges of its pages, so that the workers share a large table instead of one of them copying
+     * it alone at the end. Every part is read under the same exported snapshot. Partitioned parents
+     * (their rows live in the partitions, whose pages a range of the parent's cannot name) and
+     * servers before PostgreSQL 14 (no scan by page range) copy whole tables.
+     */
+    private List<TableCopy.Part> parts(List<TableSpec> ordered) throws SQLException {
+        List<TableCopy.Part> parts = new ArrayList<>();
+        if (chunkBytes <= 0) {
+            ordered.forEach(t -> parts.add(TableCopy.Part.whole(t)));
+            return parts;
+        }
+        try (Connection c = open(source, "source")) {
+            boolean tidRanges = c.getMetaData().getDatabaseMajorVersion() >= 14;
+            for (TableSpec table : ordered) {
+                long[] size = tidRanges ? pages(c, table.id()) : null;
+                long pagesPerChunk = size == null ? 0 : Math.max(1, chunkBytes / size[1]);
+                if (size == null || size[0] <= pagesPerChunk * 3 / 2) {
+                    parts.add(TableCopy.Part.whole(table));
+                    continue;
+                }
+                for (long from = 0; from < size[0]; from += pagesPerChunk) {
+                    boolean last = from + pagesPerChunk >= size[0];
+                    // The last part is open-ended: pages added since the size was read are read too.
+                    parts.add(TableCopy.Part.pages(table, from, last ? -1 : from + pagesPerChunk));
+                }
+            }
+        }
+        return parts;
+    }
+
+    /** A plain table's pages and page size; null for a partitioned parent. */
+    private static long[] pages(Connection c, TableId table) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("""
+                SELECT c.relkind, pg_relation_size(c.oid) / current_setting('block_size')::bigint, current_setting('block_size')::bigint
+                FROM pg_class c WHERE c.oid = ?::regclass""")) {
+            ps.setString(1, table.quoted());
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next() || !"r".equals(rs.getString(1))) {
+                    return null;
+                }
+                return new long[] {rs.getLong(2), rs.getLong(3)};
+            }
+        }
+    }
+
+    /** One worker: one source transaction under the exported snapshot, one shadow transaction per part. */
+    private void copyTables(String exported, ConcurrentLinkedQueue<TableCopy.Part> queue) throws SQLException {
         try (Connection src = open(source, "source"); Connection dst = open(shadow, "shadow")) {
             src.setAutoCommit(false);
             dst.setAutoCommit(false);
@@ -185,18 +236,19 @@ public final class CopySnapshot {
                 st.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
                 st.execute("SET TRANSACTION SNAPSHOT " + Identifiers.literal(exported));
             }
-            TableSpec table;
-            while (!stop.get() && (table = queue.poll()) != null) {
-                TableSpec copying = table;
-                long rows = TableCopy.copy(src, dst, table, chain, throttle, stop::get,
-                        n -> progress.add(Map.of(copying.id(), new TableCounts(n, 0, 0, 0, 0))));
+            TableCopy.Part part;
+            while (!stop.get() && (part = queue.poll()) != null) {
+                TableSpec table = part.table();
+                TableCopy.Copied copied = TableCopy.copy(src, dst, part, chain, throttle, stop::get,
+                        n -> progress.add(Map.of(table.id(), new TableCounts(n, 0, 0, 0, 0))));
+                long rows = copied.rows();
                 if (rows < 0) {
                     dst.rollback();
                     return;
                 }
                 checkpoints.addCounts(dst, Map.of(table.id(), new TableCounts(rows, 0, 0, 0, 0)));
                 dst.commit();
-                LOG.info("copied {} rows of {}", rows, table.id());
+                LOG.info("copied {} rows of {}{} (COPY in {})", rows, table.id(), part.describe(), copied.format());
             }
             src.rollback();
         }

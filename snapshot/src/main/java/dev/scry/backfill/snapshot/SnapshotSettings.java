@@ -4,11 +4,14 @@ package dev.scry.backfill.snapshot;
  * How the initial copy is taken ({@code snapshot:} in the configuration).
  *
  * @param method      {@link Method#COPY} (default) or {@link Method#DEBEZIUM}
- * @param parallelism tables copied at once by the COPY method
+ * @param parallelism tables (or parts of tables) copied at once by the COPY method
+ * @param chunkMegabytes the COPY method splits a table larger than this into parts of about this
+ *                       size, copied in parallel like tables; 0 never splits
  */
-public record SnapshotSettings(Method method, int parallelism) {
+public record SnapshotSettings(Method method, int parallelism, int chunkMegabytes) {
 
-    public static final SnapshotSettings DEFAULT = new SnapshotSettings(Method.COPY, 2);
+    public static final int DEFAULT_CHUNK_MB = 256;
+    public static final SnapshotSettings DEFAULT = new SnapshotSettings(Method.COPY, 2, DEFAULT_CHUNK_MB);
 
     /** The two ways to take the initial copy. */
     public enum Method {
@@ -24,6 +27,9 @@ public record SnapshotSettings(Method method, int parallelism) {
         }
         if (parallelism < 1) {
             throw new IllegalArgumentException("snapshot parallelism must be >= 1, got " + parallelism);
+        }
+        if (chunkMegabytes < 0) {
+            throw new IllegalArgumentException("snapshot chunk size must be >= 0 MB, got " + chunkMegabytes);
         }
     }
 }

@@ -33,11 +33,44 @@ final class TableCopy {
 
     private static final int THROTTLE_EVERY_ROWS = 128;
 
+    /** What a copy did: the rows written (-1 when stopped part-way) and whether it travelled in binary. */
+    record Copied(long rows, boolean binary) {
+        String format() {
+            return binary ? "binary" : "text";
+        }
+    }
+
+    /**
+     * What one worker copies at a time: a whole table, or the rows on a range of its pages
+     * ({@code toPage} -1: to the end).
+     */
+    record Part(TableSpec table, long fromPage, long toPage, boolean whole) {
+        static Part whole(TableSpec table) {
+            return new Part(table, 0, -1, true);
+        }
+
+        static Part pages(TableSpec table, long fromPage, long toPage) {
+            return new Part(table, fromPage, toPage, false);
+        }
+
+        /** The condition on ctid that selects the part's rows (a TID range scan), or "" for a whole table. */
+        String where() {
+            if (whole) {
+                return "";
+            }
+            return " WHERE ctid >= '(" + fromPage + ",0)'::tid" + (toPage < 0 ? "" : " AND ctid < '(" + toPage + ",0)'::tid");
+        }
+
+        String describe() {
+            return whole ? "" : ", pages " + fromPage + (toPage < 0 ? " to the end" : " to " + toPage);
+        }
+    }
+
     private TableCopy() {
     }
 
-    /** Returns the rows copied, or -1 when {@code stopped} turned true part-way (both copies cancelled). */
-    static long copy(Connection src, Connection dst, TableSpec table, Throttle throttle, BooleanSupplier stopped, IntConsumer progress)
+    /** Returns the rows copied, or -1 rows when {@code stopped} turned true part-way (both copies cancelled). */
+    static Copied copy(Connection src, Connection dst, TableSpec table, Throttle throttle, BooleanSupplier stopped, IntConsumer progress)
             throws SQLException {
         return copy(src, dst, table, TransformChain.NONE, throttle, stopped, progress);
     }
@@ -47,11 +80,24 @@ final class TableCopy {
      * the source; each remaining row is transformed (or filtered out) and written in the shadow
      * table's shape. Returns the rows written.
      */
-    static long copy(Connection src, Connection dst, TableSpec table, TransformChain chain, Throttle throttle, BooleanSupplier stopped,
-                     IntConsumer progress) throws SQLException {
+    static Copied copy(Connection src, Connection dst, TableSpec table, TransformChain chain, Throttle throttle, BooleanSupplier stopped,
+                       IntConsumer progress) throws SQLException {
+        return copy(src, dst, Part.whole(table), chain, throttle, stopped, progress);
+    }
+
+    /** The same for one part of a table. */
+    static Copied copy(Connection src, Connection dst, Part part, TransformChain chain, Throttle throttle, BooleanSupplier stopped,
+                       IntConsumer progress) throws SQLException {
+        TableSpec table = part.table();
         if (chain.isEmpty()) {
-            return copyAsIs(src, dst, table, throttle, stopped, progress);
+            boolean binary = sameBuiltInTypes(src, dst, table);
+            return new Copied(copyAsIs(src, dst, table, part.where(), binary, throttle, stopped, progress), binary);
         }
+        return new Copied(copyTransformed(src, dst, table, part.where(), chain, throttle, stopped, progress), false);
+    }
+
+    private static long copyTransformed(Connection src, Connection dst, TableSpec table, String where, TransformChain chain,
+                                        Throttle throttle, BooleanSupplier stopped, IntConsumer progress) throws SQLException {
         java.util.Set<String> dropped = chain.droppedColumns(table.id());
         List<String> read = table.columns().stream().map(ColumnSpec::name).filter(n -> !dropped.contains(n)).toList();
         TableSpec shadow = chain.shape(table);
@@ -61,7 +107,7 @@ final class TableCopy {
             // Timestamps with time zone in UTC, as the stream gives them to the transforms.
             st.execute("SET TIME ZONE 'UTC'");
         }
-        CopyOut out = src.unwrap(PGConnection.class).getCopyAPI().copyOut("COPY (SELECT " + names(read) + " FROM " + from + ") TO STDOUT");
+        CopyOut out = src.unwrap(PGConnection.class).getCopyAPI().copyOut("COPY (SELECT " + names(read) + " FROM " + from + where + ") TO STDOUT");
         CopyIn in = dst.unwrap(PGConnection.class).getCopyAPI().copyIn("COPY " + table.id().quoted() + " (" + names(write) + ") FROM STDIN");
         long rows = 0;
         int pendingRows = 0;
@@ -116,14 +162,15 @@ final class TableCopy {
         return columns.stream().map(Identifiers::quote).collect(Collectors.joining(", "));
     }
 
-    private static long copyAsIs(Connection src, Connection dst, TableSpec table, Throttle throttle, BooleanSupplier stopped,
-                                 IntConsumer progress) throws SQLException {
+    private static long copyAsIs(Connection src, Connection dst, TableSpec table, String where, boolean binary, Throttle throttle,
+                                 BooleanSupplier stopped, IntConsumer progress) throws SQLException {
         String columns = table.columns().stream().map(c -> Identifiers.quote(c.name())).collect(Collectors.joining(", "));
         // A partitioned table's rows live in its partitions, which its parent reads; a plain
         // table is read without the child tables of any inheritance, whose rows are not published as its own.
         String from = (partitioned(src, table.id()) ? "" : "ONLY ") + table.id().quoted();
-        CopyOut out = src.unwrap(PGConnection.class).getCopyAPI().copyOut("COPY (SELECT " + columns + " FROM " + from + ") TO STDOUT");
-        CopyIn in = dst.unwrap(PGConnection.class).getCopyAPI().copyIn("COPY " + table.id().quoted() + " (" + columns + ") FROM STDIN");
+        String format = binary ? " (FORMAT binary)" : "";
+        CopyOut out = src.unwrap(PGConnection.class).getCopyAPI().copyOut("COPY (SELECT " + columns + " FROM " + from + where + ") TO STDOUT" + format);
+        CopyIn in = dst.unwrap(PGConnection.class).getCopyAPI().copyIn("COPY " + table.id().quoted() + " (" + columns + ") FROM STDIN" + format);
         long rows = 0;
         int pendingRows = 0;
         long pendingBytes = 0;
@@ -144,6 +191,9 @@ final class TableCopy {
                 else {
                     System.arraycopy(row, 0, buffer, buffered, row.length);
                     buffered += row.length;
+                }
+                if (binary && !isBinaryRow(row)) {
+                    continue;
                 }
                 rows++;
                 pendingRows++;
@@ -179,6 +229,60 @@ final class TableCopy {
             progress.accept(pendingRows);
         }
         return rows;
+    }
+
+    private static final int BINARY_HEADER_LENGTH = 19;
+
+    /**
+     * Whether a message of a binary COPY holds a row: the server sends one row per message, the
+     * 19-byte file header ahead of the first one and the 2-byte trailer (-1) after the last.
+     */
+    static boolean isBinaryRow(byte[] message) {
+        int length = message.length;
+        boolean header = length >= BINARY_HEADER_LENGTH && message[0] == 'P' && message[1] == 'G' && message[2] == 'C'
+                && message[3] == 'O' && message[4] == 'P' && message[5] == 'Y' && message[6] == '\n';
+        int body = header ? length - BINARY_HEADER_LENGTH : length;
+        boolean trailerOnly = body == 2 && message[length - 2] == (byte) 0xFF && message[length - 1] == (byte) 0xFF;
+        return body > 0 && !trailerOnly;
+    }
+
+    /**
+     * Whether the table can travel in COPY's binary format: cheaper for both servers to write and
+     * read than text, and exact. Only where every column has the same built-in type on both sides:
+     * binary values are not converted (an int column cannot be read into a bigint one), and arrays
+     * and records name their element types by OID, which differ between clusters for types
+     * created in a database (enums, domains, extensions).
+     */
+    static boolean sameBuiltInTypes(Connection src, Connection dst, TableSpec table) throws SQLException {
+        java.util.Map<String, String> source = columnTypes(src, table.id());
+        java.util.Map<String, String> shadow = columnTypes(dst, table.id());
+        for (ColumnSpec column : table.columns()) {
+            String type = source.get(column.name());
+            if (type == null || type.startsWith("-") || !type.equals(shadow.get(column.name()))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Column name to "type oid:format_type", with a leading "-" for a type that is not built in (or an array of one). */
+    private static java.util.Map<String, String> columnTypes(Connection c, TableId table) throws SQLException {
+        java.util.Map<String, String> types = new java.util.HashMap<>();
+        // 10000 is FirstGenbkiObjectId: below it, the types compiled into the server, whose OIDs
+        // and binary forms every cluster shares.
+        try (PreparedStatement ps = c.prepareStatement("""
+                SELECT a.attname, CASE WHEN a.atttypid < 10000 AND (t.typelem = 0 OR t.typelem < 10000) THEN '' ELSE '-' END
+                       || a.atttypid || ':' || format_type(a.atttypid, a.atttypmod)
+                FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
+                WHERE a.attrelid = ?::regclass AND a.attnum > 0 AND NOT a.attisdropped""")) {
+            ps.setString(1, table.quoted());
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    types.put(rs.getString(1), rs.getString(2));
+                }
+            }
+        }
+        return types;
     }
 
     private static boolean partitioned(Connection c, TableId table) throws SQLException {
