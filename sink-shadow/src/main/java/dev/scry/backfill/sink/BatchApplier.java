@@ -127,8 +127,13 @@ final class BatchApplier {
     }
 
     private void applyEvents(Connection c, List<ChangeEvent> events, boolean rowAtATime, Map<TableId, long[]> counts) throws SQLException {
+        Map<TableId, NetEffect> net = rowAtATime ? Map.of() : netEffects(c, events);
         Run run = null;
         for (ChangeEvent e : events) {
+            if (net.containsKey(e.table())) {
+                count(counts, e);
+                continue;
+            }
             TableSpec spec = spec(e.table());
             count(counts, e);
             if (e.op() == Op.TRUNCATE) {
@@ -172,26 +177,142 @@ final class BatchApplier {
             }
             if (run == null || !run.accepts(spec, kind, present)) {
                 flush(c, run);
-                run = new Run(spec, kind, present);
+                run = new Run(spec, kind, present, kind == Kind.UPSERT && orderFree(c, spec));
             }
             String[] values = toSpecOrder(spec, row);
             if (rowAtATime && !run.rows.isEmpty()) {
                 flush(c, run);
-                run = new Run(spec, kind, present);
+                run = new Run(spec, kind, present, kind == Kind.UPSERT && orderFree(c, spec));
             }
             if (!run.add(values)) {
                 // Same row twice in one run and the later change cannot simply replace the earlier.
                 flush(c, run);
-                run = new Run(spec, kind, present);
+                run = new Run(spec, kind, present, kind == Kind.UPSERT && orderFree(c, spec));
                 run.add(values);
             }
         }
         flush(c, run);
+        for (NetEffect effect : net.values()) {
+            effect.apply(c);
+        }
+    }
+
+    /**
+     * The tables of this batch whose changes can be applied by their net effect: per primary key,
+     * only the last change counts (a delete, or the last full row image), written as one DELETE
+     * and one upsert per table whatever the order of the changes in between. With one-row source
+     * transactions, a batch otherwise alternates between kinds of change and costs a statement per
+     * few rows. The result is the same as applying every change in order when the shadow table has
+     * nothing that sees the order of rows being written: no unique index or exclusion constraint
+     * besides the primary key, no foreign key to or from it, no trigger or rule (see
+     * {@link #orderFree}); and when every change of the table in the batch is a full image or a
+     * delete in a layout already checked (no unchanged TOAST values to complete, no truncate, no
+     * schema change). Deletes go first: a key whose last change is a delete cannot have a later
+     * image under another text of the same value (1.0 and 1.00 in a numeric key), because a change
+     * of the key's text comes out of the stream as a delete and an insert.
+     */
+    private Map<TableId, NetEffect> netEffects(Connection c, List<ChangeEvent> events) throws SQLException {
+        Map<TableId, NetEffect> net = new java.util.LinkedHashMap<>();
+        java.util.Set<TableId> sequential = new java.util.HashSet<>();
+        for (ChangeEvent e : events) {
+            TableId table = e.table();
+            if (sequential.contains(table)) {
+                continue;
+            }
+            TableSpec spec = pendingTables.get(table);
+            NetEffect effect = net.get(table);
+            boolean fits = spec != null && spec.hasPrimaryKey() && e.op() != Op.TRUNCATE
+                    && (e.op() == Op.DELETE ? e.key() != null
+                        : e.after() != null && !e.after().hasUnchanged() && pendingLayouts.get(e.after().columns()) == spec)
+                    && (effect != null || orderFree(c, spec));
+            if (!fits) {
+                sequential.add(table);
+                net.remove(table);
+                continue;
+            }
+            if (effect == null) {
+                effect = new NetEffect(spec);
+                net.put(table, effect);
+            }
+            if (e.op() == Op.DELETE) {
+                effect.delete(toSpecOrder(spec, e.key()));
+            }
+            else {
+                effect.upsert(toSpecOrder(spec, e.after()));
+            }
+        }
+        return net;
+    }
+
+    /** Per shadow table: whether the order in which rows are written can be seen (cached; see {@link #netEffects}). */
+    private final Map<TableId, Boolean> orderFree = new java.util.concurrent.ConcurrentHashMap<>();
+
+    private boolean orderFree(Connection c, TableSpec spec) throws SQLException {
+        Boolean known = orderFree.get(spec.id());
+        if (known != null) {
+            return known;
+        }
+        boolean free;
+        try (PreparedStatement ps = c.prepareStatement("""
+                SELECT t.relkind = 'r'
+                   AND NOT EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = t.oid AND (i.indisunique OR i.indisexclusion)
+                                   AND NOT i.indisprimary)
+                   AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE (k.conrelid = t.oid OR k.confrelid = t.oid)
+                                   AND k.contype IN ('f', 'x'))
+                   AND NOT EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = t.oid AND NOT g.tgisinternal)
+                   AND NOT EXISTS (SELECT 1 FROM pg_rewrite r WHERE r.ev_class = t.oid)
+                FROM pg_class t WHERE t.oid = ?::regclass""")) {
+            ps.setString(1, spec.id().quoted());
+            try (java.sql.ResultSet rs = ps.executeQuery()) {
+                free = rs.next() && rs.getBoolean(1);
+            }
+        }
+        orderFree.put(spec.id(), free);
+        return free;
+    }
+
+    /** The last change per key of one table in a batch. */
+    private final class NetEffect {
+        final TableSpec spec;
+        final int[] keyColumns;
+        final Map<Key, String[]> upserts = new java.util.LinkedHashMap<>();
+        final Map<Key, String[]> deletes = new java.util.LinkedHashMap<>();
+
+        NetEffect(TableSpec spec) {
+            this.spec = spec;
+            this.keyColumns = ApplyStatements.keyColumns(spec);
+        }
+
+        void upsert(String[] values) {
+            Key key = new Key(keyColumns, values);
+            deletes.remove(key);
+            upserts.put(key, values);
+        }
+
+        void delete(String[] values) {
+            Key key = new Key(keyColumns, values);
+            upserts.remove(key);
+            deletes.put(key, values);
+        }
+
+        void apply(Connection c) throws SQLException {
+            if (!deletes.isEmpty()) {
+                Run run = new Run(spec, Kind.DELETE, null, false);
+                run.rows.addAll(deletes.values());
+                flush(c, run);
+            }
+            if (!upserts.isEmpty()) {
+                Run run = new Run(spec, Kind.UPSERT, null, false);
+                run.rows.addAll(upserts.values());
+                flush(c, run);
+            }
+        }
     }
 
     /** A row layout not yet checked against the table's shape: follow the source's schema change, if any. */
     private TableSpec follow(Connection c, TableSpec spec, RowImage row) throws SQLException {
         TableSpec followed = follower.follow(c, spec, row.columns(), row.sourceTypes());
+        orderFree.remove(spec.id());
         pendingTables.put(spec.id(), followed);
         pendingLayouts.put(row.columns(), followed);
         return followed;
@@ -341,12 +462,16 @@ final class BatchApplier {
         final List<String[]> rows = new ArrayList<>();
         final Map<Key, Integer> byKey = new HashMap<>();
         final int[] keyColumns;
+        // Whether a later image of a row may take the place of its earlier one in the run, which
+        // moves it ahead of the rows in between: only where the shadow table cannot see that.
+        final boolean replaceInPlace;
 
-        Run(TableSpec spec, Kind kind, BitSet present) {
+        Run(TableSpec spec, Kind kind, BitSet present, boolean replaceInPlace) {
             this.spec = spec;
             this.kind = kind;
             this.present = present;
             this.keyColumns = ApplyStatements.keyColumns(spec);
+            this.replaceInPlace = replaceInPlace;
         }
 
         boolean accepts(TableSpec s, Kind k, BitSet p) {
@@ -354,8 +479,9 @@ final class BatchApplier {
         }
 
         /**
-         * Adds a row; a later full image of a row already in the run replaces it (the final state is
-         * the same as applying both in order). Returns false when the run must be cut instead.
+         * Adds a row; a later full image of a row already in the run replaces it where the table's
+         * order of writes cannot be seen (the final state is the same as applying both in order).
+         * Returns false when the run must be cut instead.
          */
         boolean add(String[] values) {
             Key key = new Key(keyColumns, values);
@@ -372,7 +498,7 @@ final class BatchApplier {
                 rows.add(values);
                 return true;
             }
-            if (kind == Kind.UPSERT) {
+            if (kind == Kind.UPSERT && replaceInPlace) {
                 rows.set(at, values);
                 return true;
             }
