@@ -6,6 +6,7 @@ import java.util.BitSet;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Supplier;
 
 import org.apache.kafka.connect.data.Field;
 import org.apache.kafka.connect.data.Schema;
@@ -55,7 +56,7 @@ final class RecordConverter {
 
     <T> SourceItem<T> convert(SourceRecord record, T ticket) {
         Map<String, ?> offset = record.sourceOffset();
-        java.util.function.Supplier<SourcePosition> position = () -> DebeziumOffsets.position(offset);
+        Supplier<SourcePosition> position = () -> DebeziumOffsets.position(offset);
         Schema valueSchema = record.valueSchema();
         Object value = record.value();
         if (value == null) {

@@ -31,37 +31,16 @@ record SourceItem<T>(Kind kind, ChangeEvent change, String transactionId, String
         }
     }
 
-    /** The position after this item. */
-    SourcePosition position() {
-        return positionSource.get();
-    }
-
-    static <T> SourceItem<T> change(ChangeEvent change, String transactionId, SourcePosition position, T ticket) {
-        return change(change, transactionId, () -> position, ticket);
-    }
-
     static <T> SourceItem<T> change(ChangeEvent change, String transactionId, Supplier<SourcePosition> position, T ticket) {
         return new SourceItem<>(Kind.CHANGE, change, transactionId, null, position, ticket);
-    }
-
-    static <T> SourceItem<T> boundary(Kind kind, String transactionId, SourcePosition position, T ticket) {
-        return boundary(kind, transactionId, () -> position, ticket);
     }
 
     static <T> SourceItem<T> boundary(Kind kind, String transactionId, Supplier<SourcePosition> position, T ticket) {
         return new SourceItem<>(kind, null, transactionId, null, position, ticket);
     }
 
-    static <T> SourceItem<T> marker(String content, SourcePosition position, T ticket) {
-        return marker(content, () -> position, ticket);
-    }
-
     static <T> SourceItem<T> marker(String content, Supplier<SourcePosition> position, T ticket) {
         return new SourceItem<>(Kind.MARKER, null, null, content, position, ticket);
-    }
-
-    static <T> SourceItem<T> of(Kind kind, SourcePosition position, T ticket) {
-        return of(kind, () -> position, ticket);
     }
 
     static <T> SourceItem<T> of(Kind kind, Supplier<SourcePosition> position, T ticket) {

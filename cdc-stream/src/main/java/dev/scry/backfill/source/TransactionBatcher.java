@@ -5,6 +5,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.function.Supplier;
 
 import dev.scry.backfill.error.PipelineFailure;
 import dev.scry.backfill.model.ChangeBatch;
@@ -34,7 +35,7 @@ final class TransactionBatcher<T> {
     private final List<T> readyTickets = new ArrayList<>();
     private final List<String> readyMarkers = new ArrayList<>();
     private int readyTransactions;
-    private java.util.function.Supplier<SourcePosition> readyPosition;
+    private Supplier<SourcePosition> readyPosition;
     private boolean readyHasSnapshotRows;
 
     // The transaction being received.
@@ -42,7 +43,7 @@ final class TransactionBatcher<T> {
     private final List<ChangeEvent> open = new ArrayList<>();
     private final List<T> openTickets = new ArrayList<>();
     private final List<String> openMarkers = new ArrayList<>();
-    private java.util.function.Supplier<SourcePosition> openPosition;
+    private Supplier<SourcePosition> openPosition;
 
     // The row layout (by identity, one per engine schema) last seen for each table.
     private final Map<TableId, List<String>> layouts = new HashMap<>();

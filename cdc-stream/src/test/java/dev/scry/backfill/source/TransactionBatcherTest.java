@@ -193,9 +193,10 @@ class TransactionBatcherTest {
         return SourceItem.marker(content, position(Phase.STREAMING), "marker " + content);
     }
 
-    private SourcePosition position(Phase phase) {
+    private java.util.function.Supplier<SourcePosition> position(Phase phase) {
         lsn += 10;
-        return new SourcePosition(phase, new Lsn(lsn), Map.of("lsn", lsn));
+        SourcePosition position = new SourcePosition(phase, new Lsn(lsn), Map.of("lsn", lsn));
+        return () -> position;
     }
 
     // One layout object per engine schema, as RecordConverter hands them out.

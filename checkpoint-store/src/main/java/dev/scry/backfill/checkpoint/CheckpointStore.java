@@ -36,8 +36,6 @@ public final class CheckpointStore {
 
     private static final String[] DDL = {
         "CREATE SCHEMA IF NOT EXISTS " + SCHEMA,
-        // Changes the shadow rejected while errors.tolerance is all: the change (FlexBuffers, see
-        // the sink's DeadLetterCodec), why, and where in the source's WAL it was.
         // What the running pipeline reads from the source: its limits and achieved rates, for status.
         """
         CREATE TABLE IF NOT EXISTS scry_backfill.rates (
@@ -49,6 +47,8 @@ public final class CheckpointStore {
           throttled_seconds double precision NOT NULL,
           updated_at        timestamptz NOT NULL DEFAULT clock_timestamp()
         )""",
+        // Changes the shadow rejected while errors.tolerance is all: the change (FlexBuffers, see
+        // the sink's DeadLetterCodec), why, and where in the source's WAL it was.
         """
         CREATE TABLE IF NOT EXISTS scry_backfill.dead_letters (
           id          bigserial PRIMARY KEY,

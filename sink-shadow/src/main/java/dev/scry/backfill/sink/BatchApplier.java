@@ -44,6 +44,8 @@ final class BatchApplier {
     private final Map<List<String>, Mapping> columnMaps = new IdentityHashMap<>();
     // Tables that joined while streaming, taken into the shape map by the next batch that meets them.
     private final Map<TableId, TableSpec> joined = new java.util.concurrent.ConcurrentHashMap<>();
+    // Per shadow table: whether the order in which rows are written cannot be seen (see netEffects).
+    private final Map<TableId, Boolean> orderFree = new java.util.concurrent.ConcurrentHashMap<>();
 
     BatchApplier(Map<TableId, TableSpec> tables, ApplyStatements statements, SchemaFollower follower) {
         this.tables = Map.copyOf(tables);
@@ -177,17 +179,17 @@ final class BatchApplier {
             }
             if (run == null || !run.accepts(spec, kind, present)) {
                 flush(c, run);
-                run = new Run(spec, kind, present, kind == Kind.UPSERT && orderFree(c, spec));
+                run = newRun(c, spec, kind, present);
             }
             String[] values = toSpecOrder(spec, row);
             if (rowAtATime && !run.rows.isEmpty()) {
                 flush(c, run);
-                run = new Run(spec, kind, present, kind == Kind.UPSERT && orderFree(c, spec));
+                run = newRun(c, spec, kind, present);
             }
             if (!run.add(values)) {
                 // Same row twice in one run and the later change cannot simply replace the earlier.
                 flush(c, run);
-                run = new Run(spec, kind, present, kind == Kind.UPSERT && orderFree(c, spec));
+                run = newRun(c, spec, kind, present);
                 run.add(values);
             }
         }
@@ -243,9 +245,6 @@ final class BatchApplier {
         }
         return net;
     }
-
-    /** Per shadow table: whether the order in which rows are written can be seen (cached; see {@link #netEffects}). */
-    private final Map<TableId, Boolean> orderFree = new java.util.concurrent.ConcurrentHashMap<>();
 
     private boolean orderFree(Connection c, TableSpec spec) throws SQLException {
         Boolean known = orderFree.get(spec.id());
@@ -307,6 +306,11 @@ final class BatchApplier {
                 flush(c, run);
             }
         }
+    }
+
+    /** A run in source order; its upserts may replace a row's earlier image in place where the table cannot see it. */
+    private Run newRun(Connection c, TableSpec spec, Kind kind, BitSet present) throws SQLException {
+        return new Run(spec, kind, present, kind == Kind.UPSERT && orderFree(c, spec));
     }
 
     /** A row layout not yet checked against the table's shape: follow the source's schema change, if any. */

@@ -40,10 +40,6 @@ public final class ShadowSink implements AutoCloseable {
     private final HikariDataSource pool;
     private final AtomicBoolean closed = new AtomicBoolean();
 
-    /**
-     * @param tables the shadow tables as they are now (see {@link ShadowSchema#current})
-     * @param source the source's catalog, read when a schema change reaches the stream
-     */
     /** What the sink reports as it works (metrics); every method has a no-op default. */
     public interface Listener {
         default void retried() {
@@ -59,8 +55,12 @@ public final class ShadowSink implements AutoCloseable {
         };
     }
 
-    private Listener listener = Listener.NONE;
+    private final Listener listener;
 
+    /**
+     * @param tables the shadow tables as they are now (see {@link ShadowSchema#current})
+     * @param source the source's catalog, read when a schema change reaches the stream
+     */
     public ShadowSink(SinkSettings settings, Map<TableId, TableSpec> tables, SourceSchema source) {
         this(settings, tables, source, Listener.NONE, null);
     }

@@ -77,7 +77,7 @@ public final class TableAdder {
                     // Left over from an attempt whose source transaction did not commit.
                     st.execute("TRUNCATE " + spec.id().quoted());
                 }
-                long rows = TableCopy.copy(src, dst, spec, chain, throttle, () -> false, n -> { }).rows();
+                long rows = TableCopy.copy(src, dst, TableCopy.Part.whole(spec), chain, throttle, () -> false, n -> { }).rows();
                 checkpoints.addCounts(dst, Map.of(spec.id(), new TableCounts(rows, 0, 0, 0, 0)));
                 dst.commit();
                 joined.run();

@@ -69,23 +69,13 @@ final class TableCopy {
     private TableCopy() {
     }
 
-    /** Returns the rows copied, or -1 rows when {@code stopped} turned true part-way (both copies cancelled). */
-    static Copied copy(Connection src, Connection dst, TableSpec table, Throttle throttle, BooleanSupplier stopped, IntConsumer progress)
-            throws SQLException {
-        return copy(src, dst, table, TransformChain.NONE, throttle, stopped, progress);
-    }
-
     /**
-     * The same through the transform stage: columns dropped by a transform are not even read from
-     * the source; each remaining row is transformed (or filtered out) and written in the shadow
-     * table's shape. Returns the rows written.
+     * Copies one part of a table (or all of it, {@link Part#whole}). Through the transform stage
+     * when there is one: columns dropped by a transform are not even read from the source; each
+     * remaining row is transformed (or filtered out) and written in the shadow table's shape.
+     * Returns the rows written, or -1 rows when {@code stopped} turned true part-way (both copies
+     * cancelled).
      */
-    static Copied copy(Connection src, Connection dst, TableSpec table, TransformChain chain, Throttle throttle, BooleanSupplier stopped,
-                       IntConsumer progress) throws SQLException {
-        return copy(src, dst, Part.whole(table), chain, throttle, stopped, progress);
-    }
-
-    /** The same for one part of a table. */
     static Copied copy(Connection src, Connection dst, Part part, TransformChain chain, Throttle throttle, BooleanSupplier stopped,
                        IntConsumer progress) throws SQLException {
         TableSpec table = part.table();
