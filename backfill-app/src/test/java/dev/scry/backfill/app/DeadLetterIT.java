@@ -2,29 +2,19 @@ package dev.scry.backfill.app;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.Statement;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
-import dev.scry.backfill.testing.Databases;
 import dev.scry.backfill.testing.PgPair;
 
 /** A change the shadow rejects: stop with the checkpoint before it (default), or a dead letter and go on. */
-class DeadLetterIT {
-
-    @TempDir
-    Path dir;
-
-    private Databases db;
-    private Pipeline pipeline;
+class DeadLetterIT extends PipelineTest {
 
     @BeforeEach
     void setUp() throws Exception {
@@ -41,12 +31,6 @@ class DeadLetterIT {
         }
         pipeline.source("INSERT INTO orders VALUES (101, 1, 'fine'), (102, -5, 'refused by the shadow'), (103, 3, 'fine')",
                 "UPDATE orders SET note = 'after' WHERE id <= 10");
-    }
-
-    @AfterEach
-    void tearDown() {
-        pipeline.run("teardown", "--drop-metadata");
-        db.close();
     }
 
     @Test

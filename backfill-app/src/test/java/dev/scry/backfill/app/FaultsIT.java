@@ -10,13 +10,10 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Random;
 
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
 
-import dev.scry.backfill.testing.Databases;
 import dev.scry.backfill.testing.PgPair;
 
 /**
@@ -25,15 +22,9 @@ import dev.scry.backfill.testing.PgPair;
  * the source throughout; at the end source and shadow are equal and the journal table (one row
  * per source transaction) shows nothing applied twice. Each test prints what it injected.
  */
-class FaultsIT {
+class FaultsIT extends PipelineTest {
 
     private static final String CHECKPOINT_BATCHES = "SELECT coalesce(max(batches), 0) FROM scry_backfill.checkpoint";
-
-    @TempDir
-    Path dir;
-
-    private Databases db;
-    private Pipeline pipeline;
 
     @BeforeEach
     void setUp() throws Exception {
@@ -43,12 +34,6 @@ class FaultsIT {
         }
         pipeline = new Pipeline(db, dir, List.of(Workload.TABLES),
                 "batch: {max-rows: 200, max-delay-ms: 20}\nretry: {initial-backoff-ms: 100, max-backoff-ms: 2000, give-up-after-s: 120}\n");
-    }
-
-    @AfterEach
-    void tearDown() {
-        pipeline.run("teardown", "--drop-metadata");
-        db.close();
     }
 
     private boolean slotActive() throws java.sql.SQLException {

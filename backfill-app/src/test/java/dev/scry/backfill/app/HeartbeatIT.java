@@ -2,7 +2,6 @@ package dev.scry.backfill.app;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.Statement;
 import java.time.Duration;
@@ -12,22 +11,16 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
 
 import dev.scry.backfill.testing.Databases;
 import dev.scry.backfill.testing.PgPair;
 
 /** A quiet source database next to a busy one: heartbeats keep the slot from retaining the busy one's WAL. */
-class HeartbeatIT {
+class HeartbeatIT extends PipelineTest {
 
     private static final long MB = 1024 * 1024;
 
-    @TempDir
-    Path dir;
-
-    private Databases db;
     private Databases busy;
-    private Pipeline pipeline;
 
     @BeforeEach
     void setUp() throws Exception {
@@ -41,9 +34,7 @@ class HeartbeatIT {
     }
 
     @AfterEach
-    void tearDown() {
-        pipeline.run("teardown", "--drop-metadata");
-        db.close();
+    void closeBusyDatabase() {
         busy.close();
     }
 

@@ -8,23 +8,14 @@ import java.sql.Connection;
 import java.time.Duration;
 import java.util.List;
 
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
 
-import dev.scry.backfill.testing.Databases;
 import dev.scry.backfill.testing.PgPair;
 
 /** One active instance per pipeline: a second one is refused, or waits as a standby and takes over. */
-class InstanceIT {
-
-    @TempDir
-    Path dir;
-
-    private Databases db;
-    private Pipeline pipeline;
+class InstanceIT extends PipelineTest {
 
     @BeforeEach
     void setUp() throws Exception {
@@ -34,12 +25,6 @@ class InstanceIT {
         }
         pipeline = new Pipeline(db, dir, List.of(Workload.TABLES), "batch: {max-rows: 100, max-delay-ms: 20}\n");
         assertThat(pipeline.run("snapshot").exitCode()).isZero();
-    }
-
-    @AfterEach
-    void tearDown() {
-        pipeline.run("teardown", "--drop-metadata");
-        db.close();
     }
 
     private boolean slotActive() throws java.sql.SQLException {

@@ -9,25 +9,16 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.util.List;
 
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
-import dev.scry.backfill.testing.Databases;
 import dev.scry.backfill.testing.PgPair;
 
 /** {@code --log-format json}: every line on stderr is one JSON object, with the pipeline and phase. */
-class LogFormatIT {
-
-    @TempDir
-    Path dir;
-
-    private Databases db;
-    private Pipeline pipeline;
+class LogFormatIT extends PipelineTest {
 
     @BeforeEach
     void setUp() throws Exception {
@@ -37,12 +28,6 @@ class LogFormatIT {
             st.execute("INSERT INTO t SELECT g, 'value-' || g FROM generate_series(1, 100) g");
         }
         pipeline = new Pipeline(db, dir, List.of("public.t"), "");
-    }
-
-    @AfterEach
-    void tearDown() {
-        pipeline.run("teardown", "--drop-metadata");
-        db.close();
     }
 
     @Test

@@ -9,7 +9,6 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.Statement;
 import java.time.Duration;
@@ -19,23 +18,15 @@ import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
 
-import dev.scry.backfill.testing.Databases;
 import dev.scry.backfill.testing.PgPair;
 
 /** /metrics during a CDC run, /ready following the shadow, and the alert rules and dashboard naming only exported metrics. */
-class MetricsIT {
+class MetricsIT extends PipelineTest {
 
-    @TempDir
-    Path dir;
-
-    private Databases db;
-    private Pipeline pipeline;
     private int port;
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
 
@@ -52,12 +43,6 @@ class MetricsIT {
         pipeline = new Pipeline(db, dir, List.of("public.orders"), "metrics: {port: 0}\n");
         assertThat(pipeline.run("snapshot").exitCode()).isZero();
         pipeline.writeConfig(List.of("public.orders"), "metrics: {host: 127.0.0.1, port: " + port + "}\nbatch: {max-rows: 50, max-delay-ms: 20}\n");
-    }
-
-    @AfterEach
-    void tearDown() {
-        pipeline.run("teardown", "--drop-metadata");
-        db.close();
     }
 
     private HttpResponse<String> get(String path) {

@@ -2,29 +2,19 @@ package dev.scry.backfill.app;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.List;
 
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
 
-import dev.scry.backfill.testing.Databases;
 import dev.scry.backfill.testing.PgPair;
 
 /** The rate limit holds a running daemon back, shows in status, and changes on SIGHUP without a restart. */
-class RateLimitIT {
-
-    @TempDir
-    Path dir;
-
-    private Databases db;
-    private Pipeline pipeline;
+class RateLimitIT extends PipelineTest {
 
     @BeforeEach
     void setUp() throws Exception {
@@ -34,12 +24,6 @@ class RateLimitIT {
         }
         pipeline = new Pipeline(db, dir, List.of("public.burst"), "batch: {max-rows: 100, max-delay-ms: 20}\n");
         assertThat(pipeline.run("snapshot").exitCode()).isZero();
-    }
-
-    @AfterEach
-    void tearDown() {
-        pipeline.run("teardown", "--drop-metadata");
-        db.close();
     }
 
     @Test

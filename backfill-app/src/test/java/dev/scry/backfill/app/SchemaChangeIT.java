@@ -2,27 +2,17 @@ package dev.scry.backfill.app;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.Statement;
 import java.util.List;
 
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
-import dev.scry.backfill.testing.Databases;
 import dev.scry.backfill.testing.PgPair;
 
 /** ALTER TABLE on the source while the pipeline streams: followed on the shadow where the stream reaches it. */
-class SchemaChangeIT {
-
-    @TempDir
-    Path dir;
-
-    private Databases db;
-    private Pipeline pipeline;
+class SchemaChangeIT extends PipelineTest {
 
     @BeforeEach
     void setUp() throws Exception {
@@ -34,12 +24,6 @@ class SchemaChangeIT {
         pipeline = new Pipeline(db, dir, List.of("public.items"), "batch: {max-rows: 100, max-delay-ms: 20}\n");
         Pipeline.Outcome snapshot = pipeline.run("snapshot");
         assertThat(snapshot.exitCode()).as(snapshot.err()).isZero();
-    }
-
-    @AfterEach
-    void tearDown() {
-        pipeline.run("teardown", "--drop-metadata");
-        db.close();
     }
 
     private void catchUpAndCompare() throws Exception {

@@ -2,39 +2,21 @@ package dev.scry.backfill.app;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.Statement;
 import java.util.List;
 
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
-import dev.scry.backfill.testing.Databases;
 import dev.scry.backfill.testing.PgPair;
 
 /** Every table shape through snapshot and CDC: keys of all kinds, no key, partitions, names that need quoting. */
-class ShapesIT {
-
-    @TempDir
-    Path dir;
-
-    private Databases db;
-    private Pipeline pipeline;
+class ShapesIT extends PipelineTest {
 
     @BeforeEach
     void setUp() {
         db = PgPair.get().newDatabases("shapes_it");
-    }
-
-    @AfterEach
-    void tearDown() {
-        if (pipeline != null) {
-            pipeline.run("teardown", "--drop-metadata");
-        }
-        db.close();
     }
 
     private void create(String... ddl) throws Exception {

@@ -9,25 +9,16 @@ import java.sql.Connection;
 import java.sql.Statement;
 import java.util.List;
 
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
-import dev.scry.backfill.testing.Databases;
 import dev.scry.backfill.testing.PgPair;
 
 /** The initial copy: tables of several key types and value types arrive exactly, once. */
-class SnapshotIT {
+class SnapshotIT extends PipelineTest {
 
     private static final String[] TABLES = {"public.t_int", "public.t_uuid", "public.t_composite", "public.t_misc",
         "public.t_empty", "\"Other Schema\".\"Mixed Case\""};
-
-    @TempDir
-    Path dir;
-
-    private Databases db;
-    private Pipeline pipeline;
 
     @BeforeEach
     void setUp() throws Exception {
@@ -95,12 +86,6 @@ class SnapshotIT {
             st.execute("INSERT INTO \"Other Schema\".\"Mixed Case\" SELECT g, 'x', g FROM generate_series(1, 10) g");
         }
         pipeline = new Pipeline(db, dir, List.of(TABLES), "batch: {max-rows: 700}\n");
-    }
-
-    @AfterEach
-    void tearDown() {
-        pipeline.run("teardown", "--drop-metadata");
-        db.close();
     }
 
     @Test

@@ -13,22 +13,13 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
-import dev.scry.backfill.testing.Databases;
 import dev.scry.backfill.testing.PgPair;
 
 /** Snapshot, then streaming of every kind of change, through the CLI against a real source and shadow. */
-class StreamingIT {
-
-    @TempDir
-    Path dir;
-
-    private Databases db;
-    private Pipeline pipeline;
+class StreamingIT extends PipelineTest {
 
     @BeforeEach
     void setUp() throws Exception {
@@ -37,12 +28,6 @@ class StreamingIT {
             Workload.createSchema(c, 2_000);
         }
         pipeline = new Pipeline(db, dir, List.of(Workload.TABLES), "batch: {max-rows: 100, max-delay-ms: 50}\n");
-    }
-
-    @AfterEach
-    void tearDown() {
-        pipeline.run("teardown", "--drop-metadata");
-        db.close();
     }
 
     @Test

@@ -3,28 +3,18 @@ package dev.scry.backfill.app;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.List;
 
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
-import dev.scry.backfill.testing.Databases;
 import dev.scry.backfill.testing.PgPair;
 
 /** `tables: [app.*]`: every matching table is copied, and tables created while cdc runs join without loss. */
-class TablePatternsIT {
-
-    @TempDir
-    Path dir;
-
-    private Databases db;
-    private Pipeline pipeline;
+class TablePatternsIT extends PipelineTest {
 
     @BeforeEach
     void setUp() throws Exception {
@@ -38,12 +28,6 @@ class TablePatternsIT {
             st.execute("INSERT INTO app.\"B table\" SELECT g, 'b' FROM generate_series(1, 100) g");
         }
         pipeline = new Pipeline(db, dir, List.of("app.*"), "discover-tables-every-ms: 200\nbatch: {max-rows: 50, max-delay-ms: 20}\n");
-    }
-
-    @AfterEach
-    void tearDown() {
-        pipeline.run("teardown", "--drop-metadata");
-        db.close();
     }
 
     @Test

@@ -9,22 +9,14 @@ import java.sql.Statement;
 import java.util.List;
 import java.util.Optional;
 
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
-import dev.scry.backfill.testing.Databases;
 import dev.scry.backfill.testing.PgPair;
 
 /** sslmode: verify-full to source and shadow, the replication connection included; a wrong CA is refused. */
-class TlsIT {
+class TlsIT extends PipelineTest {
 
-    @TempDir
-    Path dir;
-
-    private Databases db;
-    private Pipeline pipeline;
     private Path ca;
 
     @BeforeEach
@@ -36,16 +28,6 @@ class TlsIT {
         try (Connection c = db.source(); Statement st = c.createStatement()) {
             st.execute("CREATE TABLE secret (id int PRIMARY KEY, v text)");
             st.execute("INSERT INTO secret SELECT g, 'v' FROM generate_series(1, 500) g");
-        }
-    }
-
-    @AfterEach
-    void tearDown() {
-        if (pipeline != null) {
-            pipeline.run("teardown", "--drop-metadata");
-        }
-        if (db != null) {
-            db.close();
         }
     }
 

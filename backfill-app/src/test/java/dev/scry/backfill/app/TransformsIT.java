@@ -10,12 +10,9 @@ import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
 
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
-import dev.scry.backfill.testing.Databases;
 import dev.scry.backfill.testing.PgPair;
 
 /**
@@ -23,7 +20,7 @@ import dev.scry.backfill.testing.PgPair;
  * on the source with SQL (pgcrypto's hmac for the hash), so each transform is checked against an
  * independent definition of what it should do.
  */
-class TransformsIT {
+class TransformsIT extends PipelineTest {
 
     private static final String KEY = "s3cret key ✓";
 
@@ -35,12 +32,6 @@ class TransformsIT {
                        (floor(salary / 1000) * 1000)::numeric(10,2), date_trunc('month', born)::date,
                        date_trunc('day', created AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', upper(kind), tenant_id)::text
             FROM users ORDER BY id""".formatted(KEY.replace("'", "''"));
-
-    @TempDir
-    Path dir;
-
-    private Databases db;
-    private Pipeline pipeline;
 
     @BeforeEach
     void setUp() throws Exception {
@@ -77,12 +68,6 @@ class TransformsIT {
                   - {type: upper-case, columns: [public.users.kind]}
                   - {type: filter-rows, table: public.orders, where: "kind == 'buy' || kind == 'sell'"}
                 """.formatted(keyFile);
-    }
-
-    @AfterEach
-    void tearDown() {
-        pipeline.run("teardown", "--drop-metadata");
-        db.close();
     }
 
     private List<String> rows(Connection c, String sql) throws Exception {

@@ -2,7 +2,6 @@ package dev.scry.backfill.app;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.Statement;
@@ -12,12 +11,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
 
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
-import dev.scry.backfill.testing.Databases;
 import dev.scry.backfill.testing.PgPair;
 
 /**
@@ -26,7 +22,7 @@ import dev.scry.backfill.testing.PgPair;
  * by snapshot then stream: {@code row::text} equal byte for byte, and the shadow's column types,
  * domains and enums defined as on the source.
  */
-class TypesIT {
+class TypesIT extends PipelineTest {
 
     private static final String TYPES = """
             CREATE TYPE "Mood" AS ENUM ('sad', 'ok', 'happy');
@@ -100,12 +96,6 @@ class TypesIT {
                     "vb", "B'10000000'", "dvb", "B'0100'", "bits", "B'10000'", "tm", "'23:59:59.999999'", "dm", "'-0.01'",
                     "i8r", "'[5,6)'", "code", "'zzz'", "ttz_a", "'{{00:00:00-14:59,24:00:00+14:59},{NULL,12:34:56.789012+05:30}}'"));
 
-    @TempDir
-    Path dir;
-
-    private Databases db;
-    private Pipeline pipeline;
-
     @BeforeEach
     void setUp() throws Exception {
         db = PgPair.get().newDatabases("types_it");
@@ -113,12 +103,6 @@ class TypesIT {
                 .map(c -> "\"" + c[0] + "\" " + c[1]).collect(Collectors.joining(", "));
         pipeline = new Pipeline(db, dir, List.of("public.every_type"), "batch: {max-rows: 10, max-delay-ms: 20}\n");
         pipeline.source(TYPES, "CREATE TABLE every_type (" + columns + ")");
-    }
-
-    @AfterEach
-    void tearDown() {
-        pipeline.run("teardown", "--drop-metadata");
-        db.close();
     }
 
     @Test

@@ -2,32 +2,22 @@ package dev.scry.backfill.app;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.Statement;
 import java.util.List;
 
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
-import dev.scry.backfill.testing.Databases;
 import dev.scry.backfill.testing.PgPair;
 
 /** `verify`: equal tables exit 0; a shadow altered by hand exits 3 and names each differing key. */
-class VerifyIT {
+class VerifyIT extends PipelineTest {
 
     private static final String ODD = "public.\"Odd \"\"Name\"\"; --x\"";
-
-    @TempDir
-    Path dir;
-
-    private Databases db;
-    private Pipeline pipeline;
 
     @BeforeEach
     void setUp() throws Exception {
@@ -44,12 +34,6 @@ class VerifyIT {
         pipeline = new Pipeline(db, dir, List.of("public.pairs", ODD, "public.bag"), "");
         Pipeline.Outcome snapshot = pipeline.run("snapshot");
         assertThat(snapshot.exitCode()).as(snapshot.err()).isZero();
-    }
-
-    @AfterEach
-    void tearDown() {
-        pipeline.run("teardown", "--drop-metadata");
-        db.close();
     }
 
     @Test
