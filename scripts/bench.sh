@@ -9,7 +9,8 @@
 #   peak RSS and peak heap used of the backfill JVM
 # SCALE multiplies the data set (1 = the issue's: 1M mixed rows, 2M narrow rows, 50k rows of 4 KB
 # text; backlogs of 1M changes). Wall times include the JVM's start for backfill and the raw
-# engine alike. The figures also go to bench-results/<timestamp>.txt.
+# engine alike. The figures also go to bench-results/<timestamp>.txt. ONLY (a comma-separated list
+# of snapshot, catchup100, catchup1, lag; default all) runs some of the measures.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
@@ -39,6 +40,8 @@ scaled() { awk -v n="$1" -v s="$SCALE" 'BEGIN { printf "%d", n * s }'; }
 MIXED=$(scaled 1000000); NARROW=$(scaled 2000000); WIDE=$(scaled 50000); BACKLOG=$(( $(scaled 1000000) / 1000 * 1000 ))
 ROWS=$((MIXED + NARROW + WIDE))
 LAG_SECONDS=${LAG_SECONDS:-60}
+ONLY=${ONLY:-snapshot,catchup100,catchup1,lag}
+runs_part() { [[ ",$ONLY," == *",$1,"* ]]; }
 JAR=$ROOT/backfill-app/target/scry-backfill.jar
 CONFIG=$WORK/bench.yaml
 cat > "$CONFIG" <<YAML
@@ -107,6 +110,7 @@ say "data set: $ROWS rows, $MB MB on the source"
 
 # --- snapshot ---
 pipe=(); native=(); ours=(); rss=(); heap=()
+if runs_part snapshot; then
 for run in $(seq 1 "$RUNS"); do
   fresh_shadow
   t0=$(now)
@@ -142,6 +146,7 @@ say "  binary COPY pipe      $p rows/s  $(mbs "$p") MB/s"
 say "  native initial sync   $n rows/s  $(mbs "$n") MB/s"
 say "  backfill snapshot     $o rows/s  $(mbs "$o") MB/s  = $(calc "$o / $p") x the COPY pipe, $(calc "$o / $n") x native sync (targets: >= 0.8, >= 1.0)"
 say "  backfill JVM during the snapshot: peak RSS $(median "${rss[@]}") MB (target < 1024), peak heap used $(median "${heap[@]}") MB"
+fi
 
 # --- streaming catch-up: the same backlog for backfill, the raw engine and a native subscription ---
 # The backlog: BACKLOG changes of the narrow table, per ten transactions (or rows) eight updates,
@@ -162,15 +167,28 @@ restore_narrow() {
 catch_up() {
   local tx_rows=$1 label=$2
   local ours=() native=() raw=() rss=() heap=()
+  local nat="q $SHADOW_PORT ${DB}_native"
   for run in $(seq 1 "$RUNS"); do
     restore_narrow
     fresh_shadow
     scripts/backfill snapshot -c "$CONFIG" >/dev/null 2>&1
-    src -c "DROP PUBLICATION IF EXISTS bench_native; CREATE PUBLICATION bench_native FOR TABLE mixed, narrow, wide"
-    src -c "SELECT pg_create_logical_replication_slot('bench_native', 'pgoutput'), pg_create_logical_replication_slot('bench_raw', 'pgoutput')" >/dev/null
+    # The native subscriber starts where ours does: its own copy of the table (initial sync), then
+    # the subscription is disabled while the backlog is written, so both apply it to the same rows.
+    # (Applied to empty tables, native replication would skip every update and delete as a missing row.)
+    q "$SHADOW_PORT" postgres -c "DROP DATABASE IF EXISTS ${DB}_native WITH (FORCE)"
+    q "$SHADOW_PORT" postgres -c "CREATE DATABASE ${DB}_native"
+    $nat -c "$SCHEMA"
+    src -c "DROP PUBLICATION IF EXISTS bench_native; CREATE PUBLICATION bench_native FOR TABLE narrow"
+    $nat -c "CREATE SUBSCRIPTION bench_native CONNECTION 'host=127.0.0.1 port=$SOURCE_PORT dbname=$DB user=postgres'
+            PUBLICATION bench_native WITH (slot_name = bench_native)"
+    until [[ $($nat -c "SELECT count(*) FROM pg_subscription_rel WHERE srsubstate <> 'r'") == 0 ]]; do sleep 0.2; done
+    $nat -c "ALTER SUBSCRIPTION bench_native DISABLE"
+    until [[ $(src -c "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'bench_native' AND NOT active") == 1 ]]; do sleep 0.2; done
+    src -c "SELECT pg_create_logical_replication_slot('bench_raw', 'pgoutput')" >/dev/null
     make_backlog "$tx_rows"
-    local target
+    local target expect
     target=$(src -c "SELECT pg_current_wal_lsn()")
+    expect=$(src -c "SELECT count(*) || ' rows, sum ' || sum(v) FROM narrow")
 
     t0=$(now)
     java $JAVA_OPTS -cp "$JAR" dev.scry.backfill.app.bench.RawEngineBench "$CONFIG" bench_raw "$BACKLOG" >"$WORK/raw.out" 2>"$WORK/raw.err" \
@@ -186,15 +204,16 @@ catch_up() {
     ours+=("$(calc "$BACKLOG / ($(now) - $t0)")")
     rss+=("$PEAK_RSS"); heap+=("$PEAK_HEAP")
 
-    q "$SHADOW_PORT" postgres -c "DROP DATABASE IF EXISTS ${DB}_native WITH (FORCE)"
-    q "$SHADOW_PORT" postgres -c "CREATE DATABASE ${DB}_native"
-    q "$SHADOW_PORT" "${DB}_native" -c "$SCHEMA"
     t0=$(now)
-    q "$SHADOW_PORT" "${DB}_native" -c "CREATE SUBSCRIPTION bench_native CONNECTION 'host=127.0.0.1 port=$SOURCE_PORT dbname=$DB user=postgres'
-            PUBLICATION bench_native WITH (slot_name = bench_native, create_slot = false, copy_data = false)"
+    $nat -c "ALTER SUBSCRIPTION bench_native ENABLE"
     until [[ $(src -c "SELECT confirmed_flush_lsn >= '$target' FROM pg_replication_slots WHERE slot_name = 'bench_native'") == t ]]; do sleep 0.1; done
     native+=("$(calc "$BACKLOG / ($(now) - $t0)")")
-    q "$SHADOW_PORT" "${DB}_native" -c "DROP SUBSCRIPTION bench_native"
+    # Both must hold what the source holds, or the rates mean nothing.
+    for side in "shd" "$nat"; do
+      got=$($side -c "SELECT count(*) || ' rows, sum ' || sum(v) FROM narrow")
+      [[ $got == "$expect" ]] || { echo "bench: after catch-up $side has $got, the source $expect" >&2; exit 1; }
+    done
+    $nat -c "DROP SUBSCRIPTION bench_native"
   done
   local co cn cr
   co=$(median "${ours[@]}"); cn=$(median "${native[@]}"); cr=$(median "${raw[@]}")
@@ -206,12 +225,13 @@ catch_up() {
   say "  backfill cdc          $co   = $(calc "$co / $cn") x native (target >= 0.8), $(calc "$co / $cr") x the raw engine (target >= 0.9)"
   say "  backfill JVM: peak RSS $(median "${rss[@]}") MB, peak heap used $(median "${heap[@]}") MB"
 }
-catch_up 100 "100-row transactions"
-catch_up 1 "one-row transactions"
+if runs_part catchup100; then catch_up 100 "100-row transactions"; fi
+if runs_part catchup1; then catch_up 1 "one-row transactions"; fi
 
 # --- steady state: end-to-end lag at 5,000 changes/s (100 transactions of 50 inserts a second) ---
 expected=$((LAG_SECONDS * 5000))
 p50s=(); p99s=(); maxes=(); rates=()
+if runs_part lag; then
 for run in $(seq 1 "$RUNS"); do
   src -c "TRUNCATE lag"
   restore_narrow
@@ -236,6 +256,7 @@ say ""
 say "steady state: $expected inserts over $LAG_SECONDS s (written at $(median "${rates[@]}") changes/s), end-to-end lag, source insert to"
 say "shadow apply (median of $RUNS; runs p50 ${p50s[*]} | p99 ${p99s[*]} | max ${maxes[*]} ms):"
 say "  p50 $(median "${p50s[@]}") ms, p99 $(median "${p99s[@]}") ms, max $(median "${maxes[@]}") ms (target: p99 < 1000 ms)"
+fi
 scripts/backfill teardown -c "$CONFIG" --drop-metadata >/dev/null 2>&1 || true
 say ""
 say "figures written to $OUT"

@@ -25,7 +25,10 @@ import dev.scry.backfill.model.TableSpec;
 import dev.scry.backfill.sink.ShadowSink;
 import dev.scry.backfill.snapshot.SnapshotProgress;
 import dev.scry.backfill.snapshot.TableAdder;
+import dev.scry.backfill.source.BatchSink;
+import dev.scry.backfill.source.ChangeSource;
 import dev.scry.backfill.source.DebeziumSource;
+import dev.scry.backfill.source.PgOutputSource;
 import dev.scry.backfill.source.OffsetStorage;
 import dev.scry.backfill.source.SourceAdmin;
 import dev.scry.backfill.throttle.Throttle;
@@ -105,7 +108,7 @@ final class PipelineRun {
         phase = snapshotFirst ? Phase.SNAPSHOT : Phase.STREAMING;
         org.slf4j.MDC.put("phase", phase.label());
         String marker = exitWhenCaughtUp ? "caught-up:" + config.pipeline() + ":" + UUID.randomUUID() : null;
-        AtomicReference<DebeziumSource> sourceRef = new AtomicReference<>();
+        AtomicReference<ChangeSource> sourceRef = new AtomicReference<>();
         try (CatalogSourceSchema catalog = new CatalogSourceSchema(config.source(), chain);
              ShadowSink sink = ops == null ? new ShadowSink(config.sinkSettings(), shadowSpecs, catalog)
                      : new ShadowSink(config.sinkSettings(), shadowSpecs, catalog, ops, ops.poolMetrics());
@@ -113,12 +116,12 @@ final class PipelineRun {
             if (ops != null) {
                 ops.phase(phase.label());
             }
-            DebeziumSource.StartListener started = () -> {
+            ChangeSource.StartListener started = () -> {
                 if (marker != null) {
                     emitMarker(marker);
                 }
             };
-            dev.scry.backfill.source.BatchSink downstream = batch -> {
+            BatchSink downstream = batch -> {
                 if (batch.isEmpty() && batch.markers().isEmpty() && batch.end().phase() == phase
                         && Optional.of(batch.end().offset()).equals(committedOffset.get())) {
                     // A heartbeat on an idle source: the checkpoint already says this.
@@ -140,9 +143,7 @@ final class PipelineRun {
             };
             // Live: tables that join while streaming are added to it (see TableWatcher).
             Map<TableId, TableSpec> live = new ConcurrentHashMap<>(specs);
-            DebeziumSource source = snapshotFirst
-                    ? DebeziumSource.snapshotThenStream(config.streamSettings(), live, offsets, downstream, started)
-                    : DebeziumSource.streamOnly(config.streamSettings(), live, offsets, downstream, started);
+            ChangeSource source = newSource(snapshotFirst, live, downstream, started);
             sourceRef.set(source);
             Signals.onTermination(source::requestStop);
             TableWatcher watcher = config.hasPatterns() && !snapshotFirst
@@ -173,9 +174,26 @@ final class PipelineRun {
         return new Result(snapshotCompleted, caughtUp, markerLsn.get(), lastLsn, changesApplied);
     }
 
-    /** Runs on the engine's thread right after a batch and its checkpoint committed. */
+    /**
+     * The reader for this run. Debezium's snapshot (snapshot.method: debezium) and the streaming
+     * that continues from its offsets stay with the Debezium engine, which alone reads them;
+     * everything else streams with the pgoutput reader.
+     */
+    private ChangeSource newSource(boolean snapshotFirst, Map<TableId, TableSpec> live, BatchSink downstream,
+                                   ChangeSource.StartListener started) {
+        if (snapshotFirst) {
+            return DebeziumSource.snapshotThenStream(config.streamSettings(), live, offsets, downstream, started);
+        }
+        Optional<Map<String, Object>> checkpoint = storedOffset();
+        if (checkpoint.isPresent() && !PgOutputSource.canResume(checkpoint.get())) {
+            return DebeziumSource.streamOnly(config.streamSettings(), live, offsets, downstream, started);
+        }
+        return new PgOutputSource(config.streamSettings(), live, checkpoint, downstream, started);
+    }
+
+    /** Runs on the applying thread right after a batch and its checkpoint committed. */
     private void afterCommit(ChangeBatch batch, Map<TableId, TableCounts> counts, String marker, boolean stopAfterSnapshot,
-                             DebeziumSource source) {
+                             ChangeSource source) {
         lastLsn = batch.end().lsn();
         long changes = counts.values().stream().mapToLong(TableCounts::changes).sum();
         changesApplied += changes;
@@ -224,7 +242,7 @@ final class PipelineRun {
      * the slot at its next poll, just after the batch returns; closing it sooner could cut that
      * confirmation off and leave the source retaining WAL the shadow already has.
      */
-    private void stopOnceSlotConfirms(Lsn lsn, DebeziumSource source) {
+    private void stopOnceSlotConfirms(Lsn lsn, ChangeSource source) {
         Thread waiter = new Thread(() -> {
             long deadline = System.nanoTime() + SLOT_CONFIRM_TIMEOUT_NANOS;
             try (Connection c = Connect.open(config.source(), "source")) {

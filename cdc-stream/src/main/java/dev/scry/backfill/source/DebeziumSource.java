@@ -34,13 +34,7 @@ import io.debezium.engine.format.ChangeEventFormat;
  * <p>Lifecycle: {@link #run()} blocks until the engine stops. {@link #requestStop()} (any thread)
  * lets the batch in flight finish and commit, applies nothing more, then closes the engine.
  */
-public final class DebeziumSource implements AutoCloseable {
-
-    /** Called once the connector has started: the slot exists and changes from now on will be streamed. */
-    @FunctionalInterface
-    public interface StartListener {
-        void started();
-    }
+public final class DebeziumSource implements ChangeSource {
 
     private static final Logger LOG = LoggerFactory.getLogger(DebeziumSource.class);
 
@@ -88,6 +82,7 @@ public final class DebeziumSource implements AutoCloseable {
      * Runs the engine until it stops; rethrows the failure that stopped it, if any. A stop that
      * was requested is a normal return.
      */
+    @Override
     public void run() throws InterruptedException {
         probeSource();
         engine = DebeziumEngine.create(ChangeEventFormat.of(Connect.class))
@@ -210,6 +205,7 @@ public final class DebeziumSource implements AutoCloseable {
      * Asks the engine to stop: the batch being applied (if any) completes and commits, nothing
      * after it is applied, and the engine closes. Returns at once; {@link #run()} returns when done.
      */
+    @Override
     public void requestStop() {
         if (stopRequested.compareAndSet(false, true)) {
             Thread stopper = new Thread(() -> {
@@ -223,6 +219,7 @@ public final class DebeziumSource implements AutoCloseable {
         }
     }
 
+    @Override
     public boolean stopRequested() {
         return stopRequested.get();
     }

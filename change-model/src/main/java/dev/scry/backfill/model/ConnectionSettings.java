@@ -63,6 +63,18 @@ public record ConnectionSettings(String host, int port, String database, String 
         return p;
     }
 
+    /**
+     * Properties for a replication connection to the database (logical replication protocol and
+     * the replication commands), which speaks the simple query protocol only.
+     */
+    public Properties replicationProperties(String applicationName) {
+        Properties p = jdbcProperties(applicationName);
+        p.setProperty("replication", "database");
+        p.setProperty("preferQueryMode", "simple");
+        p.setProperty("assumeMinServerVersion", "10");
+        return p;
+    }
+
     /** {@code user@host:port/database}, safe to log. */
     public String describe() {
         return user + "@" + hostForUrl() + ":" + port + "/" + database;

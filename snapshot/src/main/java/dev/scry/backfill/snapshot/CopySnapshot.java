@@ -10,7 +10,6 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -263,11 +262,7 @@ public final class CopySnapshot {
     }
 
     private Connection openReplication() throws SQLException {
-        Properties p = source.jdbcProperties("scry-backfill snapshot " + slot);
-        p.setProperty("replication", "database");
-        p.setProperty("preferQueryMode", "simple");
-        p.setProperty("assumeMinServerVersion", "10");
-        return DriverManager.getConnection(source.jdbcUrl(), p);
+        return DriverManager.getConnection(source.jdbcUrl(), source.replicationProperties("scry-backfill snapshot " + slot));
     }
 
     private Connection open(ConnectionSettings where, String role) throws SQLException {

@@ -1,0 +1,34 @@
+package dev.scry.backfill.source;
+
+/**
+ * The source stage: reads the slot, cuts what it reads into transaction-aligned batches and hands
+ * each to a {@link BatchSink}; a batch's position is confirmed to the slot only after the sink has
+ * committed it. Two readers implement it: {@link PgOutputSource}, which decodes the pgoutput
+ * stream itself (the default), and {@link DebeziumSource}, the embedded Debezium engine (kept for
+ * {@code snapshot.method: debezium}, whose snapshot and offsets are Debezium's own).
+ *
+ * <p>Lifecycle: {@link #run()} blocks until the source stops. {@link #requestStop()} (any thread)
+ * lets the batch in flight finish and commit, applies nothing more, then closes the stream;
+ * {@link #close()} is idempotent.
+ */
+public interface ChangeSource extends AutoCloseable {
+
+    /** Called once the stream has started: the slot exists and changes from now on will be streamed. */
+    @FunctionalInterface
+    interface StartListener {
+        void started();
+    }
+
+    /**
+     * Streams until stopped; rethrows the failure that stopped it. A lost source connection comes
+     * back as a {@link dev.scry.backfill.error.TransientException}, to be retried from the checkpoint.
+     */
+    void run() throws InterruptedException;
+
+    void requestStop();
+
+    boolean stopRequested();
+
+    @Override
+    void close();
+}

@@ -1,0 +1,99 @@
+package dev.scry.backfill.source;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.function.Supplier;
+
+import dev.scry.backfill.model.Lsn;
+import dev.scry.backfill.model.Phase;
+import dev.scry.backfill.model.SourcePosition;
+
+/**
+ * Where the pgoutput reader stands, as the checkpoint stores it (the offset map of a
+ * {@link SourcePosition}).
+ *
+ * <p>{@code restart} is the LSN streaming starts from: the end of the last source transaction the
+ * shadow has completely, or a position the server reported with nothing pending before it. The
+ * server skips every transaction whose commit record begins before the start position and sends
+ * every later one whole, so resuming there neither repeats nor misses a transaction. Inside a
+ * transaction too large for one batch, {@code inside} names it (by the LSN of its commit, which its
+ * BEGIN announces) and how far into it the shadow got: the server sends it again from its start
+ * and the reader skips what was applied.
+ *
+ * <p>Offsets with {@code lsn} alone (the copy snapshot's) are read the same way; the keys are
+ * chosen so that such an offset also means the same to Debezium's connector.
+ *
+ * @param restart     where to start streaming
+ * @param inside      the transaction the position is inside of, or null at a transaction boundary
+ * @param commitMicros the commit time of the last applied transaction (Unix epoch microseconds), or 0
+ */
+record PgOutputPosition(Lsn restart, Inside inside, long commitMicros) implements Supplier<SourcePosition> {
+
+    /**
+     * A place inside one transaction: its commit LSN, the ordinal (from 1) of the last row message
+     * of it that was applied, and how many of that message's changes were (a key change is two).
+     */
+    record Inside(Lsn commitLsn, int message, int items) {
+    }
+
+    static final String READER = "reader";
+    static final String READER_NAME = "pgoutput";
+    static final String LSN = "lsn";
+    static final String TS_USEC = "ts_usec";
+    static final String TX_LSN = "tx_lsn";
+    static final String TX_MESSAGE = "tx_message";
+    static final String TX_ITEMS = "tx_items";
+
+    /** Keys only Debezium's connector writes: an offset holding one was written by the Debezium reader. */
+    private static final java.util.Set<String> DEBEZIUM_KEYS = java.util.Set.of("lsn_proc", "lsn_commit", "txId", "snapshot",
+            "last_snapshot_record", "snapshot_completed");
+
+    /** Whether an offset in the checkpoint is one this reader can resume from. */
+    static boolean readable(Map<String, ?> offset) {
+        return offset.containsKey(LSN) && DEBEZIUM_KEYS.stream().noneMatch(offset::containsKey);
+    }
+
+    static PgOutputPosition read(Map<String, ?> offset) {
+        Lsn restart = new Lsn(number(offset.get(LSN)));
+        Inside inside = offset.containsKey(TX_LSN)
+                ? new Inside(new Lsn(number(offset.get(TX_LSN))), (int) number(offset.get(TX_MESSAGE)), (int) number(offset.get(TX_ITEMS)))
+                : null;
+        Object ts = offset.get(TS_USEC);
+        return new PgOutputPosition(restart, inside, ts == null ? 0 : number(ts));
+    }
+
+    /** The offset for "nothing after {@code lsn} applied yet", at a transaction boundary. */
+    static Map<String, Object> at(Lsn lsn) {
+        return new PgOutputPosition(lsn, null, 0).offset();
+    }
+
+    Map<String, Object> offset() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put(READER, READER_NAME);
+        m.put(LSN, restart.value());
+        if (commitMicros != 0) {
+            m.put(TS_USEC, commitMicros);
+        }
+        if (inside != null) {
+            m.put(TX_LSN, inside.commitLsn().value());
+            m.put(TX_MESSAGE, inside.message());
+            m.put(TX_ITEMS, inside.items());
+        }
+        return m;
+    }
+
+    @Override
+    public SourcePosition get() {
+        return new SourcePosition(Phase.STREAMING, restart, offset());
+    }
+
+    private static long number(Object value) {
+        if (value instanceof Number n) {
+            return n.longValue();
+        }
+        if (value instanceof String s) {
+            return Long.parseLong(s);
+        }
+        throw new IllegalArgumentException("offset value " + value + " is not a number");
+    }
+}

@@ -1,0 +1,422 @@
+package dev.scry.backfill.source;
+
+import java.nio.ByteBuffer;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+
+import org.postgresql.PGConnection;
+import org.postgresql.replication.LogSequenceNumber;
+import org.postgresql.replication.PGReplicationStream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import dev.scry.backfill.error.PipelineFailure;
+import dev.scry.backfill.error.SetupException;
+import dev.scry.backfill.error.SqlErrors;
+import dev.scry.backfill.error.TransientException;
+import dev.scry.backfill.model.Identifiers;
+import dev.scry.backfill.model.Lsn;
+import dev.scry.backfill.model.SourcePosition;
+import dev.scry.backfill.model.TableId;
+import dev.scry.backfill.model.TableSpec;
+
+/**
+ * The default source stage: reads the slot's pgoutput stream itself, through pgjdbc's replication
+ * API, and hands transaction-aligned batches to the sink.
+ *
+ * <p>Two threads. The reader decodes messages, cuts batches and confirms to the slot what the
+ * shadow has committed; the applier runs the sink. One batch waits between them, so the next batch
+ * is read and cut while the previous one commits, and while the applier is busy the reader keeps
+ * adding whole transactions to the waiting work (up to {@code batch.max-rows}): batches grow when
+ * the shadow is the bottleneck and stay small, for low lag, when it is not.
+ *
+ * <p>The slot is confirmed only up to the start position of the last committed batch (see
+ * {@link PgOutputPosition}), never to what was merely received: pgjdbc's automatic flush, which
+ * would confirm a keepalive's position on its own, is switched off. While the tables are quiet the
+ * server's keepalives carry its position; every heartbeat interval that position becomes an empty
+ * batch, so the checkpoint and then the slot follow it and the server can recycle its WAL.
+ */
+public final class PgOutputSource implements ChangeSource {
+
+    private static final Logger LOG = LoggerFactory.getLogger(PgOutputSource.class);
+    private static final long FEEDBACK_EVERY_NANOS = 50_000_000L;
+    private static final long IDLE_FEEDBACK_EVERY_NANOS = 5_000_000_000L;
+    private static final PendingBatch<Object> NOTHING = new PendingBatch<>(null, List.of());
+
+    private final StreamSettings settings;
+    private final Map<TableId, TableSpec> tables;
+    private final Optional<Map<String, Object>> startOffset;
+    private final BatchSink sink;
+    private final StartListener startListener;
+
+    private final AtomicBoolean stopRequested = new AtomicBoolean();
+    private final AtomicReference<Throwable> failure = new AtomicReference<>();
+    private final BlockingQueue<PendingBatch<Object>> waiting = new ArrayBlockingQueue<>(1);
+    private final AtomicBoolean applying = new AtomicBoolean();
+    // The restart LSN of the last batch the shadow committed: what the slot may confirm.
+    private final AtomicLong committed = new AtomicLong();
+    private volatile Thread applier;
+
+    /**
+     * @param tables      the tracked tables; live, tables that join while streaming are added by the caller
+     * @param startOffset the checkpoint's offset, or empty to start at the slot's position (created if missing)
+     */
+    public PgOutputSource(StreamSettings settings, Map<TableId, TableSpec> tables, Optional<Map<String, Object>> startOffset,
+                          BatchSink sink, StartListener startListener) {
+        this.settings = settings;
+        this.tables = tables;
+        this.startOffset = startOffset;
+        this.sink = sink;
+        this.startListener = startListener;
+        startOffset.ifPresent(o -> {
+            if (!PgOutputPosition.readable(o)) {
+                throw new IllegalArgumentException("the checkpoint's offset was written by another reader: " + o.keySet());
+            }
+        });
+    }
+
+    /** Whether a checkpoint's offset is one this reader resumes from (the Debezium reader's are not). */
+    public static boolean canResume(Map<String, ?> offset) {
+        return PgOutputPosition.readable(offset);
+    }
+
+    @Override
+    public void run() throws InterruptedException {
+        if (stopRequested.get()) {
+            return;
+        }
+        try {
+            PgOutputPosition start;
+            Map<Integer, String> typeNames;
+            try (Connection c = SourceConnection.open(settings.source(), "scry-backfill catalog " + settings.pipeline())) {
+                typeNames = typeNames(c);
+                start = startOffset.isPresent() ? PgOutputPosition.read(startOffset.get()) : slotPosition(c);
+            }
+            try (Connection replication = SourceConnection.openReplication(settings.source(), "scry-backfill " + settings.pipeline())) {
+                stream(replication, start, typeNames);
+            }
+        }
+        catch (SQLException e) {
+            if (stopRequested.get() && failure.get() == null) {
+                return;
+            }
+            throw classify(e);
+        }
+        finally {
+            stopApplier();
+        }
+        Throwable t = failure.get();
+        if (t instanceof RuntimeException r) {
+            throw r;
+        }
+        if (t instanceof Error e) {
+            throw e;
+        }
+        if (t != null) {
+            throw new PipelineFailure("the pipeline stopped: " + t, t);
+        }
+    }
+
+    private void stream(Connection replication, PgOutputPosition start, Map<Integer, String> typeNames)
+            throws SQLException, InterruptedException {
+        LogSequenceNumber from = LogSequenceNumber.valueOf(start.restart().value());
+        PGReplicationStream stream = replication.unwrap(PGConnection.class).getReplicationAPI().replicationStream().logical()
+                .withSlotName(settings.slot())
+                .withStartPosition(from)
+                .withSlotOption("proto_version", 1)
+                .withSlotOption("publication_names", Identifiers.quote(settings.publication()))
+                // Logical-decoding messages: the caught-up marker comes out of the stream this way.
+                .withSlotOption("messages", true)
+                .withStatusInterval(10, TimeUnit.SECONDS)
+                // Only what the shadow committed is confirmed, never a position merely received.
+                .withAutomaticFlush(false)
+                .start();
+        committed.set(start.restart().value());
+        stream.setFlushedLSN(from);
+        stream.setAppliedLSN(from);
+        LOG.info("streaming from slot {} at {}{}", settings.slot(), start.restart(),
+                start.inside() == null ? "" : " (inside the transaction committed at " + start.inside().commitLsn()
+                        + ", after its first " + start.inside().message() + " changes)");
+        startApplier();
+        startListener.started();
+        new Reader(stream, new PgOutputConverter(tables, settings.tables(), typeNames, start)).run();
+    }
+
+    /** The reader's loop, with the state only the reader thread touches. */
+    private final class Reader {
+        private final PGReplicationStream stream;
+        private final PgOutputConverter converter;
+        private final TransactionBatcher<Object> batcher;
+        private final List<SourceItem<Object>> items = new ArrayList<>();
+        private long confirmedSent;
+        private long lastFeedbackNanos = System.nanoTime();
+        private long lastHeartbeatNanos = System.nanoTime();
+        // Whether the batcher holds complete work not handed over yet.
+        private boolean pending;
+
+        Reader(PGReplicationStream stream, PgOutputConverter converter) {
+            this.stream = stream;
+            this.converter = converter;
+            this.batcher = new TransactionBatcher<>(settings.maxBatchRows());
+            this.confirmedSent = committed.get();
+        }
+
+        void run() throws SQLException, InterruptedException {
+            try {
+                while (!stopRequested.get()) {
+                    feedback(false);
+                    ByteBuffer message = stream.readPending();
+                    if (message == null) {
+                        idle();
+                        continue;
+                    }
+                    items.clear();
+                    converter.convert(message, items);
+                    for (SourceItem<Object> item : items) {
+                        for (PendingBatch<Object> batch : batcher.offer(item)) {
+                            handOver(batch);
+                        }
+                        pending = true;
+                    }
+                    if (!converter.insideTransaction() && !applying.get() && waiting.isEmpty()) {
+                        handOverReady();
+                    }
+                }
+            }
+            finally {
+                closeStream();
+            }
+        }
+
+        /** Nothing to read right now (pgjdbc waited about a millisecond for it). */
+        private void idle() throws SQLException, InterruptedException {
+            if (converter.insideTransaction()) {
+                return;
+            }
+            if (pending && waiting.isEmpty()) {
+                handOverReady();
+            }
+            long now = System.nanoTime();
+            if (!pending && !applying.get() && waiting.isEmpty() && now - lastHeartbeatNanos >= settings.heartbeatInterval().toNanos()) {
+                lastHeartbeatNanos = now;
+                Lsn at = new Lsn(stream.getLastReceiveLSN().asLong());
+                if (at.isAfter(converter.restart())) {
+                    for (PendingBatch<Object> batch : batcher.offer(converter.heartbeat(at))) {
+                        handOver(batch);
+                    }
+                    pending = true;
+                    handOverReady();
+                }
+            }
+        }
+
+        private void handOverReady() throws SQLException, InterruptedException {
+            for (PendingBatch<Object> batch : batcher.drain()) {
+                handOver(batch);
+            }
+            pending = false;
+        }
+
+        /** Waits for the applier to take the batch waiting before this one; keeps the slot informed meanwhile. */
+        private void handOver(PendingBatch<Object> batch) throws SQLException, InterruptedException {
+            while (!waiting.offer(batch, 10, TimeUnit.MILLISECONDS)) {
+                if (stopRequested.get()) {
+                    return;
+                }
+                feedback(false);
+            }
+        }
+
+        /**
+         * Confirms the last committed position to the slot: soon after each commit, and every few
+         * seconds regardless, which keeps the server from timing out a client that is busy waiting
+         * for the shadow.
+         */
+        private void feedback(boolean force) throws SQLException {
+            long now = System.nanoTime();
+            long confirmed = committed.get();
+            boolean moved = confirmed != confirmedSent;
+            if (force || (moved && now - lastFeedbackNanos >= FEEDBACK_EVERY_NANOS) || now - lastFeedbackNanos >= IDLE_FEEDBACK_EVERY_NANOS) {
+                LogSequenceNumber lsn = LogSequenceNumber.valueOf(confirmed);
+                stream.setFlushedLSN(lsn);
+                stream.setAppliedLSN(lsn);
+                stream.forceUpdateStatus();
+                confirmedSent = confirmed;
+                lastFeedbackNanos = now;
+            }
+        }
+
+        /** Lets the batch in flight commit, confirms it to the slot, and ends the stream. */
+        private void closeStream() throws SQLException, InterruptedException {
+            try {
+                stopApplier();
+                if (!stream.isClosed()) {
+                    feedback(true);
+                    stream.close();
+                }
+            }
+            catch (SQLException e) {
+                // The connection is gone (that may be why we stop): the slot keeps what it confirmed
+                // last, and the checkpoint says where to resume.
+                LOG.debug("closing the replication stream: {}", e.toString());
+            }
+        }
+    }
+
+    private void startApplier() {
+        Thread t = new Thread(this::applyLoop, "shadow-applier");
+        t.setDaemon(true);
+        applier = t;
+        t.start();
+    }
+
+    private void applyLoop() {
+        try {
+            while (!stopRequested.get()) {
+                applying.set(true);
+                PendingBatch<Object> batch = waiting.poll();
+                if (batch == null) {
+                    applying.set(false);
+                    batch = waiting.poll(10, TimeUnit.MILLISECONDS);
+                    if (batch == null) {
+                        continue;
+                    }
+                    applying.set(true);
+                }
+                if (batch == NOTHING || stopRequested.get()) {
+                    break;
+                }
+                sink.accept(batch.batch());
+                SourcePosition end = batch.batch().end();
+                committed.set(end.lsn().value());
+            }
+        }
+        catch (InterruptedException e) {
+            if (!stopRequested.get()) {
+                failure.compareAndSet(null, e);
+            }
+        }
+        catch (RuntimeException | Error e) {
+            failure.compareAndSet(null, e);
+            stopRequested.set(true);
+        }
+        finally {
+            applying.set(false);
+        }
+    }
+
+    /** Waits for the batch in flight, if any, to commit; nothing after it is applied. */
+    private void stopApplier() throws InterruptedException {
+        stopRequested.set(true);
+        Thread t = applier;
+        if (t != null && t != Thread.currentThread()) {
+            waiting.clear();
+            waiting.offer(NOTHING);
+            t.join();
+        }
+    }
+
+    @Override
+    public void requestStop() {
+        stopRequested.set(true);
+    }
+
+    @Override
+    public boolean stopRequested() {
+        return stopRequested.get();
+    }
+
+    @Override
+    public void close() {
+        stopRequested.set(true);
+        try {
+            stopApplier();
+        }
+        catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /**
+     * Without a checkpoint: the slot's confirmed position, after creating the slot when it is
+     * missing (changes committed from then on are streamed).
+     */
+    private PgOutputPosition slotPosition(Connection c) throws SQLException {
+        Optional<SlotInfo> slot = new SourceAdmin(c).slot(settings.slot());
+        if (slot.isPresent() && slot.get().confirmedFlush() != null) {
+            return new PgOutputPosition(slot.get().confirmedFlush(), null, 0);
+        }
+        try (PreparedStatement ps = c.prepareStatement("SELECT lsn::text FROM pg_create_logical_replication_slot(?, 'pgoutput')")) {
+            ps.setString(1, settings.slot());
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                Lsn at = Lsn.parse(rs.getString(1));
+                LOG.info("created replication slot {} at {}", settings.slot(), at);
+                return new PgOutputPosition(at, null, 0);
+            }
+        }
+    }
+
+    /** Type names by OID: the stream describes columns by type OID and names only the types it adds. */
+    private static Map<Integer, String> typeNames(Connection c) throws SQLException {
+        Map<Integer, String> names = new HashMap<>();
+        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT oid::int, typname FROM pg_type")) {
+            while (rs.next()) {
+                names.put(rs.getInt(1), rs.getString(2));
+            }
+        }
+        return names;
+    }
+
+    private RuntimeException classify(SQLException e) {
+        String message = "the replication stream from " + settings.source().describe() + " failed: " + SqlErrors.describe(e);
+        if (SqlErrors.isTransient(e) || EngineFailures.replicationStreamBroken(e)) {
+            return new TransientException(message, e);
+        }
+        if ("42704".equals(e.getSQLState())) {
+            // undefined_object: the slot or the publication is gone.
+            return new SetupException(message + "; the slot and publication are created by `snapshot` or `cdc`, and removed by"
+                    + " `teardown`", e);
+        }
+        return new PipelineFailure(message, e);
+    }
+
+    /** Connections to the source, with their failures sorted into retryable and not. */
+    static final class SourceConnection {
+        private SourceConnection() {
+        }
+
+        static Connection open(dev.scry.backfill.model.ConnectionSettings source, String application) {
+            return connect(source, source.jdbcProperties(application));
+        }
+
+        static Connection openReplication(dev.scry.backfill.model.ConnectionSettings source, String application) {
+            return connect(source, source.replicationProperties(application));
+        }
+
+        private static Connection connect(dev.scry.backfill.model.ConnectionSettings source, java.util.Properties properties) {
+            try {
+                return DriverManager.getConnection(source.jdbcUrl(), properties);
+            }
+            catch (SQLException e) {
+                String message = "cannot connect to the source " + source.describe() + ": " + SqlErrors.describe(e);
+                throw SqlErrors.isTransient(e) ? new TransientException(message, e) : new PipelineFailure(message, e);
+            }
+        }
+    }
+}
