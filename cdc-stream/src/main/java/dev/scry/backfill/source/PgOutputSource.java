@@ -64,7 +64,10 @@ public final class PgOutputSource implements ChangeSource {
     private final BatchSink sink;
     private final StartListener startListener;
 
+    // Asked for by the caller (or by a failed batch): the run ends without error.
     private final AtomicBoolean stopRequested = new AtomicBoolean();
+    // The applier's own end: set whenever the run ends, for whatever reason.
+    private final AtomicBoolean applierStop = new AtomicBoolean();
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
     private final BlockingQueue<PendingBatch<Object>> waiting = new ArrayBlockingQueue<>(1);
     private final AtomicBoolean applying = new AtomicBoolean();
@@ -287,7 +290,7 @@ public final class PgOutputSource implements ChangeSource {
 
     private void applyLoop() {
         try {
-            while (!stopRequested.get()) {
+            while (!applierStop.get() && !stopRequested.get()) {
                 applying.set(true);
                 PendingBatch<Object> batch = waiting.poll();
                 if (batch == null) {
@@ -298,7 +301,7 @@ public final class PgOutputSource implements ChangeSource {
                     }
                     applying.set(true);
                 }
-                if (batch == NOTHING || stopRequested.get()) {
+                if (batch == NOTHING || applierStop.get() || stopRequested.get()) {
                     break;
                 }
                 sink.accept(batch.batch());
@@ -307,7 +310,7 @@ public final class PgOutputSource implements ChangeSource {
             }
         }
         catch (InterruptedException e) {
-            if (!stopRequested.get()) {
+            if (!stopRequested.get() && !applierStop.get()) {
                 failure.compareAndSet(null, e);
             }
         }
@@ -322,7 +325,7 @@ public final class PgOutputSource implements ChangeSource {
 
     /** Waits for the batch in flight, if any, to commit; nothing after it is applied. */
     private void stopApplier() throws InterruptedException {
-        stopRequested.set(true);
+        applierStop.set(true);
         Thread t = applier;
         if (t != null && t != Thread.currentThread()) {
             waiting.clear();
