@@ -188,7 +188,19 @@ final class PipelineRun {
         if (checkpoint.isPresent() && !PgOutputSource.canResume(checkpoint.get())) {
             return DebeziumSource.streamOnly(config.streamSettings(), live, offsets, downstream, started);
         }
-        return new PgOutputSource(config.streamSettings(), live, checkpoint, downstream, started);
+        dev.scry.backfill.source.SnapshotOverlap overlap = null;
+        Optional<Lsn> until = checkpoint.flatMap(PgOutputSource::overlapUntil);
+        if (until.isPresent()) {
+            try (Connection shadow = Connect.open(config.shadow(), "shadow")) {
+                overlap = dev.scry.backfill.snapshot.CopySnapshot.overlap(shadow, config.pipeline(),
+                        PgOutputSource.restart(checkpoint.get()), until.get());
+            }
+            catch (SQLException e) {
+                throw new dev.scry.backfill.error.TransientException("cannot read the snapshot journal from the shadow: "
+                        + dev.scry.backfill.error.SqlErrors.describe(e), e);
+            }
+        }
+        return new PgOutputSource(config.streamSettings(), live, checkpoint, overlap, downstream, started);
     }
 
     /** Runs on the applying thread right after a batch and its checkpoint committed. */

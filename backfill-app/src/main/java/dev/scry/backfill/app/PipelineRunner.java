@@ -87,15 +87,13 @@ final class PipelineRunner {
                 }
             }
             SnapshotPlan.check(decision, config.pipeline(), config.slot(), config.tables(), source, shadow);
-            if (decision == SnapshotPlan.Decision.RESTART) {
-                LOG.info("the previous snapshot of pipeline {} was interrupted; starting it over under a new slot", config.pipeline());
-            }
+            decision = continueOrRestart(decision, specs, source, shadow);
             prepareWrites(source, shadow, specs, false);
             SnapshotPlan.prepare(decision, config.slot(), config.tables(), source, shadow, checkpoints);
             SnapshotProgress progress = new SnapshotProgress(config.tables());
             progress.estimate(source);
             boolean completed = config.snapshot().method() == SnapshotSettings.Method.COPY
-                    ? copySnapshot(specs, progress)
+                    ? copySnapshot(specs, progress, decision == SnapshotPlan.Decision.CONTINUE ? checkpoint.get().lsn() : null)
                     : newRun(specs, specs, progress).snapshotThenStop().snapshotCompleted();
             if (!completed) {
                 out.printf("snapshot of pipeline %s stopped before completing; run `resume` to complete it%n", config.pipeline());
@@ -134,15 +132,15 @@ final class PipelineRunner {
                             + " was interrupted; run `resume` to complete it and continue streaming");
                 }
                 SnapshotPlan.check(SnapshotPlan.Decision.RESTART, config.pipeline(), config.slot(), config.tables(), source, shadow);
-                LOG.info("the snapshot of pipeline {} was interrupted; starting it over under a new slot, then streaming", config.pipeline());
+                SnapshotPlan.Decision decision = continueOrRestart(SnapshotPlan.Decision.RESTART, specs, source, shadow);
                 prepareWrites(source, shadow, specs, false);
-                SnapshotPlan.prepare(SnapshotPlan.Decision.RESTART, config.slot(), config.tables(), source, shadow, checkpoints);
+                SnapshotPlan.prepare(decision, config.slot(), config.tables(), source, shadow, checkpoints);
                 SnapshotProgress progress = new SnapshotProgress(config.tables());
                 progress.estimate(source);
                 if (config.snapshot().method() == SnapshotSettings.Method.DEBEZIUM) {
                     return report(newRun(specs, specs, progress).snapshotThenStream(exitWhenCaughtUp), exitWhenCaughtUp);
                 }
-                if (!copySnapshot(specs, progress)) {
+                if (!copySnapshot(specs, progress, decision == SnapshotPlan.Decision.CONTINUE ? checkpoint.get().lsn() : null)) {
                     out.printf("snapshot of pipeline %s stopped before completing; run `resume` to complete it%n", config.pipeline());
                     return 1;
                 }
@@ -407,8 +405,33 @@ final class PipelineRunner {
         return ops;
     }
 
-    /** The COPY snapshot (see {@link CopySnapshot}); false when stopped by a signal before it completed. */
-    private boolean copySnapshot(Map<TableId, TableSpec> specs, SnapshotProgress progress) throws SQLException, InterruptedException {
+    /**
+     * An interrupted copy snapshot continues where it stopped when it can (its slot, its journal
+     * and the same tables are there); otherwise, and for Debezium's snapshot, it starts over.
+     */
+    private SnapshotPlan.Decision continueOrRestart(SnapshotPlan.Decision decision, Map<TableId, TableSpec> specs, Connection source,
+                                                    Connection shadow) throws SQLException {
+        if (decision != SnapshotPlan.Decision.RESTART) {
+            return decision;
+        }
+        Optional<String> why = config.snapshot().method() == SnapshotSettings.Method.COPY
+                ? CopySnapshot.whyNotContinuable(source, shadow, checkpoints, config.slot(), List.copyOf(specs.values()))
+                : Optional.of("Debezium's snapshot cannot be continued");
+        if (why.isEmpty()) {
+            LOG.info("the previous snapshot of pipeline {} was interrupted; continuing it where it stopped", config.pipeline());
+            return SnapshotPlan.Decision.CONTINUE;
+        }
+        LOG.info("the previous snapshot of pipeline {} was interrupted and cannot be continued ({}); starting it over under a new slot",
+                config.pipeline(), why.get());
+        return decision;
+    }
+
+    /**
+     * The COPY snapshot (see {@link CopySnapshot}), continued from {@code continueFrom} (the slot's
+     * consistent point) or from scratch when it is null; false when stopped by a signal before it completed.
+     */
+    private boolean copySnapshot(Map<TableId, TableSpec> specs, SnapshotProgress progress, Lsn continueFrom)
+            throws SQLException, InterruptedException {
         org.slf4j.MDC.put("phase", Phase.SNAPSHOT.label());
         if (ops != null) {
             ops.phase("snapshot");
@@ -419,7 +442,7 @@ final class PipelineRunner {
         Signals.onTermination(copy::requestStop);
         progress.startDisplay();
         try {
-            return copy.run() != null;
+            return (continueFrom == null ? copy.run() : copy.continueRun(continueFrom)) != null;
         }
         finally {
             progress.stopDisplay();

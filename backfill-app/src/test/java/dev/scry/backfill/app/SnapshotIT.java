@@ -161,9 +161,12 @@ class SnapshotIT extends PipelineTest {
     void tablesLargerThanTheChunkSizeAreCopiedInPartsThatAddUpToTheWholeTable() throws Exception {
         pipeline.source("CREATE TABLE t_big (id bigint PRIMARY KEY, body text, n numeric)",
                 "INSERT INTO t_big SELECT g, repeat(md5(g::text), 3), g / 7.0 FROM generate_series(1, 60000) g",
-                // Dead rows and free space in the middle: a part holds whatever rows its pages hold.
-                "DELETE FROM t_big WHERE id % 3 = 0 AND id < 30000");
-        String[] tables = {"public.t_big", "public.t_int", "public.t_misc"};
+                // Dead rows and free space in the middle: a part holds whatever rows its range holds.
+                "DELETE FROM t_big WHERE id % 3 = 0 AND id < 30000",
+                // A key that is not an integer: the table is cut by its pages instead.
+                "CREATE TABLE t_pages (code text PRIMARY KEY, body text)",
+                "INSERT INTO t_pages SELECT md5(g::text), repeat(md5(g::text), 3) FROM generate_series(1, 40000) g");
+        String[] tables = {"public.t_big", "public.t_pages", "public.t_int", "public.t_misc"};
         pipeline.writeConfig(List.of(tables), "snapshot: {chunk-mb: 1, parallelism: 3}\n");
 
         Path log = dir.resolve("snapshot.log");
@@ -171,13 +174,20 @@ class SnapshotIT extends PipelineTest {
         String output = Files.readString(log);
 
         pipeline.assertShadowEqualsSource(tables);
-        // About 8 MB in 1 MB parts: the first from page 0, the last open-ended, each logged.
-        assertThat(output).contains("rows of public.t_big, pages 0 to 128 (COPY in binary)").contains("to the end (COPY in binary)");
-        long parts = output.lines().filter(l -> l.contains("rows of public.t_big, pages")).count();
-        assertThat(parts).isGreaterThan(4);
+        // About 8 MB in 1 MB parts: ranges of the integer key, open at both ends, each logged.
+        assertThat(output).contains("rows of public.t_big, id from the lowest to ").contains("to the highest (COPY in binary)");
+        assertThat(output.lines().filter(l -> l.contains("rows of public.t_big, id from")).count()).isGreaterThan(4);
         assertThat(output).containsPattern("public\\.t_big\\s+50,001 rows");
+        // The text-keyed table in page ranges: the first from page 0, the last open-ended.
+        assertThat(output).contains("rows of public.t_pages, pages 0 to ").contains("to the end (COPY in binary)");
+        assertThat(output.lines().filter(l -> l.contains("rows of public.t_pages, pages")).count()).isGreaterThan(4);
+        // Keys were taken off for the load and built once the rows were in.
+        assertThat(output).contains("built the primary key of public.t_big").contains("built the primary key of public.t_pages");
+        assertThat(pipeline.shadowLong("SELECT count(*) FROM pg_constraint WHERE contype = 'p' AND conrelid IN"
+                + " ('t_big'::regclass, 't_pages'::regclass, 't_int'::regclass, 't_misc'::regclass)")).isEqualTo(4);
         // Streaming starts where the parts' common snapshot ends: nothing missed, nothing twice.
-        pipeline.source("UPDATE t_big SET n = -n WHERE id % 10 = 1", "INSERT INTO t_big VALUES (0, 'zero', 0)");
+        pipeline.source("UPDATE t_big SET n = -n WHERE id % 10 = 1", "INSERT INTO t_big VALUES (0, 'zero', 0)",
+                "UPDATE t_pages SET body = 'changed' WHERE code < '1'");
         Pipeline.Outcome cdc = pipeline.run("cdc", "--exit-when-caught-up");
         assertThat(cdc.exitCode()).as(cdc.err()).isZero();
         pipeline.assertShadowEqualsSource(tables);

@@ -46,6 +46,8 @@ final class PgOutputConverter implements PgOutputDecoder.Handler {
     private long commitMicros;
     // A transaction applied in part before this run, to be skipped up to where it was applied.
     private PgOutputPosition.Inside resumeInside;
+    // Rows a continued snapshot copied late, whose earlier changes are skipped; null once passed.
+    private SnapshotOverlap overlap;
 
     // The transaction being received.
     private boolean inTransaction;
@@ -61,15 +63,17 @@ final class PgOutputConverter implements PgOutputDecoder.Handler {
      * @param typeNames type names by OID, for the types the stream names; the stream's own type
      *                  messages are added to it
      * @param start     where this run starts
+     * @param overlap   a continued snapshot's late parts, or null
      */
     PgOutputConverter(Map<TableId, TableSpec> tables, List<TableSelector> selectors, Map<Integer, String> typeNames,
-                      PgOutputPosition start) {
+                      PgOutputPosition start, SnapshotOverlap overlap) {
         this.tables = tables;
         this.selectors = List.copyOf(selectors);
         this.typeNames = new HashMap<>(typeNames);
         this.restart = start.restart();
         this.commitMicros = start.commitMicros();
         this.resumeInside = start.inside();
+        this.overlap = overlap != null && overlap.until().isAfter(restart) ? overlap : null;
     }
 
     /** Decodes one message, adding its items to {@code into}. */
@@ -100,12 +104,19 @@ final class PgOutputConverter implements PgOutputDecoder.Handler {
             restart = at;
             // Nothing was pending at this moment: the shadow is as current as the source now.
             commitMicros = System.currentTimeMillis() * 1000;
+            if (overlap != null && !overlap.until().isAfter(restart)) {
+                overlap = null;
+            }
         }
         return SourceItem.of(SourceItem.Kind.HEARTBEAT, here(), TICKET);
     }
 
     private PgOutputPosition here() {
-        return new PgOutputPosition(restart, null, commitMicros);
+        return new PgOutputPosition(restart, null, commitMicros, overlapUntil());
+    }
+
+    private Lsn overlapUntil() {
+        return overlap == null ? null : overlap.until();
     }
 
     @Override
@@ -140,6 +151,9 @@ final class PgOutputConverter implements PgOutputDecoder.Handler {
         inTransaction = false;
         restart = new Lsn(endLsn);
         commitMicros = micros;
+        if (overlap != null && !overlap.until().isAfter(restart)) {
+            overlap = null;
+        }
         out.add(SourceItem.boundary(SourceItem.Kind.END, xid, here(), TICKET));
     }
 
@@ -202,6 +216,10 @@ final class PgOutputConverter implements PgOutputDecoder.Handler {
         for (int id : relationIds) {
             RelationState r = relations.get(id);
             if (r != null && track(r) != null) {
+                if (overlap != null && overlap.coversTruncate(r.table, commitLsn)) {
+                    messageItems++;
+                    continue;
+                }
                 emit(ChangeEvent.truncate(r.table));
             }
         }
@@ -273,9 +291,22 @@ final class PgOutputConverter implements PgOutputDecoder.Handler {
         if (messageItems <= skipItems) {
             return;
         }
+        if (overlap != null && change.op() != Op.TRUNCATE && overlap.covers(change.table(), commitLsn, firstKey(change))) {
+            return;
+        }
         PgOutputPosition position = new PgOutputPosition(restart, new PgOutputPosition.Inside(commitLsn, message, messageItems),
-                commitMicros);
+                commitMicros, overlapUntil());
         out.add(SourceItem.change(change, xid, position, TICKET));
+    }
+
+    /** The value of the first key column of the row a change touches (null for a table without a key). */
+    private String firstKey(ChangeEvent change) {
+        TableSpec spec = tables.get(change.table());
+        if (spec == null || !spec.hasPrimaryKey()) {
+            return null;
+        }
+        String column = spec.primaryKey().get(0);
+        return change.op() == Op.DELETE ? change.key().value(column) : change.after().value(column);
     }
 
     /**

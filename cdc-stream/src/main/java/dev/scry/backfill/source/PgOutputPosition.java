@@ -23,11 +23,15 @@ import dev.scry.backfill.model.SourcePosition;
  * <p>Offsets with {@code lsn} alone (the copy snapshot's) are read the same way; the keys are
  * chosen so that such an offset also means the same to Debezium's connector.
  *
- * @param restart     where to start streaming
- * @param inside      the transaction the position is inside of, or null at a transaction boundary
+ * <p>After a continued snapshot, {@code overlapUntil} says that changes before it may already be
+ * in rows copied late (see {@link SnapshotOverlap}); it is kept until the position passes it.
+ *
+ * @param restart      where to start streaming
+ * @param inside       the transaction the position is inside of, or null at a transaction boundary
  * @param commitMicros the commit time of the last applied transaction (Unix epoch microseconds), or 0
+ * @param overlapUntil the end of a continued snapshot's overlap with the stream, or null
  */
-record PgOutputPosition(Lsn restart, Inside inside, long commitMicros) implements Supplier<SourcePosition> {
+record PgOutputPosition(Lsn restart, Inside inside, long commitMicros, Lsn overlapUntil) implements Supplier<SourcePosition> {
 
     /**
      * A place inside one transaction: its commit LSN, the ordinal (from 1) of the last row message
@@ -43,6 +47,7 @@ record PgOutputPosition(Lsn restart, Inside inside, long commitMicros) implement
     static final String TX_LSN = "tx_lsn";
     static final String TX_MESSAGE = "tx_message";
     static final String TX_ITEMS = "tx_items";
+    static final String OVERLAP_UNTIL = "overlap_until";
 
     /** Keys only Debezium's connector writes: an offset holding one was written by the Debezium reader. */
     private static final java.util.Set<String> DEBEZIUM_KEYS = java.util.Set.of("lsn_proc", "lsn_commit", "txId", "snapshot",
@@ -59,12 +64,13 @@ record PgOutputPosition(Lsn restart, Inside inside, long commitMicros) implement
                 ? new Inside(new Lsn(number(offset.get(TX_LSN))), (int) number(offset.get(TX_MESSAGE)), (int) number(offset.get(TX_ITEMS)))
                 : null;
         Object ts = offset.get(TS_USEC);
-        return new PgOutputPosition(restart, inside, ts == null ? 0 : number(ts));
+        Object overlap = offset.get(OVERLAP_UNTIL);
+        return new PgOutputPosition(restart, inside, ts == null ? 0 : number(ts), overlap == null ? null : new Lsn(number(overlap)));
     }
 
     /** The offset for "nothing after {@code lsn} applied yet", at a transaction boundary. */
     static Map<String, Object> at(Lsn lsn) {
-        return new PgOutputPosition(lsn, null, 0).offset();
+        return new PgOutputPosition(lsn, null, 0, null).offset();
     }
 
     Map<String, Object> offset() {
@@ -73,6 +79,9 @@ record PgOutputPosition(Lsn restart, Inside inside, long commitMicros) implement
         m.put(LSN, restart.value());
         if (commitMicros != 0) {
             m.put(TS_USEC, commitMicros);
+        }
+        if (overlapUntil != null && overlapUntil.isAfter(restart)) {
+            m.put(OVERLAP_UNTIL, overlapUntil.value());
         }
         if (inside != null) {
             m.put(TX_LSN, inside.commitLsn().value());

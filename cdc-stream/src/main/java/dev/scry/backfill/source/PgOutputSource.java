@@ -61,6 +61,7 @@ public final class PgOutputSource implements ChangeSource {
     private final StreamSettings settings;
     private final Map<TableId, TableSpec> tables;
     private final Optional<Map<String, Object>> startOffset;
+    private final SnapshotOverlap overlap;
     private final BatchSink sink;
     private final StartListener startListener;
 
@@ -78,10 +79,12 @@ public final class PgOutputSource implements ChangeSource {
     /**
      * @param tables      the tracked tables; live, tables that join while streaming are added by the caller
      * @param startOffset the checkpoint's offset, or empty to start at the slot's position (created if missing)
+     * @param overlap     when the offset has an {@link #OVERLAP_UNTIL}: the continued snapshot's late parts, else null
      */
     public PgOutputSource(StreamSettings settings, Map<TableId, TableSpec> tables, Optional<Map<String, Object>> startOffset,
-                          BatchSink sink, StartListener startListener) {
+                          SnapshotOverlap overlap, BatchSink sink, StartListener startListener) {
         this.settings = settings;
+        this.overlap = overlap;
         this.tables = tables;
         this.startOffset = startOffset;
         this.sink = sink;
@@ -93,9 +96,27 @@ public final class PgOutputSource implements ChangeSource {
         });
     }
 
+    /** The offset key that says a continued snapshot's late parts overlap the stream up to an LSN. */
+    public static final String OVERLAP_UNTIL = PgOutputPosition.OVERLAP_UNTIL;
+
     /** Whether a checkpoint's offset is one this reader resumes from (the Debezium reader's are not). */
     public static boolean canResume(Map<String, ?> offset) {
         return PgOutputPosition.readable(offset);
+    }
+
+    /** The offset for "nothing after {@code lsn} applied yet", at a transaction boundary. */
+    public static Map<String, Object> offsetAt(Lsn lsn) {
+        return PgOutputPosition.at(lsn);
+    }
+
+    /** Where streaming starts from an offset of this reader. */
+    public static Lsn restart(Map<String, ?> offset) {
+        return PgOutputPosition.read(offset).restart();
+    }
+
+    /** The end of a continued snapshot's overlap that an offset still carries, if any. */
+    public static Optional<Lsn> overlapUntil(Map<String, ?> offset) {
+        return Optional.ofNullable(PgOutputPosition.read(offset).overlapUntil());
     }
 
     @Override
@@ -157,7 +178,7 @@ public final class PgOutputSource implements ChangeSource {
                         + ", after its first " + start.inside().message() + " changes)");
         startApplier();
         startListener.started();
-        new Reader(stream, new PgOutputConverter(tables, settings.tables(), typeNames, start)).run();
+        new Reader(stream, new PgOutputConverter(tables, settings.tables(), typeNames, start, overlap)).run();
     }
 
     /** The reader's loop, with the state only the reader thread touches. */
@@ -362,7 +383,7 @@ public final class PgOutputSource implements ChangeSource {
     private PgOutputPosition slotPosition(Connection c) throws SQLException {
         Optional<SlotInfo> slot = new SourceAdmin(c).slot(settings.slot());
         if (slot.isPresent() && slot.get().confirmedFlush() != null) {
-            return new PgOutputPosition(slot.get().confirmedFlush(), null, 0);
+            return new PgOutputPosition(slot.get().confirmedFlush(), null, 0, null);
         }
         try (PreparedStatement ps = c.prepareStatement("SELECT lsn::text FROM pg_create_logical_replication_slot(?, 'pgoutput')")) {
             ps.setString(1, settings.slot());
@@ -370,7 +391,7 @@ public final class PgOutputSource implements ChangeSource {
                 rs.next();
                 Lsn at = Lsn.parse(rs.getString(1));
                 LOG.info("created replication slot {} at {}", settings.slot(), at);
-                return new PgOutputPosition(at, null, 0);
+                return new PgOutputPosition(at, null, 0, null);
             }
         }
     }

@@ -138,6 +138,9 @@ public final class CheckpointStore {
             for (String ddl : DDL) {
                 st.execute(ddl);
             }
+            for (String ddl : SnapshotJournal.DDL) {
+                st.execute(ddl);
+            }
         }
         finally {
             c.setAutoCommit(auto);
@@ -280,10 +283,13 @@ public final class CheckpointStore {
         if (!schemaExists(c)) {
             return;
         }
+        // A key taken off for an interrupted snapshot's load goes back before its record goes.
+        new SnapshotJournal(pipeline).restoreAll(c);
+        ensureSchema(c);
         boolean auto = c.getAutoCommit();
         c.setAutoCommit(false);
         try {
-            for (String table : new String[] {"checkpoint", "table_progress", "dead_letters", "rates"}) {
+            for (String table : new String[] {"checkpoint", "table_progress", "dead_letters", "rates", "snapshot_parts", "deferred_keys"}) {
                 try (PreparedStatement ps = c.prepareStatement("DELETE FROM scry_backfill." + table + " WHERE pipeline = ?")) {
                     ps.setString(1, pipeline);
                     ps.executeUpdate();

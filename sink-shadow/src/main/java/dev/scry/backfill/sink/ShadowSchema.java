@@ -242,7 +242,15 @@ public final class ShadowSchema {
         return out;
     }
 
+    /**
+     * The shadow table's primary key; a key the snapshot took off for its load (and builds again
+     * once the rows are in) counts as the table's.
+     */
     private static List<String> primaryKey(Connection c, TableId table) throws SQLException {
+        java.util.Optional<List<String>> deferred = dev.scry.backfill.checkpoint.SnapshotJournal.deferredKey(c, table);
+        if (deferred.isPresent()) {
+            return deferred.get();
+        }
         List<String> out = new ArrayList<>();
         try (PreparedStatement ps = c.prepareStatement(PRIMARY_KEY_SQL)) {
             ps.setString(1, table.schema());

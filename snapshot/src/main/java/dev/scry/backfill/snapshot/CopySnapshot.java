@@ -8,19 +8,27 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import dev.scry.backfill.checkpoint.Checkpoint;
 import dev.scry.backfill.checkpoint.CheckpointStore;
+import dev.scry.backfill.checkpoint.SnapshotJournal;
 import dev.scry.backfill.checkpoint.TableCounts;
 import dev.scry.backfill.error.PipelineFailure;
 import dev.scry.backfill.error.SetupException;
@@ -31,6 +39,10 @@ import dev.scry.backfill.model.Phase;
 import dev.scry.backfill.model.SourcePosition;
 import dev.scry.backfill.model.TableId;
 import dev.scry.backfill.model.TableSpec;
+import dev.scry.backfill.source.PgOutputSource;
+import dev.scry.backfill.source.SlotInfo;
+import dev.scry.backfill.source.SnapshotOverlap;
+import dev.scry.backfill.source.SourceAdmin;
 import dev.scry.backfill.throttle.Throttle;
 import dev.scry.backfill.transform.TransformChain;
 
@@ -63,6 +75,7 @@ public final class CopySnapshot {
     private final int parallelism;
     private final long chunkBytes;
     private final TransformChain chain;
+    private final SnapshotJournal journal;
     private final AtomicBoolean stop = new AtomicBoolean();
 
     public CopySnapshot(ConnectionSettings source, ConnectionSettings shadow, String slot, CheckpointStore checkpoints,
@@ -78,6 +91,7 @@ public final class CopySnapshot {
         this.progress = progress;
         this.parallelism = Math.max(1, settings.parallelism());
         this.chunkBytes = settings.chunkMegabytes() * 1024L * 1024L;
+        this.journal = new SnapshotJournal(checkpoints.pipeline());
     }
 
     /** Asks the copy to stop between rows; {@link #run()} then returns empty-handed. */
@@ -88,56 +102,219 @@ public final class CopySnapshot {
     /**
      * Creates the slot, copies every table and commits the checkpoint at the slot's consistent
      * point. Returns that point, or {@code null} when stopped before the copy completed (the
-     * checkpoint then still says "snapshot", and the next run starts it over).
+     * checkpoint then still says "snapshot", and {@link #continueRun} takes it from there).
      */
     public Lsn run() throws SQLException, InterruptedException {
         try (Connection replication = openReplication()) {
-            String[] created = createSlot(replication);
+            String[] created = createSlot(replication, Identifiers.quote(slot), "");
             Lsn consistentPoint = Lsn.parse(created[0]);
             String exported = created[1];
-            LOG.info("created replication slot {} at {}; copying {} table(s) under its exported snapshot {}", slot, consistentPoint,
-                    tables.size(), exported);
-            if (!copyAll(exported)) {
-                return null;
+            List<TableCopy.Part> parts;
+            try (Connection src = open(source, "source")) {
+                parts = PartPlanner.plan(src, bySizeDescending(), chunkBytes);
             }
+            int deferred = 0;
             try (Connection c = open(shadow, "shadow")) {
                 c.setAutoCommit(false);
-                checkpoints.write(c, slot, new SourcePosition(Phase.STREAMING, consistentPoint, streamingOffset(consistentPoint)), Map.of());
+                journal.plan(c, parts.stream().map(p -> new SnapshotJournal.Part(p.id(), p.table().id(), p.kind(), p.from(), p.to(),
+                        PartPlanner.columns(p.table()), null, 0)).toList());
+                // The position the copy is consistent with, so that a continued snapshot knows it.
+                checkpoints.write(c, slot, new SourcePosition(Phase.SNAPSHOT, consistentPoint, streamingOffset(consistentPoint)), Map.of());
+                for (TableSpec table : tables) {
+                    if (journal.deferPrimaryKey(c, table.id())) {
+                        deferred++;
+                    }
+                }
                 c.commit();
             }
-            LOG.info("snapshot complete; streaming starts at the slot's consistent point {}", consistentPoint);
-            return consistentPoint;
+            LOG.info("created replication slot {} at {}; copying {} table(s) in {} part(s) under its exported snapshot {}{}", slot,
+                    consistentPoint, tables.size(), parts.size(), exported,
+                    deferred == 0 ? "" : "; " + deferred + " primary key(s) built after their table's rows are in");
+            if (!copyAll(exported, consistentPoint, parts)) {
+                return null;
+            }
+            return complete(consistentPoint, null);
         }
     }
 
     /**
-     * The engine's offset for "nothing after {@code lsn} processed yet": with no completely
-     * processed LSN stored, the PostgreSQL connector streams from {@code lsn} without searching
-     * for a commit to skip to.
+     * Continues an interrupted copy: parts already committed stay; what is missing is copied under
+     * a new exported snapshot, taken by a temporary slot at a later position. The rows of those
+     * parts are then newer than the rest: every change between the two positions that touches
+     * them is already in them, so the stream skips exactly those (see the offset's overlap), and
+     * applies every other change from the first position on. A table cut by page ranges cannot be
+     * told apart in the stream part by part; it is copied again whole.
+     *
+     * @param consistentPoint the original slot's consistent point, where streaming will start
      */
-    public static Map<String, Object> streamingOffset(Lsn lsn) {
-        return Map.of("lsn", lsn.value());
+    public Lsn continueRun(Lsn consistentPoint) throws SQLException, InterruptedException {
+        Map<TableId, TableSpec> byId = new LinkedHashMap<>();
+        tables.forEach(t -> byId.put(t.id(), t));
+        List<SnapshotJournal.Part> planned;
+        try (Connection c = open(shadow, "shadow")) {
+            c.setAutoCommit(false);
+            planned = journal.parts(c);
+            Set<TableId> whole = new LinkedHashSet<>();
+            for (SnapshotJournal.Part p : planned) {
+                if (!p.copied() && p.kind() != SnapshotJournal.Kind.KEYS) {
+                    whole.add(p.table());
+                }
+            }
+            for (TableId table : whole) {
+                long rows = planned.stream().filter(p -> p.table().equals(table) && p.copied()).mapToLong(SnapshotJournal.Part::rows).sum();
+                try (Statement st = c.createStatement()) {
+                    st.execute("TRUNCATE " + table.quoted());
+                }
+                journal.uncopied(c, table);
+                checkpoints.addCounts(c, Map.of(table, new TableCounts(-rows, 0, 0, 0, 0)));
+            }
+            // Tables whose every part was in before the interruption get their key now.
+            for (TableId table : byId.keySet()) {
+                if (planned.stream().noneMatch(p -> p.table().equals(table) && !p.copied()) && !whole.contains(table)) {
+                    journal.restorePrimaryKey(c, table);
+                }
+            }
+            c.commit();
+            planned = journal.parts(c);
+            c.commit();
+        }
+        List<TableCopy.Part> missing = new ArrayList<>();
+        for (SnapshotJournal.Part p : planned) {
+            if (!p.copied()) {
+                missing.add(new TableCopy.Part(p.id(), byId.get(p.table()), p.kind(), p.from(), p.to()));
+            }
+        }
+        long done = planned.size() - missing.size();
+        if (missing.isEmpty()) {
+            LOG.info("continuing the interrupted snapshot: all {} part(s) were copied", planned.size());
+            return complete(consistentPoint, overlapUntil(planned));
+        }
+        try (Connection replication = openReplication()) {
+            // A temporary slot, dropped with this connection: it only serves to export a snapshot
+            // whose position in the stream is known exactly.
+            String[] created = createSlot(replication, Identifiers.quote(slot + "_continue"), " TEMPORARY");
+            Lsn at = Lsn.parse(created[0]);
+            LOG.info("continuing the interrupted snapshot: {} of {} part(s) were copied; copying the other {} under a new snapshot"
+                    + " at {} (changes to them up to there are skipped when streaming from {})", done, planned.size(), missing.size(), at,
+                    consistentPoint);
+            if (!copyAll(created[1], at, missing)) {
+                return null;
+            }
+        }
+        List<SnapshotJournal.Part> after;
+        try (Connection c = open(shadow, "shadow")) {
+            after = journal.parts(c);
+        }
+        return complete(consistentPoint, overlapUntil(after));
     }
 
-    private String[] createSlot(Connection replication) throws SQLException {
-        // On a replication connection the slot's creation exports its snapshot (EXPORT_SNAPSHOT is
-        // the default for logical slots); it stays importable until this connection runs anything else.
-        String sql = "CREATE_REPLICATION_SLOT " + Identifiers.quote(slot) + " LOGICAL pgoutput EXPORT_SNAPSHOT";
+    /**
+     * Whether an interrupted copy snapshot can be continued, and if not, why: it needs the slot
+     * it began with, its journal, and the same tables with the same columns.
+     */
+    public static Optional<String> whyNotContinuable(Connection source, Connection shadow, CheckpointStore checkpoints, String slot,
+                                                     List<TableSpec> tables) throws SQLException {
+        Optional<Checkpoint> cp = checkpoints.read(shadow);
+        if (cp.isEmpty() || cp.get().phase() != Phase.SNAPSHOT || cp.get().offset().isEmpty()
+                || cp.get().lsn().equals(Lsn.ZERO) || !PgOutputSource.canResume(cp.get().offset().get())) {
+            return Optional.of("it stopped before its slot was created");
+        }
+        Optional<SlotInfo> existing = new SourceAdmin(source).slot(slot);
+        if (existing.isEmpty() || existing.get().confirmedFlush() == null || existing.get().confirmedFlush().isAfter(cp.get().lsn())) {
+            return Optional.of("its replication slot " + slot + " is gone or has moved");
+        }
+        List<SnapshotJournal.Part> planned = new SnapshotJournal(checkpoints.pipeline()).parts(shadow);
+        if (planned.isEmpty()) {
+            return Optional.of("it left no record of its parts");
+        }
+        Map<TableId, String> shapes = new LinkedHashMap<>();
+        planned.forEach(p -> shapes.put(p.table(), p.columns()));
+        Map<TableId, String> now = new LinkedHashMap<>();
+        tables.forEach(t -> now.put(t.id(), PartPlanner.columns(t)));
+        if (!shapes.equals(now)) {
+            return Optional.of("the tables or their columns are not the ones it began with");
+        }
+        return Optional.empty();
+    }
+
+    /**
+     * The parts of a continued snapshot copied after {@code from} (where streaming now starts), as
+     * the stream needs them to skip the changes already in their rows.
+     */
+    public static SnapshotOverlap overlap(Connection shadow, String pipeline, Lsn from, Lsn until) throws SQLException {
+        Map<TableId, List<SnapshotOverlap.Part>> tables = new LinkedHashMap<>();
+        for (SnapshotJournal.Part p : new SnapshotJournal(pipeline).parts(shadow)) {
+            if (p.copiedAt() != null && p.copiedAt().isAfter(from)) {
+                boolean keys = p.kind() == SnapshotJournal.Kind.KEYS;
+                tables.computeIfAbsent(p.table(), t -> new ArrayList<>())
+                        .add(new SnapshotOverlap.Part(keys ? p.from() : null, keys ? p.to() : null, p.copiedAt()));
+            }
+        }
+        return new SnapshotOverlap(until, tables);
+    }
+
+    /** The latest position a part was copied at, when any part was copied after the others; else null. */
+    private static Lsn overlapUntil(List<SnapshotJournal.Part> parts) {
+        Lsn first = null;
+        Lsn last = null;
+        for (SnapshotJournal.Part p : parts) {
+            if (p.copiedAt() != null) {
+                first = first == null || p.copiedAt().compareTo(first) < 0 ? p.copiedAt() : first;
+                last = last == null || p.copiedAt().isAfter(last) ? p.copiedAt() : last;
+            }
+        }
+        return last != null && last.isAfter(first) ? last : null;
+    }
+
+    /** Builds the keys still deferred and commits the checkpoint that starts streaming at {@code consistentPoint}. */
+    private Lsn complete(Lsn consistentPoint, Lsn overlapUntil) throws SQLException {
+        try (Connection c = open(shadow, "shadow")) {
+            c.setAutoCommit(false);
+            for (TableSpec table : tables) {
+                if (journal.restorePrimaryKey(c, table.id())) {
+                    c.commit();
+                }
+            }
+            Map<String, Object> offset = new LinkedHashMap<>(streamingOffset(consistentPoint));
+            if (overlapUntil != null) {
+                offset.put(PgOutputSource.OVERLAP_UNTIL, overlapUntil.value());
+            }
+            checkpoints.write(c, slot, new SourcePosition(Phase.STREAMING, consistentPoint, offset), Map.of());
+            c.commit();
+        }
+        LOG.info("snapshot complete; streaming starts at the slot's consistent point {}", consistentPoint);
+        return consistentPoint;
+    }
+
+    /**
+     * The reader's offset for "nothing after {@code lsn} processed yet", at a transaction
+     * boundary (see the pgoutput reader's positions; Debezium's connector reads it the same way).
+     */
+    public static Map<String, Object> streamingOffset(Lsn lsn) {
+        return PgOutputSource.offsetAt(lsn);
+    }
+
+    /** Creates a slot on the replication connection; its snapshot stays importable until the connection runs anything else. */
+    private String[] createSlot(Connection replication, String name, String temporary) throws SQLException {
+        String sql = "CREATE_REPLICATION_SLOT " + name + temporary + " LOGICAL pgoutput EXPORT_SNAPSHOT";
         try (Statement st = replication.createStatement(); ResultSet rs = st.executeQuery(sql)) {
             rs.next();
             return new String[] {rs.getString("consistent_point"), rs.getString("snapshot_name")};
         }
         catch (SQLException e) {
             if ("42710".equals(e.getSQLState())) {
-                throw new SetupException("replication slot " + slot + " already exists on the source; if it is left over from"
+                throw new SetupException("replication slot " + name + " already exists on the source; if it is left over from"
                         + " this pipeline run `teardown`, otherwise set `slot:` to another name");
             }
             throw e;
         }
     }
 
-    private boolean copyAll(String exported) throws SQLException, InterruptedException {
-        ConcurrentLinkedQueue<TableCopy.Part> queue = new ConcurrentLinkedQueue<>(parts(bySizeDescending()));
+    /** Copies the parts with the workers, each under the exported snapshot, whose rows are at {@code at}. */
+    private boolean copyAll(String exported, Lsn at, List<TableCopy.Part> parts) throws SQLException, InterruptedException {
+        ConcurrentLinkedQueue<TableCopy.Part> queue = new ConcurrentLinkedQueue<>(parts);
+        Map<TableId, AtomicInteger> remaining = new ConcurrentHashMap<>();
+        parts.forEach(p -> remaining.computeIfAbsent(p.table().id(), t -> new AtomicInteger()).incrementAndGet());
         int workers = Math.min(parallelism, Math.max(1, queue.size()));
         ExecutorService pool = Executors.newFixedThreadPool(workers, r -> {
             Thread t = new Thread(r, "snapshot-copy");
@@ -148,7 +325,7 @@ public final class CopySnapshot {
             List<Future<Void>> futures = new ArrayList<>();
             for (int i = 0; i < workers; i++) {
                 futures.add(pool.submit(() -> {
-                    copyTables(exported, queue);
+                    copyParts(exported, at, queue, remaining);
                     return null;
                 }));
             }
@@ -180,54 +357,12 @@ public final class CopySnapshot {
     }
 
     /**
-     * The work: whole tables, largest first, with a table larger than the chunk size cut into
-     * ranges of its pages, so that the workers share a large table instead of one of them copying
-     * it alone at the end. Every part is read under the same exported snapshot. Partitioned parents
-     * (their rows live in the partitions, whose pages a range of the parent's cannot name) and
-     * servers before PostgreSQL 14 (no scan by page range) copy whole tables.
+     * One worker: one source transaction under the exported snapshot, one shadow transaction per
+     * part (its rows and its journal entry). The worker that commits a table's last part builds
+     * the table's deferred key, while the others go on copying.
      */
-    private List<TableCopy.Part> parts(List<TableSpec> ordered) throws SQLException {
-        List<TableCopy.Part> parts = new ArrayList<>();
-        if (chunkBytes <= 0) {
-            ordered.forEach(t -> parts.add(TableCopy.Part.whole(t)));
-            return parts;
-        }
-        try (Connection c = open(source, "source")) {
-            boolean tidRanges = c.getMetaData().getDatabaseMajorVersion() >= 14;
-            for (TableSpec table : ordered) {
-                long[] size = tidRanges ? pages(c, table.id()) : null;
-                long pagesPerChunk = size == null ? 0 : Math.max(1, chunkBytes / size[1]);
-                if (size == null || size[0] <= pagesPerChunk * 3 / 2) {
-                    parts.add(TableCopy.Part.whole(table));
-                    continue;
-                }
-                for (long from = 0; from < size[0]; from += pagesPerChunk) {
-                    boolean last = from + pagesPerChunk >= size[0];
-                    // The last part is open-ended: pages added since the size was read are read too.
-                    parts.add(TableCopy.Part.pages(table, from, last ? -1 : from + pagesPerChunk));
-                }
-            }
-        }
-        return parts;
-    }
-
-    /** A plain table's pages and page size; null for a partitioned parent. */
-    private static long[] pages(Connection c, TableId table) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("""
-                SELECT c.relkind, pg_relation_size(c.oid) / current_setting('block_size')::bigint, current_setting('block_size')::bigint
-                FROM pg_class c WHERE c.oid = ?::regclass""")) {
-            ps.setString(1, table.quoted());
-            try (ResultSet rs = ps.executeQuery()) {
-                if (!rs.next() || !"r".equals(rs.getString(1))) {
-                    return null;
-                }
-                return new long[] {rs.getLong(2), rs.getLong(3)};
-            }
-        }
-    }
-
-    /** One worker: one source transaction under the exported snapshot, one shadow transaction per part. */
-    private void copyTables(String exported, ConcurrentLinkedQueue<TableCopy.Part> queue) throws SQLException {
+    private void copyParts(String exported, Lsn at, ConcurrentLinkedQueue<TableCopy.Part> queue, Map<TableId, AtomicInteger> remaining)
+            throws SQLException {
         try (Connection src = open(source, "source"); Connection dst = open(shadow, "shadow")) {
             src.setAutoCommit(false);
             dst.setAutoCommit(false);
@@ -246,8 +381,16 @@ public final class CopySnapshot {
                     return;
                 }
                 checkpoints.addCounts(dst, Map.of(table.id(), new TableCounts(rows, 0, 0, 0, 0)));
+                journal.copied(dst, part.id(), at, rows);
                 dst.commit();
                 LOG.info("copied {} rows of {}{} (COPY in {})", rows, table.id(), part.describe(), copied.format());
+                if (remaining.get(table.id()).decrementAndGet() == 0) {
+                    long started = System.nanoTime();
+                    if (journal.restorePrimaryKey(dst, table.id())) {
+                        dst.commit();
+                        LOG.info("built the primary key of {} in {} ms", table.id(), (System.nanoTime() - started) / 1_000_000);
+                    }
+                }
             }
             src.rollback();
         }

@@ -34,6 +34,8 @@ public final class SnapshotPlan {
         FRESH,
         /** A snapshot began and did not finish: start it over. */
         RESTART,
+        /** A copy snapshot began and did not finish, and can continue where it stopped. */
+        CONTINUE,
         /** The snapshot finished; nothing to copy. */
         COMPLETE,
         /** The pipeline streams without ever having taken a snapshot. */
@@ -86,6 +88,10 @@ public final class SnapshotPlan {
      */
     public static void prepare(Decision decision, String slot, List<TableId> tables,
                                Connection source, Connection shadow, CheckpointStore checkpoints) throws SQLException {
+        if (decision == Decision.CONTINUE) {
+            // Everything the copy needs is where it left it: the slot, the journal, the rows copied.
+            return;
+        }
         if (decision != Decision.FRESH && decision != Decision.RESTART) {
             throw new IllegalArgumentException("nothing to prepare for " + decision);
         }
@@ -105,6 +111,7 @@ public final class SnapshotPlan {
                 }
             }
             checkpoints.resetForNewSnapshot(shadow, slot, tables);
+            new dev.scry.backfill.checkpoint.SnapshotJournal(checkpoints.pipeline()).clear(shadow);
             shadow.commit();
         }
         catch (SQLException | RuntimeException e) {

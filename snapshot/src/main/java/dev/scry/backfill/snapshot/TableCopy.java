@@ -14,6 +14,7 @@ import org.postgresql.PGConnection;
 import org.postgresql.copy.CopyIn;
 import org.postgresql.copy.CopyOut;
 
+import dev.scry.backfill.checkpoint.SnapshotJournal;
 import dev.scry.backfill.model.ChangeEvent;
 import dev.scry.backfill.model.ColumnSpec;
 import dev.scry.backfill.model.Identifiers;
@@ -41,28 +42,41 @@ final class TableCopy {
     }
 
     /**
-     * What one worker copies at a time: a whole table, or the rows on a range of its pages
-     * ({@code toPage} -1: to the end).
+     * What one worker copies at a time, as the snapshot journal plans it: a whole table, the rows
+     * on a range of its pages, or the rows whose first key column is in a range of values. Bounds
+     * are null where the range is open ({@code from} included, {@code to} excluded).
      */
-    record Part(TableSpec table, long fromPage, long toPage, boolean whole) {
+    record Part(int id, TableSpec table, SnapshotJournal.Kind kind, Long from, Long to) {
         static Part whole(TableSpec table) {
-            return new Part(table, 0, -1, true);
+            return new Part(0, table, SnapshotJournal.Kind.WHOLE, null, null);
         }
 
-        static Part pages(TableSpec table, long fromPage, long toPage) {
-            return new Part(table, fromPage, toPage, false);
-        }
-
-        /** The condition on ctid that selects the part's rows (a TID range scan), or "" for a whole table. */
+        /** The condition that selects the part's rows (a TID range scan for pages), or "" for a whole table. */
         String where() {
-            if (whole) {
+            String column = switch (kind) {
+                case WHOLE -> null;
+                case PAGES -> "ctid";
+                case KEYS -> Identifiers.quote(table.primaryKey().get(0));
+            };
+            if (column == null || (from == null && to == null)) {
                 return "";
             }
-            return " WHERE ctid >= '(" + fromPage + ",0)'::tid" + (toPage < 0 ? "" : " AND ctid < '(" + toPage + ",0)'::tid");
+            String lower = from == null ? null : column + " >= " + bound(from);
+            String upper = to == null ? null : column + " < " + bound(to);
+            return " WHERE " + (lower == null ? upper : upper == null ? lower : lower + " AND " + upper);
+        }
+
+        private String bound(long value) {
+            return kind == SnapshotJournal.Kind.PAGES ? "'(" + value + ",0)'::tid" : Long.toString(value);
         }
 
         String describe() {
-            return whole ? "" : ", pages " + fromPage + (toPage < 0 ? " to the end" : " to " + toPage);
+            return switch (kind) {
+                case WHOLE -> "";
+                case PAGES -> ", pages " + (from == null ? 0 : from) + (to == null ? " to the end" : " to " + to);
+                case KEYS -> ", " + table.primaryKey().get(0) + " from " + (from == null ? "the lowest" : from)
+                        + (to == null ? " to the highest" : " to " + to);
+            };
         }
     }
 
