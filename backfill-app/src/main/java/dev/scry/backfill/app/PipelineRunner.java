@@ -152,6 +152,9 @@ final class PipelineRunner {
                 toAdd = tablesAddedSinceSnapshot(checkpoint.get(), source, shadow, specs);
                 LOG.info("pipeline {}: resuming streaming from checkpoint LSN {}", config.pipeline(), checkpoint.get().lsn());
             }
+            else if (checkpoint.isPresent()) {
+                LOG.info("pipeline {}: streaming from the end of its snapshot", config.pipeline());
+            }
             else if (slot.isPresent()) {
                 LOG.info("pipeline {} has no checkpoint: streaming from replication slot {} at {}; changes before it are not copied"
                         + " (run `snapshot` to copy existing rows)", config.pipeline(), config.slot(), slot.get().confirmedFlush());
