@@ -21,12 +21,14 @@ final class CatalogSourceSchema implements SourceSchema, AutoCloseable {
 
     private final ConnectionSettings source;
     private final dev.scry.backfill.transform.TransformChain chain;
+    private final boolean debeziumReader;
     private Connection connection;
 
     /** @param chain the transforms: a column the source gains is added to the shadow in the shape they give it */
-    CatalogSourceSchema(ConnectionSettings source, dev.scry.backfill.transform.TransformChain chain) {
+    CatalogSourceSchema(ConnectionSettings source, dev.scry.backfill.transform.TransformChain chain, boolean debeziumReader) {
         this.source = source;
         this.chain = chain;
+        this.debeziumReader = debeziumReader;
     }
 
     @Override
@@ -52,7 +54,7 @@ final class CatalogSourceSchema implements SourceSchema, AutoCloseable {
         SourceCatalog.Description description = catalog.describe(table, relation.get());
         Map<String, String> unsupported = new LinkedHashMap<>();
         for (ColumnSpec column : description.spec().columns()) {
-            SupportedTypes.whyUnsupported(column).ifPresent(why -> unsupported.put(column.name(), why));
+            SupportedTypes.whyUnsupported(column, debeziumReader).ifPresent(why -> unsupported.put(column.name(), why));
         }
         description.generatedColumns().forEach(g -> unsupported.put(g.name(), "it is a generated column, which logical replication does not send"));
         return Optional.of(new Shape(chain.shape(description.spec()), catalog.missingValues(relation.get()), unsupported,

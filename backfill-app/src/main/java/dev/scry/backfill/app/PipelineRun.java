@@ -109,7 +109,7 @@ final class PipelineRun {
         org.slf4j.MDC.put("phase", phase.label());
         String marker = exitWhenCaughtUp ? "caught-up:" + config.pipeline() + ":" + UUID.randomUUID() : null;
         AtomicReference<ChangeSource> sourceRef = new AtomicReference<>();
-        try (CatalogSourceSchema catalog = new CatalogSourceSchema(config.source(), chain);
+        try (CatalogSourceSchema catalog = new CatalogSourceSchema(config.source(), chain, config.debeziumReader());
              ShadowSink sink = ops == null ? new ShadowSink(config.sinkSettings(), shadowSpecs, catalog)
                      : new ShadowSink(config.sinkSettings(), shadowSpecs, catalog, ops, ops.poolMetrics());
              AutoCloseable registered = ShadowOffsetBackingStore.register(registration, this::storedOffset)) {

@@ -226,7 +226,7 @@ final class PipelineRunner {
                 // Tables may have joined, and schema changes been followed, in the failed run.
                 try (Connection source = Connect.open(config.source(), "source"); Connection shadow = Connect.open(config.shadow(), "shadow")) {
                     config = ResolvedTables.of(config, source);
-                    Map<TableId, TableSpec> refreshed = new SourcePreflight(source, config.source().describe()).check(config.tables());
+                    Map<TableId, TableSpec> refreshed = new SourcePreflight(source, config.source().describe(), config.debeziumReader()).check(config.tables());
                     Map<TableId, TableSpec> shadowNow = new LinkedHashMap<>();
                     for (TableSpec spec : List.copyOf(refreshed.values())) {
                         try {
@@ -290,7 +290,7 @@ final class PipelineRunner {
 
     /** Everything checked before anything is written: the source's readiness and the shadow tables' shape. */
     private Map<TableId, TableSpec> preflight(Connection source, Connection shadow, boolean following) throws SQLException {
-        Map<TableId, TableSpec> specs = new SourcePreflight(source, config.source().describe()).check(config.tables());
+        Map<TableId, TableSpec> specs = new SourcePreflight(source, config.source().describe(), config.debeziumReader()).check(config.tables());
         try {
             chain = TransformChain.create(config.transforms(), List.copyOf(specs.values()));
         }

@@ -156,12 +156,20 @@ class ShapesIT extends PipelineTest {
     }
 
     @Test
-    void nameEndingInAQuoteIsRefusedNotMisread() throws Exception {
-        create("CREATE TABLE \"Order \"\"Lines\"\"\" (id int PRIMARY KEY)");
-        pipeline = new Pipeline(db, dir, List.of("public.\"Order \"\"Lines\"\"\""), "");
+    void nameEndingInAQuoteIsCarriedAndTheDebeziumReaderRefusesIt() throws Exception {
+        create("CREATE TABLE \"Order \"\"Lines\"\"\" (id int PRIMARY KEY, v text)",
+                "INSERT INTO \"Order \"\"Lines\"\"\" SELECT g, 'v' || g FROM generate_series(1, 20) g");
+        String table = "public.\"Order \"\"Lines\"\"\"";
+        pipeline = new Pipeline(db, dir, List.of(table), "snapshot: {method: debezium}\n");
         Pipeline.Outcome refused = pipeline.run("snapshot");
         assertThat(refused.exitCode()).isEqualTo(2);
         assertThat(refused.err()).contains("starts or ends with a double quote");
-        pipeline = null;
+
+        pipeline.writeConfig(List.of(table), "");
+        assertThat(pipeline.run("snapshot").exitCode()).isZero();
+        pipeline.source("UPDATE \"Order \"\"Lines\"\"\" SET v = v || '!' WHERE id % 2 = 0", "DELETE FROM \"Order \"\"Lines\"\"\" WHERE id = 3");
+        Pipeline.Outcome cdc = pipeline.run("cdc", "--exit-when-caught-up");
+        assertThat(cdc.exitCode()).as(cdc.err()).isZero();
+        pipeline.assertShadowEqualsSource(table);
     }
 }

@@ -24,18 +24,28 @@ public final class SourcePreflight {
 
     private final Connection connection;
     private final String where;
+    private final boolean debeziumReader;
 
-    /** @param where how to name the source in messages, e.g. {@code postgres@127.0.0.1:54320/app} */
+    /** For the pgoutput reader. @param where how to name the source in messages, e.g. {@code postgres@127.0.0.1:54320/app} */
     public SourcePreflight(Connection connection, String where) {
+        this(connection, where, false);
+    }
+
+    /** @param debeziumReader whether the Debezium engine will read the stream (snapshot.method: debezium), with its limits */
+    public SourcePreflight(Connection connection, String where, boolean debeziumReader) {
         this.connection = connection;
         this.where = where;
+        this.debeziumReader = debeziumReader;
     }
 
     /** Runs every check; returns the shape of each configured table, in configuration order. */
     public Map<TableId, TableSpec> check(List<TableId> tables) throws SQLException {
         checkWalLevel();
         checkReplicationRole();
-        checkTypeRegistry();
+        checkServerVersion();
+        if (debeziumReader) {
+            checkTypeRegistry();
+        }
         SourceCatalog catalog = new SourceCatalog(connection);
         Map<TableId, TableSpec> specs = new LinkedHashMap<>();
         for (TableId table : tables) {
@@ -61,6 +71,18 @@ public final class SourcePreflight {
         if (!"logical".equals(level)) {
             throw new SetupException("source wal_level is '" + level + "' on " + where
                     + "; set wal_level = logical in postgresql.conf (or ALTER SYSTEM SET wal_level = logical) and restart the server");
+        }
+    }
+
+    /**
+     * PostgreSQL 14 or later: the stream carries the caught-up marker as a logical-decoding
+     * message (pgoutput's {@code messages} option), and large tables are cut by TID ranges.
+     */
+    private void checkServerVersion() throws SQLException {
+        int version = Integer.parseInt(scalar("SHOW server_version_num"));
+        if (version < 140000) {
+            throw new SetupException("source " + where + " runs PostgreSQL " + scalar("SHOW server_version")
+                    + "; scry-backfill needs PostgreSQL 14 or later on the source (upgrade the server)");
         }
     }
 
@@ -103,7 +125,7 @@ public final class SourcePreflight {
             throw new SetupException("table " + table + " does not exist on the source " + where
                     + "; check the name in `tables` (quote names with capitals or spaces: '\"My Table\"')");
         }
-        for (String part : new String[] {table.schema(), table.name()}) {
+        for (String part : debeziumReader ? new String[] {table.schema(), table.name()} : new String[0]) {
             if (part.startsWith("\"") || part.endsWith("\"")) {
                 // Debezium 3.6.1 quotes a name for its own parser only when it neither starts nor
                 // ends with a double quote (TableId.quote), then fails to parse the change events.
@@ -129,7 +151,7 @@ public final class SourcePreflight {
                     + ", which logical replication does not send; remove the table from `tables` (not supported yet)");
         }
         for (ColumnSpec column : spec.columns()) {
-            Optional<String> why = SupportedTypes.whyUnsupported(column);
+            Optional<String> why = SupportedTypes.whyUnsupported(column, debeziumReader);
             if (why.isPresent()) {
                 throw new SetupException("table " + table + " column " + column.name() + ": " + why.get()
                         + "; remove the table from `tables` until its type is supported");

@@ -18,10 +18,15 @@ class SupportedTypesTest {
     }
 
     @Test
-    void timetzIsRefusedButItsArraysAreCarried() {
-        assertThat(SupportedTypes.whyUnsupported(new ColumnSpec("at", "time with time zone", false, "timetz", false)))
+    void timetzIsRefusedByTheDebeziumReaderButItsArraysAreCarried() {
+        assertThat(SupportedTypes.whyUnsupported(new ColumnSpec("at", "time with time zone", false, "timetz", false), true))
                 .hasValueSatisfying(why -> assertThat(why).contains("drops its offset"));
-        assertThat(SupportedTypes.whyUnsupported(new ColumnSpec("at", "time with time zone[]", false, "timetz", true))).isEmpty();
+        assertThat(SupportedTypes.whyUnsupported(new ColumnSpec("at", "time with time zone[]", false, "timetz", true), true)).isEmpty();
+    }
+
+    @Test
+    void timetzIsCarriedByThePgoutputReader() {
+        assertThat(SupportedTypes.whyUnsupported(new ColumnSpec("at", "time with time zone", false, "timetz", false))).isEmpty();
     }
 
     @Test

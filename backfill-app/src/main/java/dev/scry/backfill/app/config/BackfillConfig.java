@@ -31,6 +31,11 @@ public record BackfillConfig(String file, String pipeline, ConnectionSettings so
     }
 
     /** Whether some entry of {@code tables} is a pattern, so tables can join while the pipeline runs. */
+    /** Whether the Debezium engine reads the stream, with its limits: Debezium's snapshot, and the streaming after it. */
+    public boolean debeziumReader() {
+        return snapshot.method() == dev.scry.backfill.snapshot.SnapshotSettings.Method.DEBEZIUM;
+    }
+
     public boolean hasPatterns() {
         return selectors.stream().anyMatch(TableSelector::isPattern);
     }

@@ -1,0 +1,267 @@
+package dev.scry.backfill.source;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.ByteArrayOutputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import org.junit.jupiter.api.Test;
+
+import dev.scry.backfill.error.PipelineFailure;
+import dev.scry.backfill.model.ColumnSpec;
+import dev.scry.backfill.model.Lsn;
+import dev.scry.backfill.model.Op;
+import dev.scry.backfill.model.TableId;
+import dev.scry.backfill.model.TableSelector;
+import dev.scry.backfill.model.TableSpec;
+
+/** pgoutput messages, written byte by byte as the server sends them, through the decoder and the converter. */
+class PgOutputConverterTest {
+
+    private static final TableId ORDERS = new TableId("public", "orders");
+    private static final TableSpec SPEC = new TableSpec(ORDERS, List.of(new ColumnSpec("id", "bigint", true, "int8", false),
+            new ColumnSpec("note", "text", false, "text", false)), List.of("id"));
+    private static final Map<Integer, String> TYPES = Map.of(20, "int8", 25, "text");
+
+    private final List<SourceItem<Object>> items = new ArrayList<>();
+
+    @Test
+    void aTransactionBecomesBeginChangesAndEndWithTheCommitsEndAsItsPosition() throws Exception {
+        PgOutputConverter converter = converter(new PgOutputPosition(new Lsn(100), null, 0, null), null);
+
+        feed(converter, begin(900, 7), relation(), insert(tuple("1", null)), commit(900, 950));
+
+        assertThat(items).extracting(SourceItem::kind).containsExactly(SourceItem.Kind.BEGIN, SourceItem.Kind.CHANGE, SourceItem.Kind.END);
+        assertThat(items.get(0).transactionId()).isEqualTo("7");
+        assertThat(items.get(1).change().op()).isEqualTo(Op.INSERT);
+        assertThat(items.get(1).change().after().value("id")).isEqualTo("1");
+        assertThat(items.get(1).change().after().value("note")).isNull();
+        // Inside the transaction the position stays where the last one ended; after it, at its end.
+        assertThat(items.get(1).positionSource().get().lsn()).isEqualTo(new Lsn(100));
+        assertThat(items.get(2).positionSource().get().lsn()).isEqualTo(new Lsn(950));
+        assertThat(PgOutputPosition.read(items.get(2).positionSource().get().offset()).inside()).isNull();
+    }
+
+    @Test
+    void anUpdateLeavingAToastedValueSendsNoValueForIt() throws Exception {
+        PgOutputConverter converter = converter(new PgOutputPosition(new Lsn(100), null, 0, null), null);
+
+        feed(converter, begin(900, 7), relation(), update(null, tuple("1", UNCHANGED)), commit(900, 950));
+
+        var after = items.get(1).change().after();
+        assertThat(items.get(1).change().op()).isEqualTo(Op.UPDATE);
+        assertThat(after.isUnchanged(1)).isTrue();
+        assertThat(after.hasUnchanged()).isTrue();
+    }
+
+    @Test
+    void aChangeOfKeyBecomesADeleteOfTheOldKeyAndAnInsert() throws Exception {
+        PgOutputConverter converter = converter(new PgOutputPosition(new Lsn(100), null, 0, null), null);
+
+        feed(converter, begin(900, 7), relation(), update(tuple("1", null), tuple("2", "moved")),
+                update(tuple("3", null), tuple("3", "same key, sent because it is TOASTed")), commit(900, 950));
+
+        assertThat(items.get(1).change().op()).isEqualTo(Op.DELETE);
+        assertThat(items.get(1).change().key().columns()).containsExactly("id");
+        assertThat(items.get(1).change().key().value("id")).isEqualTo("1");
+        assertThat(items.get(2).change().op()).isEqualTo(Op.INSERT);
+        assertThat(items.get(2).change().after().value("id")).isEqualTo("2");
+        assertThat(items.get(3).change().op()).isEqualTo(Op.UPDATE);
+    }
+
+    @Test
+    void resumingInsideATransactionSkipsTheChangesAlreadyApplied() throws Exception {
+        // Applied before: the first row message, and the first half (the DELETE) of the second, a key change.
+        PgOutputPosition inside = new PgOutputPosition(new Lsn(100), new PgOutputPosition.Inside(new Lsn(900), 2, 1), 0, null);
+        PgOutputConverter converter = converter(inside, null);
+
+        feed(converter, begin(900, 7), relation(), insert(tuple("1", "a")), update(tuple("1", null), tuple("5", "b")),
+                insert(tuple("6", "c")), commit(900, 950));
+
+        assertThat(items).filteredOn(i -> i.kind() == SourceItem.Kind.CHANGE).extracting(i -> i.change().op() + " "
+                + i.change().after().value("id")).containsExactly("INSERT 5", "INSERT 6");
+        PgOutputPosition last = PgOutputPosition.read(items.get(2).positionSource().get().offset());
+        assertThat(last.inside()).isEqualTo(new PgOutputPosition.Inside(new Lsn(900), 3, 1));
+    }
+
+    @Test
+    void resumingInsideATransactionTheSlotDoesNotSendFirstIsRefused() throws Exception {
+        PgOutputPosition inside = new PgOutputPosition(new Lsn(100), new PgOutputPosition.Inside(new Lsn(800), 2, 1), 0, null);
+        PgOutputConverter converter = converter(inside, null);
+
+        assertThatThrownBy(() -> feed(converter, begin(900, 7))).isInstanceOf(PipelineFailure.class)
+                .hasMessageContaining("the slot no longer matches the checkpoint");
+    }
+
+    @Test
+    void changesAlreadyInPartsCopiedLateAreSkippedUntilTheirCopyPosition() throws Exception {
+        SnapshotOverlap overlap = new SnapshotOverlap(new Lsn(2000),
+                Map.of(ORDERS, List.of(new SnapshotOverlap.Part(10L, 20L, new Lsn(2000)))));
+        PgOutputConverter converter = converter(new PgOutputPosition(new Lsn(100), null, 0, new Lsn(2000)), overlap);
+
+        feed(converter, begin(900, 7), relation(), insert(tuple("15", "in the late part")), insert(tuple("25", "outside it")),
+                delete(tuple("12", null)), commit(900, 950));
+        feed(converter, begin(2100, 8), insert(tuple("16", "after the copy")), commit(2100, 2150));
+
+        assertThat(items).filteredOn(i -> i.kind() == SourceItem.Kind.CHANGE)
+                .extracting(i -> i.change().op() + " " + (i.change().after() == null ? i.change().key().value("id") : i.change().after().value("id")))
+                .containsExactly("INSERT 25", "INSERT 16");
+        // The offset says so while the position is before the copy position, and not after.
+        assertThat(items.get(items.size() - 4).positionSource().get().offset()).containsKey(PgOutputPosition.OVERLAP_UNTIL);
+        assertThat(items.get(items.size() - 1).positionSource().get().offset()).doesNotContainKey(PgOutputPosition.OVERLAP_UNTIL);
+    }
+
+    @Test
+    void tablesNotTrackedAreSkippedButOneAPatternMatchesStopsThePipeline() throws Exception {
+        PgOutputConverter skipping = new PgOutputConverter(Map.of(), List.of(), TYPES, new PgOutputPosition(new Lsn(100), null, 0, null), null);
+        feed(skipping, begin(900, 7), relation(), insert(tuple("1", "a")), commit(900, 950));
+        assertThat(items).extracting(SourceItem::kind).containsExactly(SourceItem.Kind.BEGIN, SourceItem.Kind.END);
+
+        PgOutputConverter strict = new PgOutputConverter(Map.of(), List.of(TableSelector.parse("public.*")), TYPES,
+                new PgOutputPosition(new Lsn(100), null, 0, null), null);
+        assertThatThrownBy(() -> feed(strict, begin(900, 7), relation(), insert(tuple("1", "a"))))
+                .isInstanceOf(PipelineFailure.class).hasMessageContaining("before the pipeline had copied that table");
+    }
+
+    @Test
+    void aRelationDescribedAgainUnchangedKeepsItsLayout() throws Exception {
+        PgOutputConverter converter = converter(new PgOutputPosition(new Lsn(100), null, 0, null), null);
+
+        feed(converter, begin(900, 7), relation(), insert(tuple("1", "a")), relation(), insert(tuple("2", "b")), commit(900, 950));
+
+        assertThat(items.get(1).change().after().columns()).isSameAs(items.get(2).change().after().columns());
+        assertThat(items.get(1).change().after().sourceTypes()).containsExactly("int8", "text");
+    }
+
+    @Test
+    void positionsRoundTripThroughTheirOffset() {
+        PgOutputPosition p = new PgOutputPosition(new Lsn(123), new PgOutputPosition.Inside(new Lsn(456), 7, 2), 99, new Lsn(789));
+        assertThat(PgOutputPosition.read(p.offset())).isEqualTo(p);
+        assertThat(PgOutputPosition.readable(p.offset())).isTrue();
+        assertThat(PgOutputPosition.readable(Map.of("lsn", 5L))).isTrue();
+        assertThat(PgOutputPosition.readable(Map.of("lsn", 5L, "lsn_proc", 5L, "txId", 3L))).isFalse();
+    }
+
+    private PgOutputConverter converter(PgOutputPosition start, SnapshotOverlap overlap) {
+        return new PgOutputConverter(Map.of(ORDERS, SPEC), List.of(), TYPES, start, overlap);
+    }
+
+    private void feed(PgOutputConverter converter, byte[]... messages) {
+        for (byte[] m : messages) {
+            converter.convert(ByteBuffer.wrap(m), items);
+        }
+    }
+
+    // --- the wire format (PostgreSQL documentation, "Logical Replication Message Formats") ---
+
+    private static final String UNCHANGED = "\u0000unchanged";
+    private static final int RELATION_ID = 16_384;
+
+    private static byte[] begin(long finalLsn, int xid) throws IOException {
+        return message('B', out -> {
+            out.writeLong(finalLsn);
+            out.writeLong(0);
+            out.writeInt(xid);
+        });
+    }
+
+    private static byte[] commit(long commitLsn, long endLsn) throws IOException {
+        return message('C', out -> {
+            out.writeByte(0);
+            out.writeLong(commitLsn);
+            out.writeLong(endLsn);
+            out.writeLong(0);
+        });
+    }
+
+    private static byte[] relation() throws IOException {
+        return message('R', out -> {
+            out.writeInt(RELATION_ID);
+            string(out, "public");
+            string(out, "orders");
+            out.writeByte('d');
+            out.writeShort(2);
+            out.writeByte(1);
+            string(out, "id");
+            out.writeInt(20);
+            out.writeInt(-1);
+            out.writeByte(0);
+            string(out, "note");
+            out.writeInt(25);
+            out.writeInt(-1);
+        });
+    }
+
+    private static byte[] insert(byte[] tuple) throws IOException {
+        return message('I', out -> {
+            out.writeInt(RELATION_ID);
+            out.writeByte('N');
+            out.write(tuple);
+        });
+    }
+
+    private static byte[] update(byte[] oldKey, byte[] tuple) throws IOException {
+        return message('U', out -> {
+            out.writeInt(RELATION_ID);
+            if (oldKey != null) {
+                out.writeByte('K');
+                out.write(oldKey);
+            }
+            out.writeByte('N');
+            out.write(tuple);
+        });
+    }
+
+    private static byte[] delete(byte[] key) throws IOException {
+        return message('D', out -> {
+            out.writeInt(RELATION_ID);
+            out.writeByte('K');
+            out.write(key);
+        });
+    }
+
+    private static byte[] tuple(String... values) throws IOException {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        DataOutputStream out = new DataOutputStream(bytes);
+        out.writeShort(values.length);
+        for (String v : values) {
+            if (v == null) {
+                out.writeByte('n');
+            }
+            else if (v.equals(UNCHANGED)) {
+                out.writeByte('u');
+            }
+            else {
+                byte[] text = v.getBytes(StandardCharsets.UTF_8);
+                out.writeByte('t');
+                out.writeInt(text.length);
+                out.write(text);
+            }
+        }
+        return bytes.toByteArray();
+    }
+
+    private interface Body {
+        void write(DataOutputStream out) throws IOException;
+    }
+
+    private static byte[] message(char type, Body body) throws IOException {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        DataOutputStream out = new DataOutputStream(bytes);
+        out.writeByte(type);
+        body.write(out);
+        return bytes.toByteArray();
+    }
+
+    private static void string(DataOutputStream out, String s) throws IOException {
+        out.write(s.getBytes(StandardCharsets.UTF_8));
+        out.writeByte(0);
+    }
+}
