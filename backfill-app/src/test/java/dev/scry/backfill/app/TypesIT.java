@@ -157,23 +157,26 @@ class TypesIT extends PipelineTest {
 
     @Test
     void whatTheDebeziumReaderCouldNotCarryArrivesExactly() throws Exception {
-        // A timetz keeps its offset, a domain over an enum exists, the table's name begins and ends with a double quote.
+        // A timetz keeps its offset, a domain over an enum exists, the table's name begins and ends
+        // with a double quote, timestamps at the ends of PostgreSQL's range.
         String table = "public.\"\"\"edged\"\"\"";
         pipeline.source("CREATE DOMAIN \"ty pes\".\"Mood d\" AS \"Mood\"",
-                "CREATE TABLE " + table + " (id int PRIMARY KEY, at timetz, feel \"ty pes\".\"Mood d\")",
-                "INSERT INTO " + table + " VALUES (1, '10:00:00+02', 'ok'), (2, '23:59:59.999999-15:59', NULL), (3, '24:00:00+14', 'sad')");
+                "CREATE TABLE " + table + " (id int PRIMARY KEY, at timetz, feel \"ty pes\".\"Mood d\", far timestamp)",
+                "INSERT INTO " + table + " VALUES (1, '10:00:00+02', 'ok', '294276-12-31 23:59:59.999999'),"
+                        + " (2, '23:59:59.999999-15:59', NULL, '4713-01-01 00:00:00 BC'), (3, '24:00:00+14', 'sad', NULL)");
         pipeline.writeConfig(List.of(table), "");
         Pipeline.Outcome snapshot = pipeline.run("snapshot");
         assertThat(snapshot.exitCode()).as(snapshot.err()).isZero();
 
-        pipeline.source("INSERT INTO " + table + " VALUES (4, '00:00:00.000001-00:30', 'happy')",
+        pipeline.source("INSERT INTO " + table + " VALUES (4, '00:00:00.000001-00:30', 'happy', '294276-12-31 23:59:59.999999')",
                 "UPDATE " + table + " SET at = at + interval '1 minute', feel = 'sad' WHERE id = 1", "DELETE FROM " + table + " WHERE id = 2");
         Pipeline.Outcome cdc = pipeline.run("cdc", "--exit-when-caught-up");
 
         assertThat(cdc.exitCode()).as(cdc.err()).isZero();
-        String rows = "SELECT id || ' ' || at::text || ' ' || coalesce(feel::text, '-') FROM " + table + " ORDER BY id";
-        assertThat(query(db.shadow(), rows)).isEqualTo(query(db.source(), rows))
-                .containsExactly("1 10:01:00+02 sad", "3 24:00:00+14 sad", "4 00:00:00.000001-00:30 happy");
+        String rows = "SELECT id || ' ' || at::text || ' ' || coalesce(feel::text, '-') || ' ' || coalesce(far::text, '-') FROM "
+                + table + " ORDER BY id";
+        assertThat(query(db.shadow(), rows)).isEqualTo(query(db.source(), rows)).containsExactly(
+                "1 10:01:00+02 sad 294276-12-31 23:59:59.999999", "3 24:00:00+14 sad -", "4 00:00:00.000001-00:30 happy 294276-12-31 23:59:59.999999");
         pipeline.assertShadowEqualsSource(table);
     }
 
