@@ -172,4 +172,21 @@ class ShapesIT extends PipelineTest {
         assertThat(cdc.exitCode()).as(cdc.err()).isZero();
         pipeline.assertShadowEqualsSource(table);
     }
+
+    @Test
+    void aKeyChangeLeavingALargeValueUnsentArrivesWholeUnderReplicaIdentityFull() throws Exception {
+        // The large value stays in TOAST and the new row does not carry it; the whole old row does.
+        create("CREATE TABLE docs (id int PRIMARY KEY, body text)", "ALTER TABLE docs REPLICA IDENTITY FULL",
+                "INSERT INTO docs SELECT g, (SELECT string_agg(md5(g::text || i::text), '') FROM generate_series(1, 300) i)"
+                        + " FROM generate_series(1, 5) g");
+        pipeline = new Pipeline(db, dir, List.of("public.docs"), "");
+        assertThat(pipeline.run("snapshot").exitCode()).isZero();
+
+        pipeline.source("UPDATE docs SET id = id + 100 WHERE id <= 2");
+        Pipeline.Outcome cdc = pipeline.run("cdc", "--exit-when-caught-up");
+
+        assertThat(cdc.exitCode()).as(cdc.err()).isZero();
+        pipeline.assertShadowEqualsSource("public.docs");
+        assertThat(pipeline.shadowLong("SELECT count(*) FROM docs WHERE id > 100 AND length(body) = 9600")).isEqualTo(2);
+    }
 }

@@ -188,7 +188,9 @@ final class PgOutputConverter implements PgOutputDecoder.Handler {
             return;
         }
         TableSpec spec = r.spec;
-        RowImage after = r.row(row);
+        // With REPLICA IDENTITY FULL the old row is sent whole: a value left unsent in the new row
+        // (unchanged TOAST) is the old one, so the new row is complete.
+        RowImage after = r.row(oldKind == 'O' ? r.completed(row, old) : row);
         if (!spec.hasPrimaryKey()) {
             emit(new ChangeEvent(r.table, Op.UPDATE, r.oldRow(old, oldKind), after));
         }
@@ -367,6 +369,19 @@ final class PgOutputConverter implements PgOutputDecoder.Handler {
                 values[i] = old.values()[keyIndexes[i]];
             }
             return new RowImage(keyColumns, values, null);
+        }
+
+        /** {@code row} with each value it left unsent taken from the whole old row {@code old}. */
+        PgOutputDecoder.Tuple completed(PgOutputDecoder.Tuple row, PgOutputDecoder.Tuple old) {
+            if (row.unchanged() == null || old == null) {
+                return row;
+            }
+            check(old);
+            String[] values = row.values().clone();
+            for (int i = row.unchanged().nextSetBit(0); i >= 0; i = row.unchanged().nextSetBit(i + 1)) {
+                values[i] = old.values()[i];
+            }
+            return new PgOutputDecoder.Tuple(values, null);
         }
 
         /** A table without a key is changed by its whole old row, which REPLICA IDENTITY FULL sends. */

@@ -62,6 +62,18 @@ class PgOutputConverterTest {
     }
 
     @Test
+    void aValueLeftUnsentIsTakenFromTheWholeOldRowWhereOneIsSent() throws Exception {
+        PgOutputConverter converter = converter(new PgOutputPosition(new Lsn(100), null, 0, null), null);
+
+        feed(converter, begin(900, 7), relation(), update('O', tuple("1", "old large value"), tuple("2", UNCHANGED)), commit(900, 950));
+
+        // A key change under REPLICA IDENTITY FULL: the new row is complete, nothing is left to fill in on the shadow.
+        assertThat(items.get(2).change().op()).isEqualTo(Op.INSERT);
+        assertThat(items.get(2).change().after().hasUnchanged()).isFalse();
+        assertThat(items.get(2).change().after().value("note")).isEqualTo("old large value");
+    }
+
+    @Test
     void aChangeOfKeyBecomesADeleteOfTheOldKeyAndAnInsert() throws Exception {
         PgOutputConverter converter = converter(new PgOutputPosition(new Lsn(100), null, 0, null), null);
 
@@ -208,11 +220,15 @@ class PgOutputConverterTest {
     }
 
     private static byte[] update(byte[] oldKey, byte[] tuple) throws IOException {
+        return update('K', oldKey, tuple);
+    }
+
+    private static byte[] update(char oldKind, byte[] old, byte[] tuple) throws IOException {
         return message('U', out -> {
             out.writeInt(RELATION_ID);
-            if (oldKey != null) {
-                out.writeByte('K');
-                out.write(oldKey);
+            if (old != null) {
+                out.writeByte(oldKind);
+                out.write(old);
             }
             out.writeByte('N');
             out.write(tuple);
