@@ -186,6 +186,7 @@ final class PipelineRun {
         }
         Optional<Map<String, Object>> checkpoint = storedOffset();
         if (checkpoint.isPresent() && !PgOutputSource.canResume(checkpoint.get())) {
+            LOG.info("pipeline {}: streaming with the Debezium engine, which wrote its checkpoint", config.pipeline());
             return DebeziumSource.streamOnly(config.streamSettings(), live, offsets, downstream, started);
         }
         dev.scry.backfill.source.SnapshotOverlap overlap = null;

@@ -50,6 +50,8 @@ final class PipelineRunner {
     private static final Logger LOG = LoggerFactory.getLogger(PipelineRunner.class);
 
     private BackfillConfig config;
+    // Whether the checkpoint's offset is Debezium's (see stream()): that pipeline streams with the Debezium reader.
+    private boolean debeziumOffsets;
     private TransformChain chain = TransformChain.NONE;
     // One for the whole command, so that SIGHUP changes the limit of whatever runs (see RateReporter).
     private final Throttle throttle;
@@ -116,6 +118,10 @@ final class PipelineRunner {
             config = ResolvedTables.of(config, source);
             Optional<Checkpoint> checkpoint = checkpoints.read(shadow);
             boolean following = checkpoint.isPresent() && checkpoint.get().phase() == Phase.STREAMING;
+            // A pipeline whose checkpoint Debezium wrote (its snapshot, or a version before the
+            // pgoutput reader) keeps streaming with Debezium, which alone reads those offsets.
+            debeziumOffsets = following && checkpoint.get().offset().isPresent()
+                    && !dev.scry.backfill.source.PgOutputSource.canResume(checkpoint.get().offset().get());
             Map<TableId, TableSpec> specs = preflight(source, shadow, following);
             SourceAdmin admin = new SourceAdmin(source);
             if (config.standby()) {
@@ -226,7 +232,8 @@ final class PipelineRunner {
                 // Tables may have joined, and schema changes been followed, in the failed run.
                 try (Connection source = Connect.open(config.source(), "source"); Connection shadow = Connect.open(config.shadow(), "shadow")) {
                     config = ResolvedTables.of(config, source);
-                    Map<TableId, TableSpec> refreshed = new SourcePreflight(source, config.source().describe(), config.debeziumReader()).check(config.tables());
+                    Map<TableId, TableSpec> refreshed = new SourcePreflight(source, config.source().describe(),
+                            config.debeziumReader() || debeziumOffsets).check(config.tables());
                     Map<TableId, TableSpec> shadowNow = new LinkedHashMap<>();
                     for (TableSpec spec : List.copyOf(refreshed.values())) {
                         try {
@@ -290,7 +297,8 @@ final class PipelineRunner {
 
     /** Everything checked before anything is written: the source's readiness and the shadow tables' shape. */
     private Map<TableId, TableSpec> preflight(Connection source, Connection shadow, boolean following) throws SQLException {
-        Map<TableId, TableSpec> specs = new SourcePreflight(source, config.source().describe(), config.debeziumReader()).check(config.tables());
+        Map<TableId, TableSpec> specs = new SourcePreflight(source, config.source().describe(),
+                config.debeziumReader() || debeziumOffsets).check(config.tables());
         try {
             chain = TransformChain.create(config.transforms(), List.copyOf(specs.values()));
         }

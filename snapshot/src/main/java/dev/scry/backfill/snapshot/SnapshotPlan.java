@@ -21,10 +21,12 @@ import dev.scry.backfill.source.SourceAdmin;
 /**
  * Decides what a snapshot has to do given what the shadow's checkpoint says, and prepares it.
  *
- * <p>A Debezium snapshot is consistent with its slot because it reads under the snapshot the slot
- * exported when it was created, and that exported snapshot dies with the process. So an
- * interrupted snapshot cannot be continued table by table; it is started over under a new slot,
- * on emptied shadow tables. That is safe because nothing has been streamed from the old slot yet.
+ * <p>A snapshot is consistent with its slot because it reads under the snapshot the slot exported
+ * when it was created, and that exported snapshot dies with the process. An interrupted copy
+ * snapshot continues from its journal when it can ({@link Decision#CONTINUE}, see
+ * {@link CopySnapshot#continueRun}); otherwise, and always for Debezium's snapshot, it is started
+ * over under a new slot, on emptied shadow tables. That is safe because nothing has been streamed
+ * from the old slot yet.
  */
 public final class SnapshotPlan {
 
