@@ -10,11 +10,16 @@
 # SCALE multiplies the data set (1 = the issue's: 1M mixed rows, 2M narrow rows, 50k rows of 4 KB
 # text; backlogs of 1M changes). Wall times include the JVM's start for backfill and the raw
 # engine alike. The figures also go to bench-results/<timestamp>.txt. ONLY (a comma-separated list
-# of snapshot, catchup100, catchup1, lag; default all) runs some of the measures.
+# of snapshot, catchup100, catchup1, lag; default all) runs some of the measures. SSLMODE (default
+# prefer, which the local pair answers with TLS) is used by every connection of all three: psql,
+# the native subscription and backfill. Before each timed run both clusters take a CHECKPOINT, so
+# that no run pays for writing out the previous one's load.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 SCALE=${SCALE:-1}
+SSLMODE=${SSLMODE:-prefer}
+export PGSSLMODE=$SSLMODE
 RUNS=${RUNS:-3}
 SOURCE_PORT=${PG_SOURCE_PORT:-54320}
 SHADOW_PORT=${PG_SHADOW_PORT:-54321}
@@ -46,8 +51,8 @@ JAR=$ROOT/backfill-app/target/scry-backfill.jar
 CONFIG=$WORK/bench.yaml
 cat > "$CONFIG" <<YAML
 pipeline: bench
-source: {host: 127.0.0.1, port: $SOURCE_PORT, database: $DB, user: postgres}
-shadow: {host: 127.0.0.1, port: $SHADOW_PORT, database: $DB, user: postgres}
+source: {host: 127.0.0.1, port: $SOURCE_PORT, database: $DB, user: postgres, sslmode: $SSLMODE}
+shadow: {host: 127.0.0.1, port: $SHADOW_PORT, database: $DB, user: postgres, sslmode: $SSLMODE}
 tables: [public.mixed, public.narrow, public.wide, public.lag]
 batch: {max-rows: 4096, max-delay-ms: 100}
 metrics: {port: 0}
@@ -62,6 +67,12 @@ CREATE FUNCTION lag_seen() RETURNS trigger LANGUAGE plpgsql AS \$\$ BEGIN
   INSERT INTO lag_seen VALUES (NEW.id, NEW.written_at, clock_timestamp()); RETURN NULL; END \$\$;
 CREATE TRIGGER lag_seen AFTER INSERT ON lag FOR EACH ROW EXECUTE FUNCTION lag_seen();
 ALTER TABLE lag ENABLE ALWAYS TRIGGER lag_seen;"
+
+# Both clusters write out what earlier runs left dirty, so that a run is not charged for it.
+settle() {
+  q "$SOURCE_PORT" postgres -c "CHECKPOINT"
+  q "$SHADOW_PORT" postgres -c "CHECKPOINT"
+}
 
 fresh_shadow() {
   scripts/backfill teardown -c "$CONFIG" --drop-metadata >/dev/null 2>&1 || true
@@ -95,7 +106,7 @@ watch_jvm() {
   rm -f "$WORK/gc.log"
 }
 
-say "== scry-backfill bench, SCALE=$SCALE ($MIXED mixed, $NARROW narrow, $WIDE x 4 KB rows), $RUNS runs each, $(nproc) cores, JVM: $JAVA_OPTS"
+say "== scry-backfill bench, SCALE=$SCALE ($MIXED mixed, $NARROW narrow, $WIDE x 4 KB rows), $RUNS runs each, $(nproc) cores, sslmode $SSLMODE, JVM: $JAVA_OPTS"
 q "$SOURCE_PORT" postgres -c "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name LIKE 'bench%' AND NOT active" >/dev/null
 q "$SOURCE_PORT" postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)"
 q "$SOURCE_PORT" postgres -c "CREATE DATABASE $DB"
@@ -113,6 +124,7 @@ pipe=(); native=(); ours=(); rss=(); heap=()
 if runs_part snapshot; then
 for run in $(seq 1 "$RUNS"); do
   fresh_shadow
+  settle
   t0=$(now)
   for t in mixed narrow wide; do
     src -c "COPY $t TO STDOUT (FORMAT binary)" | shd -c "COPY $t FROM STDIN (FORMAT binary)"
@@ -121,14 +133,16 @@ for run in $(seq 1 "$RUNS"); do
 
   fresh_shadow
   src -c "DROP PUBLICATION IF EXISTS bench_native; CREATE PUBLICATION bench_native FOR TABLE mixed, narrow, wide"
+  settle
   t0=$(now)
-  shd -c "CREATE SUBSCRIPTION bench_native CONNECTION 'host=127.0.0.1 port=$SOURCE_PORT dbname=$DB user=postgres'
+  shd -c "CREATE SUBSCRIPTION bench_native CONNECTION 'host=127.0.0.1 port=$SOURCE_PORT dbname=$DB user=postgres sslmode=$SSLMODE'
           PUBLICATION bench_native WITH (slot_name = bench_native)"
   until [[ $(shd -c "SELECT count(*) FROM pg_subscription_rel WHERE srsubstate <> 'r'") == 0 ]]; do sleep 0.2; done
   native+=("$(calc "$ROWS / ($(now) - $t0)")")
   shd -c "DROP SUBSCRIPTION bench_native"
 
   fresh_shadow
+  settle
   t0=$(now)
   # scripts/backfill execs java, so $! is the JVM itself.
   scripts/backfill snapshot -c "$CONFIG" > "$WORK/snap.out" 2>"$WORK/snap.err" &
@@ -179,7 +193,7 @@ catch_up() {
     q "$SHADOW_PORT" postgres -c "CREATE DATABASE ${DB}_native"
     $nat -c "$SCHEMA"
     src -c "DROP PUBLICATION IF EXISTS bench_native; CREATE PUBLICATION bench_native FOR TABLE narrow"
-    $nat -c "CREATE SUBSCRIPTION bench_native CONNECTION 'host=127.0.0.1 port=$SOURCE_PORT dbname=$DB user=postgres'
+    $nat -c "CREATE SUBSCRIPTION bench_native CONNECTION 'host=127.0.0.1 port=$SOURCE_PORT dbname=$DB user=postgres sslmode=$SSLMODE'
             PUBLICATION bench_native WITH (slot_name = bench_native)"
     until [[ $($nat -c "SELECT count(*) FROM pg_subscription_rel WHERE srsubstate <> 'r'") == 0 ]]; do sleep 0.2; done
     $nat -c "ALTER SUBSCRIPTION bench_native DISABLE"
@@ -190,12 +204,14 @@ catch_up() {
     target=$(src -c "SELECT pg_current_wal_lsn()")
     expect=$(src -c "SELECT count(*) || ' rows, sum ' || sum(v) FROM narrow")
 
+    settle
     t0=$(now)
     java $JAVA_OPTS -cp "$JAR" dev.scry.backfill.app.bench.RawEngineBench "$CONFIG" bench_raw "$BACKLOG" >"$WORK/raw.out" 2>"$WORK/raw.err" \
       || { tail -n 20 "$WORK/raw.err"; exit 1; }
     raw+=("$(calc "$BACKLOG / ($(now) - $t0)")")
     src -c "SELECT pg_drop_replication_slot('bench_raw')" >/dev/null
 
+    settle
     t0=$(now)
     scripts/backfill cdc -c "$CONFIG" --exit-when-caught-up >"$WORK/cdc.out" 2>"$WORK/cdc.err" &
     pid=$!
@@ -204,6 +220,7 @@ catch_up() {
     ours+=("$(calc "$BACKLOG / ($(now) - $t0)")")
     rss+=("$PEAK_RSS"); heap+=("$PEAK_HEAP")
 
+    settle
     t0=$(now)
     $nat -c "ALTER SUBSCRIPTION bench_native ENABLE"
     until [[ $(src -c "SELECT confirmed_flush_lsn >= '$target' FROM pg_replication_slots WHERE slot_name = 'bench_native'") == t ]]; do sleep 0.1; done
