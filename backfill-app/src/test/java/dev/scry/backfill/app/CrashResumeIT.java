@@ -197,4 +197,31 @@ class CrashResumeIT {
         pipeline.assertShadowEqualsSource(tables.toArray(String[]::new));
         assertThat(pipeline.run("teardown", "--drop-metadata").exitCode()).isZero();
     }
+
+    @Test
+    void snapshotKilledBeforeItsFirstPartCommittedIsContinuedWithoutCountingAnyChangeTwice() throws Exception {
+        try (Connection c = db.source()) {
+            Workload.createSchema(c, 20_000);
+        }
+        pipeline = new Pipeline(db, dir, List.of(Workload.TABLES), "rate-limit: {rows-per-second: 2000}\n");
+        Path log = dir.resolve("snapshot.log");
+        Process snapshot = pipeline.spawn(log, "snapshot");
+        Pipeline.await("the snapshot has planned its parts", Duration.ofSeconds(90), Pipeline.sql(() ->
+                pipeline.shadowLong("SELECT count(*) FROM pg_tables WHERE schemaname = 'scry_backfill' AND tablename = 'snapshot_parts'") == 1
+                        && pipeline.shadowLong("SELECT count(*) FROM scry_backfill.snapshot_parts") > 0));
+        Pipeline.kill9(snapshot);
+        assertThat(pipeline.shadowLong("SELECT count(*) FROM scry_backfill.snapshot_parts WHERE copied_at IS NOT NULL")).isZero();
+        // Every part is copied at a later position than the one streaming starts from: these
+        // inserts are in the copy and must not be applied (and counted) again.
+        pipeline.source("INSERT INTO journal (kind) SELECT g FROM generate_series(1, 300) g");
+
+        pipeline.writeConfig(List.of(Workload.TABLES), "");
+        Pipeline.Outcome resume = pipeline.run("resume", "--exit-when-caught-up");
+
+        assertThat(resume.exitCode()).as(resume.err() + Files.readString(log)).isZero();
+        pipeline.assertShadowEqualsSource(Workload.TABLES);
+        long journal = pipeline.sourceLong("SELECT count(*) FROM journal");
+        assertThat(pipeline.shadowLong("SELECT snapshot_rows + inserts FROM scry_backfill.table_progress WHERE table_name = 'journal'"))
+                .isEqualTo(journal);
+    }
 }

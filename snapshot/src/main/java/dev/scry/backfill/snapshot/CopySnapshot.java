@@ -194,7 +194,7 @@ public final class CopySnapshot {
         long done = planned.size() - missing.size();
         if (missing.isEmpty()) {
             LOG.info("continuing the interrupted snapshot: all {} part(s) were copied", planned.size());
-            return complete(consistentPoint, overlapUntil(planned));
+            return complete(consistentPoint, overlapUntil(consistentPoint, planned));
         }
         try (Connection replication = openReplication()) {
             // A temporary slot, dropped with this connection: it only serves to export a snapshot
@@ -212,7 +212,7 @@ public final class CopySnapshot {
         try (Connection c = open(shadow, "shadow")) {
             after = journal.parts(c);
         }
-        return complete(consistentPoint, overlapUntil(after));
+        return complete(consistentPoint, overlapUntil(consistentPoint, after));
     }
 
     /**
@@ -260,17 +260,18 @@ public final class CopySnapshot {
         return new SnapshotOverlap(until, tables);
     }
 
-    /** The latest position a part was copied at, when any part was copied after the others; else null. */
-    private static Lsn overlapUntil(List<SnapshotJournal.Part> parts) {
-        Lsn first = null;
+    /**
+     * The latest position a part was copied at, when a part was copied after the consistent point
+     * streaming starts from (every part, when the first run committed none); else null.
+     */
+    private static Lsn overlapUntil(Lsn consistentPoint, List<SnapshotJournal.Part> parts) {
         Lsn last = null;
         for (SnapshotJournal.Part p : parts) {
-            if (p.copiedAt() != null) {
-                first = first == null || p.copiedAt().compareTo(first) < 0 ? p.copiedAt() : first;
-                last = last == null || p.copiedAt().isAfter(last) ? p.copiedAt() : last;
+            if (p.copiedAt() != null && p.copiedAt().isAfter(consistentPoint) && (last == null || p.copiedAt().isAfter(last))) {
+                last = p.copiedAt();
             }
         }
-        return last != null && last.isAfter(first) ? last : null;
+        return last;
     }
 
     /** Builds the keys still deferred and commits the checkpoint that starts streaming at {@code consistentPoint}. */
