@@ -149,10 +149,17 @@ public final class CheckpointStore {
 
     /** Whether the metadata schema exists (reads never create it). */
     public static boolean schemaExists(Connection c) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("SELECT to_regclass('scry_backfill.checkpoint') IS NOT NULL");
-             ResultSet rs = ps.executeQuery()) {
-            rs.next();
-            return rs.getBoolean(1);
+        return tableExists(c, "checkpoint");
+    }
+
+    /** Whether a table of the metadata schema exists: one a later version added may not, yet. */
+    static boolean tableExists(Connection c, String table) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT to_regclass(?) IS NOT NULL")) {
+            ps.setString(1, SCHEMA + "." + table);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getBoolean(1);
+            }
         }
     }
 

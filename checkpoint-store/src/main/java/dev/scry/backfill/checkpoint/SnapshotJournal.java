@@ -108,7 +108,7 @@ public final class SnapshotJournal {
     /** The plan, in part order; empty when there is none (or no metadata schema yet). */
     public List<Part> parts(Connection c) throws SQLException {
         List<Part> out = new ArrayList<>();
-        if (!CheckpointStore.schemaExists(c)) {
+        if (!CheckpointStore.tableExists(c, "snapshot_parts")) {
             return out;
         }
         try (PreparedStatement ps = c.prepareStatement("""
@@ -209,7 +209,7 @@ public final class SnapshotJournal {
 
     /** The key columns of a primary key taken off the table for its load, if it was. */
     public static Optional<List<String>> deferredKey(Connection c, TableId table) throws SQLException {
-        if (!CheckpointStore.schemaExists(c) || !tableExists(c)) {
+        if (!CheckpointStore.tableExists(c, "deferred_keys")) {
             return Optional.empty();
         }
         try (PreparedStatement ps = c.prepareStatement("""
@@ -253,7 +253,7 @@ public final class SnapshotJournal {
 
     /** Puts back every deferred key of this pipeline (teardown: the shadow tables keep their keys). Commits on its own. */
     public void restoreAll(Connection c) throws SQLException {
-        if (!CheckpointStore.schemaExists(c) || !tableExists(c)) {
+        if (!CheckpointStore.tableExists(c, "deferred_keys")) {
             return;
         }
         List<TableId> tables = new ArrayList<>();
@@ -283,11 +283,4 @@ public final class SnapshotJournal {
         }
     }
 
-    private static boolean tableExists(Connection c) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("SELECT to_regclass('scry_backfill.deferred_keys') IS NOT NULL");
-             ResultSet rs = ps.executeQuery()) {
-            rs.next();
-            return rs.getBoolean(1);
-        }
-    }
 }
