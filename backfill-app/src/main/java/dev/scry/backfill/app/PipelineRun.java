@@ -23,12 +23,16 @@ import dev.scry.backfill.model.Phase;
 import dev.scry.backfill.model.TableId;
 import dev.scry.backfill.model.TableSpec;
 import dev.scry.backfill.sink.ShadowSink;
+import dev.scry.backfill.error.SqlErrors;
+import dev.scry.backfill.error.TransientException;
+import dev.scry.backfill.snapshot.CopySnapshot;
 import dev.scry.backfill.snapshot.SnapshotProgress;
 import dev.scry.backfill.snapshot.TableAdder;
 import dev.scry.backfill.source.BatchSink;
 import dev.scry.backfill.source.ChangeSource;
 import dev.scry.backfill.source.DebeziumSource;
 import dev.scry.backfill.source.PgOutputSource;
+import dev.scry.backfill.source.SnapshotOverlap;
 import dev.scry.backfill.source.OffsetStorage;
 import dev.scry.backfill.source.SourceAdmin;
 import dev.scry.backfill.throttle.Throttle;
@@ -189,16 +193,14 @@ final class PipelineRun {
             LOG.info("pipeline {}: streaming with the Debezium engine, which wrote its checkpoint", config.pipeline());
             return DebeziumSource.streamOnly(config.streamSettings(), live, offsets, downstream, started);
         }
-        dev.scry.backfill.source.SnapshotOverlap overlap = null;
+        SnapshotOverlap overlap = null;
         Optional<Lsn> until = checkpoint.flatMap(PgOutputSource::overlapUntil);
         if (until.isPresent()) {
             try (Connection shadow = Connect.open(config.shadow(), "shadow")) {
-                overlap = dev.scry.backfill.snapshot.CopySnapshot.overlap(shadow, config.pipeline(),
-                        PgOutputSource.restart(checkpoint.get()), until.get());
+                overlap = CopySnapshot.overlap(shadow, config.pipeline(), PgOutputSource.restart(checkpoint.get()), until.get());
             }
             catch (SQLException e) {
-                throw new dev.scry.backfill.error.TransientException("cannot read the snapshot journal from the shadow: "
-                        + dev.scry.backfill.error.SqlErrors.describe(e), e);
+                throw new TransientException("cannot read the snapshot journal from the shadow: " + SqlErrors.describe(e), e);
             }
         }
         return new PgOutputSource(config.streamSettings(), live, checkpoint, overlap, downstream, started);

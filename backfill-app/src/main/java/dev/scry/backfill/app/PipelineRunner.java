@@ -33,6 +33,7 @@ import dev.scry.backfill.snapshot.SnapshotProgress;
 import dev.scry.backfill.snapshot.SnapshotSettings;
 import dev.scry.backfill.snapshot.TableAdder;
 import dev.scry.backfill.source.OffsetStorage;
+import dev.scry.backfill.source.PgOutputSource;
 import dev.scry.backfill.source.SlotInfo;
 import dev.scry.backfill.source.SourceAdmin;
 import dev.scry.backfill.source.SourceCatalog;
@@ -88,14 +89,10 @@ final class PipelineRunner {
                 default -> {
                 }
             }
-            SnapshotPlan.check(decision, config.pipeline(), config.slot(), config.tables(), source, shadow);
-            decision = continueOrRestart(decision, specs, source, shadow);
-            prepareWrites(source, shadow, specs, false);
-            SnapshotPlan.prepare(decision, config.slot(), config.tables(), source, shadow, checkpoints);
-            SnapshotProgress progress = new SnapshotProgress(config.tables());
-            progress.estimate(source);
+            SnapshotStart start = startSnapshot(decision, checkpoint, specs, source, shadow);
+            SnapshotProgress progress = start.progress();
             boolean completed = config.snapshot().method() == SnapshotSettings.Method.COPY
-                    ? copySnapshot(specs, progress, decision == SnapshotPlan.Decision.CONTINUE ? checkpoint.get().lsn() : null)
+                    ? copySnapshot(specs, start)
                     : newRun(specs, specs, progress).snapshotThenStop().snapshotCompleted();
             if (!completed) {
                 out.printf("snapshot of pipeline %s stopped before completing; run `resume` to complete it%n", config.pipeline());
@@ -121,7 +118,7 @@ final class PipelineRunner {
             // A pipeline whose checkpoint Debezium wrote (its snapshot, or a version before the
             // pgoutput reader) keeps streaming with Debezium, which alone reads those offsets.
             debeziumOffsets = following && checkpoint.get().offset().isPresent()
-                    && !dev.scry.backfill.source.PgOutputSource.canResume(checkpoint.get().offset().get());
+                    && !PgOutputSource.canResume(checkpoint.get().offset().get());
             Map<TableId, TableSpec> specs = preflight(source, shadow, following);
             SourceAdmin admin = new SourceAdmin(source);
             if (config.standby()) {
@@ -137,16 +134,12 @@ final class PipelineRunner {
                     throw new SetupException("the snapshot of pipeline " + config.pipeline()
                             + " was interrupted; run `resume` to complete it and continue streaming");
                 }
-                SnapshotPlan.check(SnapshotPlan.Decision.RESTART, config.pipeline(), config.slot(), config.tables(), source, shadow);
-                SnapshotPlan.Decision decision = continueOrRestart(SnapshotPlan.Decision.RESTART, specs, source, shadow);
-                prepareWrites(source, shadow, specs, false);
-                SnapshotPlan.prepare(decision, config.slot(), config.tables(), source, shadow, checkpoints);
-                SnapshotProgress progress = new SnapshotProgress(config.tables());
-                progress.estimate(source);
+                SnapshotStart start = startSnapshot(SnapshotPlan.Decision.RESTART, checkpoint, specs, source, shadow);
+                SnapshotProgress progress = start.progress();
                 if (config.snapshot().method() == SnapshotSettings.Method.DEBEZIUM) {
                     return report(newRun(specs, specs, progress).snapshotThenStream(exitWhenCaughtUp), exitWhenCaughtUp);
                 }
-                if (!copySnapshot(specs, progress, decision == SnapshotPlan.Decision.CONTINUE ? checkpoint.get().lsn() : null)) {
+                if (!copySnapshot(specs, start)) {
                     out.printf("snapshot of pipeline %s stopped before completing; run `resume` to complete it%n", config.pipeline());
                     return 1;
                 }
@@ -416,33 +409,44 @@ final class PipelineRunner {
         return ops;
     }
 
-    /**
-     * An interrupted copy snapshot continues where it stopped when it can (its slot, its journal
-     * and the same tables are there); otherwise, and for Debezium's snapshot, it starts over.
-     */
-    private SnapshotPlan.Decision continueOrRestart(SnapshotPlan.Decision decision, Map<TableId, TableSpec> specs, Connection source,
-                                                    Connection shadow) throws SQLException {
-        if (decision != SnapshotPlan.Decision.RESTART) {
-            return decision;
-        }
-        Optional<String> why = config.snapshot().method() == SnapshotSettings.Method.COPY
-                ? CopySnapshot.whyNotContinuable(source, shadow, checkpoints, config.slot(), List.copyOf(specs.values()))
-                : Optional.of("Debezium's snapshot cannot be continued");
-        if (why.isEmpty()) {
-            LOG.info("the previous snapshot of pipeline {} was interrupted; continuing it where it stopped", config.pipeline());
-            return SnapshotPlan.Decision.CONTINUE;
-        }
-        LOG.info("the previous snapshot of pipeline {} was interrupted and cannot be continued ({}); starting it over under a new slot",
-                config.pipeline(), why.get());
-        return decision;
+    /** What a snapshot about to run does, and its progress; {@code continueFrom} is set when it continues an interrupted one. */
+    private record SnapshotStart(SnapshotPlan.Decision decision, SnapshotProgress progress, Lsn continueFrom) {
     }
 
     /**
-     * The COPY snapshot (see {@link CopySnapshot}), continued from {@code continueFrom} (the slot's
-     * consistent point) or from scratch when it is null; false when stopped by a signal before it completed.
+     * Everything before a snapshot copies: the plan's checks, whether an interrupted copy
+     * continues where it stopped (its slot, its journal and the same tables are there) or, as
+     * Debezium's snapshot always does, starts over; the first writes; the progress estimate.
      */
-    private boolean copySnapshot(Map<TableId, TableSpec> specs, SnapshotProgress progress, Lsn continueFrom)
-            throws SQLException, InterruptedException {
+    private SnapshotStart startSnapshot(SnapshotPlan.Decision decision, Optional<Checkpoint> checkpoint, Map<TableId, TableSpec> specs,
+                                        Connection source, Connection shadow) throws SQLException {
+        SnapshotPlan.check(decision, config.pipeline(), config.slot(), config.tables(), source, shadow);
+        if (decision == SnapshotPlan.Decision.RESTART) {
+            Optional<String> why = config.snapshot().method() == SnapshotSettings.Method.COPY
+                    ? CopySnapshot.whyNotContinuable(source, shadow, checkpoints, config.slot(), List.copyOf(specs.values()))
+                    : Optional.of("Debezium's snapshot cannot be continued");
+            if (why.isEmpty()) {
+                LOG.info("the previous snapshot of pipeline {} was interrupted; continuing it where it stopped", config.pipeline());
+                decision = SnapshotPlan.Decision.CONTINUE;
+            }
+            else {
+                LOG.info("the previous snapshot of pipeline {} was interrupted and cannot be continued ({}); starting it over under"
+                        + " a new slot", config.pipeline(), why.get());
+            }
+        }
+        prepareWrites(source, shadow, specs, false);
+        SnapshotPlan.prepare(decision, config.slot(), config.tables(), source, shadow, checkpoints);
+        SnapshotProgress progress = new SnapshotProgress(config.tables());
+        progress.estimate(source);
+        return new SnapshotStart(decision, progress, decision == SnapshotPlan.Decision.CONTINUE ? checkpoint.get().lsn() : null);
+    }
+
+    /**
+     * The COPY snapshot (see {@link CopySnapshot}), from scratch or continuing an interrupted one;
+     * false when stopped by a signal before it completed.
+     */
+    private boolean copySnapshot(Map<TableId, TableSpec> specs, SnapshotStart start) throws SQLException, InterruptedException {
+        SnapshotProgress progress = start.progress();
         org.slf4j.MDC.put("phase", Phase.SNAPSHOT.label());
         if (ops != null) {
             ops.phase("snapshot");
@@ -453,7 +457,7 @@ final class PipelineRunner {
         Signals.onTermination(copy::requestStop);
         progress.startDisplay();
         try {
-            return (continueFrom == null ? copy.run() : copy.continueRun(continueFrom)) != null;
+            return (start.continueFrom() == null ? copy.run() : copy.continueRun(start.continueFrom())) != null;
         }
         finally {
             progress.stopDisplay();

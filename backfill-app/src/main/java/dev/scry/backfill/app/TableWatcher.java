@@ -90,7 +90,8 @@ final class TableWatcher implements AutoCloseable {
                 if (closed || live.containsKey(table)) {
                     continue;
                 }
-                TableSpec spec = new SourcePreflight(source, config.source().describe(), config.debeziumReader()).check(List.of(table)).get(table);
+                TableSpec spec = new SourcePreflight(source, config.source().describe(), config.debeziumReader())
+                        .check(List.of(table)).get(table);
                 if (published == null) {
                     published = new dev.scry.backfill.source.SourceAdmin(source).publishedTables(config.publication());
                     try (Connection shadow = Connect.open(config.shadow(), "shadow")) {

@@ -18,6 +18,7 @@ public final class DebeziumOffsets {
     static final String LSN = "lsn";
     static final String LSN_PROCESSED = "lsn_proc";
     static final String LSN_COMMIT = "lsn_commit";
+    static final String TX_ID = "txId";
 
     private DebeziumOffsets() {
     }

@@ -143,16 +143,12 @@ public final class DebeziumSource implements ChangeSource {
      * configuration, with the cause reduced to text, which would read as a fatal error.
      */
     private void probeSource() {
-        try (java.sql.Connection c = java.sql.DriverManager.getConnection(settings.source().jdbcUrl(),
-                settings.source().jdbcProperties("scry-backfill probe"))) {
+        try (java.sql.Connection c = SourceConnection.open(settings.source(), "scry-backfill probe")) {
             c.isValid(5);
         }
         catch (java.sql.SQLException e) {
-            if (SqlErrors.isTransient(e)) {
-                throw new TransientException("cannot connect to the source " + settings.source().describe() + ": "
-                        + SqlErrors.describe(e), e);
-            }
-            throw new PipelineFailure("cannot connect to the source " + settings.source().describe() + ": " + SqlErrors.describe(e), e);
+            // Closing a connection that was open a moment ago: it has gone since.
+            throw new TransientException("the source " + settings.source().describe() + " went away: " + SqlErrors.describe(e), e);
         }
     }
 

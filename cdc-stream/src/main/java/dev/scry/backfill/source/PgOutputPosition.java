@@ -42,7 +42,7 @@ record PgOutputPosition(Lsn restart, Inside inside, long commitMicros, Lsn overl
 
     static final String READER = "reader";
     static final String READER_NAME = "pgoutput";
-    static final String LSN = "lsn";
+    static final String LSN = DebeziumOffsets.LSN;
     static final String TS_USEC = "ts_usec";
     static final String TX_LSN = "tx_lsn";
     static final String TX_MESSAGE = "tx_message";
@@ -50,8 +50,8 @@ record PgOutputPosition(Lsn restart, Inside inside, long commitMicros, Lsn overl
     static final String OVERLAP_UNTIL = "overlap_until";
 
     /** Keys only Debezium's connector writes: an offset holding one was written by the Debezium reader. */
-    private static final java.util.Set<String> DEBEZIUM_KEYS = java.util.Set.of("lsn_proc", "lsn_commit", "txId", "snapshot",
-            "last_snapshot_record", "snapshot_completed");
+    private static final java.util.Set<String> DEBEZIUM_KEYS = java.util.Set.of(DebeziumOffsets.LSN_PROCESSED, DebeziumOffsets.LSN_COMMIT,
+            DebeziumOffsets.TX_ID, DebeziumOffsets.SNAPSHOT, DebeziumOffsets.LAST_SNAPSHOT_RECORD, DebeziumOffsets.SNAPSHOT_COMPLETED);
 
     /** Whether an offset in the checkpoint is one this reader can resume from. */
     static boolean readable(Map<String, ?> offset) {

@@ -2,7 +2,6 @@ package dev.scry.backfill.source;
 
 import java.nio.ByteBuffer;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -418,29 +417,5 @@ public final class PgOutputSource implements ChangeSource {
                     + " `teardown`", e);
         }
         return new PipelineFailure(message, e);
-    }
-
-    /** Connections to the source, with their failures sorted into retryable and not. */
-    static final class SourceConnection {
-        private SourceConnection() {
-        }
-
-        static Connection open(dev.scry.backfill.model.ConnectionSettings source, String application) {
-            return connect(source, source.jdbcProperties(application));
-        }
-
-        static Connection openReplication(dev.scry.backfill.model.ConnectionSettings source, String application) {
-            return connect(source, source.replicationProperties(application));
-        }
-
-        private static Connection connect(dev.scry.backfill.model.ConnectionSettings source, java.util.Properties properties) {
-            try {
-                return DriverManager.getConnection(source.jdbcUrl(), properties);
-            }
-            catch (SQLException e) {
-                String message = "cannot connect to the source " + source.describe() + ": " + SqlErrors.describe(e);
-                throw SqlErrors.isTransient(e) ? new TransientException(message, e) : new PipelineFailure(message, e);
-            }
-        }
     }
 }

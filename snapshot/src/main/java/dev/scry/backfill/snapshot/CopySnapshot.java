@@ -126,7 +126,7 @@ public final class CopySnapshot {
                 journal.plan(c, parts.stream().map(p -> new SnapshotJournal.Part(p.id(), p.table().id(), p.kind(), p.from(), p.to(),
                         PartPlanner.columns(p.table()), null, 0)).toList());
                 // The position the copy is consistent with, so that a continued snapshot knows it.
-                checkpoints.write(c, slot, new SourcePosition(Phase.SNAPSHOT, consistentPoint, streamingOffset(consistentPoint)), Map.of());
+                checkpoints.write(c, slot, new SourcePosition(Phase.SNAPSHOT, consistentPoint, PgOutputSource.offsetAt(consistentPoint)), Map.of());
                 for (TableSpec table : tables) {
                     if (journal.deferPrimaryKey(c, table.id())) {
                         deferred++;
@@ -283,7 +283,7 @@ public final class CopySnapshot {
                     c.commit();
                 }
             }
-            Map<String, Object> offset = new LinkedHashMap<>(streamingOffset(consistentPoint));
+            Map<String, Object> offset = new LinkedHashMap<>(PgOutputSource.offsetAt(consistentPoint));
             if (overlapUntil != null) {
                 offset.put(PgOutputSource.OVERLAP_UNTIL, overlapUntil.value());
             }
@@ -292,14 +292,6 @@ public final class CopySnapshot {
         }
         LOG.info("snapshot complete; streaming starts at the slot's consistent point {}", consistentPoint);
         return consistentPoint;
-    }
-
-    /**
-     * The reader's offset for "nothing after {@code lsn} processed yet", at a transaction
-     * boundary (see the pgoutput reader's positions; Debezium's connector reads it the same way).
-     */
-    public static Map<String, Object> streamingOffset(Lsn lsn) {
-        return PgOutputSource.offsetAt(lsn);
     }
 
     /** Creates a slot on the replication connection; its snapshot stays importable until the connection runs anything else. */

@@ -30,12 +30,12 @@ public record BackfillConfig(String file, String pipeline, ConnectionSettings so
         transforms = List.copyOf(transforms);
     }
 
-    /** Whether some entry of {@code tables} is a pattern, so tables can join while the pipeline runs. */
     /** Whether the Debezium engine reads the stream, with its limits: Debezium's snapshot, and the streaming after it. */
     public boolean debeziumReader() {
         return snapshot.method() == dev.scry.backfill.snapshot.SnapshotSettings.Method.DEBEZIUM;
     }
 
+    /** Whether some entry of {@code tables} is a pattern, so tables can join while the pipeline runs. */
     public boolean hasPatterns() {
         return selectors.stream().anyMatch(TableSelector::isPattern);
     }
