@@ -76,6 +76,7 @@ public final class Main {
 
         BackfillConfig load() {
             LogFormat.use(logFormat);
+            TlsProvider.install(System.getenv(TlsProvider.VARIABLE));
             BackfillConfig loaded = new ConfigLoader().load(config);
             org.slf4j.MDC.put("pipeline", loaded.pipeline());
             return loaded;

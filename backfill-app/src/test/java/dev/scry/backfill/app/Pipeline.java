@@ -16,6 +16,7 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 
@@ -84,10 +85,17 @@ final class Pipeline {
 
     /** Starts a command in a separate JVM with the test classpath; output goes to {@code log}. */
     Process spawn(Path log, String command, String... options) throws IOException {
+        return spawn(log, Map.of(), command, options);
+    }
+
+    /** The same, with {@code env} added to the process's environment. */
+    Process spawn(Path log, Map<String, String> env, String command, String... options) throws IOException {
         List<String> args = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-Xmx512m", "-cp", System.getProperty("java.class.path"), Main.class.getName(), command, "-c", config.toString()));
         args.addAll(List.of(options));
-        return new ProcessBuilder(args).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+        ProcessBuilder pb = new ProcessBuilder(args).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+        pb.environment().putAll(env);
+        return pb.start();
     }
 
     /** `verify` finds every configured table equal (exit 0). */

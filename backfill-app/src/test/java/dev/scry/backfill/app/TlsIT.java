@@ -3,10 +3,13 @@ package dev.scry.backfill.app;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.Statement;
+import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 import org.junit.jupiter.api.BeforeEach;
@@ -14,7 +17,10 @@ import org.junit.jupiter.api.Test;
 
 import dev.scry.backfill.testing.PgPair;
 
-/** sslmode: verify-full to source and shadow, the replication connection included; a wrong CA is refused. */
+/**
+ * sslmode: verify-full to source and shadow, the replication connection included, through Conscrypt
+ * and through the JDK's TLS; a wrong CA is refused.
+ */
 class TlsIT extends PipelineTest {
 
     private Path ca;
@@ -37,9 +43,7 @@ class TlsIT extends PipelineTest {
 
     @Test
     void verifyFullToBothSidesCopiesAndStreams() throws Exception {
-        pipeline = new Pipeline(db, dir, List.of("public.secret"), "");
-        String yaml = java.nio.file.Files.readString(pipeline.config()).replace("password: ''}", "password: '', " + tls(ca) + "}");
-        java.nio.file.Files.writeString(pipeline.config(), yaml);
+        configure(ca);
 
         Pipeline.Outcome snapshot = pipeline.run("snapshot");
         assertThat(snapshot.exitCode()).as(snapshot.err()).isZero();
@@ -47,6 +51,32 @@ class TlsIT extends PipelineTest {
         Pipeline.Outcome cdc = pipeline.run("cdc", "--exit-when-caught-up");
         assertThat(cdc.exitCode()).as(cdc.err()).isZero();
         pipeline.assertShadowEqualsSource("public.secret");
+        assertThat(TlsProvider.tlsProviderName()).as("TLS through Conscrypt by default").isEqualTo("Conscrypt");
+    }
+
+    @Test
+    void theJdkImplementationCarriesVerifyFullWhenAskedFor() throws Exception {
+        configure(ca);
+        Path log = dir.resolve("snapshot.log");
+        Process snapshot = pipeline.spawn(log, Map.of(TlsProvider.VARIABLE, "jdk"), "snapshot");
+        assertThat(Pipeline.waitFor(snapshot, Duration.ofSeconds(120))).as(Files.readString(log)).isZero();
+        pipeline.assertShadowEqualsSource("public.secret");
+    }
+
+    @Test
+    void anUnknownImplementationIsRefusedBeforeAnythingIsWritten() throws Exception {
+        configure(ca);
+        Path log = dir.resolve("snapshot.log");
+        Process snapshot = pipeline.spawn(log, Map.of(TlsProvider.VARIABLE, "openssl"), "snapshot");
+        assertThat(Pipeline.waitFor(snapshot, Duration.ofSeconds(60))).isEqualTo(Main.USAGE);
+        assertThat(Files.readString(log).strip()).isEqualTo("error: " + TlsProvider.VARIABLE
+                + " is 'openssl'; set it to 'conscrypt' (the default) or 'jdk'");
+        assertThat(pipeline.slotExists()).isFalse();
+    }
+
+    private void configure(Path rootCert) throws Exception {
+        pipeline = new Pipeline(db, dir, List.of("public.secret"), "");
+        Files.writeString(pipeline.config(), Files.readString(pipeline.config()).replace("password: ''}", "password: '', " + tls(rootCert) + "}"));
     }
 
     @Test

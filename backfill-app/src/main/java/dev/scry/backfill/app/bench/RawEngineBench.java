@@ -2,6 +2,7 @@ package dev.scry.backfill.app.bench;
 
 import java.nio.file.Path;
 
+import dev.scry.backfill.app.TlsProvider;
 import dev.scry.backfill.app.config.BackfillConfig;
 import dev.scry.backfill.app.config.ConfigLoader;
 import dev.scry.backfill.source.RawEngine;
@@ -22,6 +23,8 @@ public final class RawEngineBench {
             System.err.println("usage: RawEngineBench CONFIG SLOT CHANGES");
             System.exit(2);
         }
+        // The same TLS as backfill's, so that the two rates compare what runs after the engine.
+        TlsProvider.install(System.getenv(TlsProvider.VARIABLE));
         BackfillConfig config = new ConfigLoader().load(Path.of(args[0]));
         StreamSettings s = config.streamSettings();
         StreamSettings own = new StreamSettings(s.pipeline(), s.source(), s.tables(), args[1], s.publication(), s.maxBatchRows(),
