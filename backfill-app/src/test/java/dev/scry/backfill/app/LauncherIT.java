@@ -1,0 +1,127 @@
+package dev.scry.backfill.app;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.Statement;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import dev.scry.backfill.testing.PgPair;
+
+/**
+ * scripts/backfill's class-data archives: a command's first run records one, a later launch adopts
+ * it only once a trial start proves it whole, and nothing of it reaches the command's output.
+ */
+class LauncherIT extends PipelineTest {
+
+    private record Launch(int exitCode, String out, String err) {
+    }
+
+    private Path cds;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        db = PgPair.get().newDatabases("launcher_it");
+        try (Connection c = db.source(); Statement st = c.createStatement()) {
+            st.execute("CREATE TABLE t (id int PRIMARY KEY, v text)");
+        }
+        pipeline = new Pipeline(db, dir, List.of("public.t"), "");
+        cds = dir.resolve("cds");
+    }
+
+    private Launch launch(String command) throws IOException, InterruptedException {
+        ProcessBuilder pb = new ProcessBuilder("bash", PgPair.repositoryRoot().resolve("scripts/backfill").toString(), command, "-c",
+                pipeline.config().toString(), "--json");
+        pb.environment().put("BACKFILL_CDS_DIR", cds.toString());
+        pb.environment().remove("BACKFILL_CDS");
+        pb.environment().remove("BACKFILL_JAVA_OPTS");
+        Process p = pb.start();
+        CompletableFuture<byte[]> err = CompletableFuture.supplyAsync(() -> readAll(p.getErrorStream()));
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor(120, TimeUnit.SECONDS)).as("launcher finished").isTrue();
+        return new Launch(p.exitValue(), out, new String(err.join(), StandardCharsets.UTF_8));
+    }
+
+    private static byte[] readAll(java.io.InputStream in) {
+        try {
+            return in.readAllBytes();
+        }
+        catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    /** The files of the one archive directory (named after the java binary) under BACKFILL_CDS_DIR. */
+    private List<String> archiveFiles() throws IOException {
+        try (Stream<Path> dirs = Files.list(cds)) {
+            List<Path> all = dirs.toList();
+            assertThat(all).hasSize(1);
+            try (Stream<Path> files = Files.list(all.get(0))) {
+                return files.map(f -> f.getFileName().toString()).sorted().toList();
+            }
+        }
+    }
+
+    private Path archiveDir() throws IOException {
+        try (Stream<Path> dirs = Files.list(cds)) {
+            return dirs.findFirst().orElseThrow();
+        }
+    }
+
+    private void assertStatusJson(Launch launch) throws IOException {
+        assertThat(launch.exitCode()).as(launch.err()).isZero();
+        // The whole of stdout is the status document: no JVM warning about archives on it.
+        assertThat(new ObjectMapper().readTree(launch.out()).path("pipeline").asText()).isEqualTo(db.name());
+    }
+
+    @Test
+    void theFirstRunRecordsItsClassesAndTheNextLaunchMapsThem() throws Exception {
+        Launch first = launch("status");
+        assertStatusJson(first);
+        assertThat(archiveFiles()).singleElement().asString().matches("status\\.jsa\\.\\d+\\.dump");
+
+        Launch second = launch("status");
+        assertStatusJson(second);
+        assertThat(archiveFiles()).containsExactly("status.jsa");
+        Process trial = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xshare:on",
+                "-XX:SharedArchiveFile=" + archiveDir().resolve("status.jsa"), "-XX:+UseParallelGC", "-Xmx768m", "-Xmn512m", "-jar",
+                PgPair.repositoryRoot().resolve("backfill-app/target/scry-backfill.jar").toString(), "--version")
+                .redirectErrorStream(true).start();
+        String trialOut = new String(trial.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(trial.waitFor()).as("a JVM that must map the archive starts: " + trialOut).isZero();
+    }
+
+    @Test
+    void aTruncatedRecordIsDiscardedInsteadOfMapped() throws Exception {
+        assertStatusJson(launch("status"));
+        assertStatusJson(launch("status"));
+        Path archive = archiveDir().resolve("status.jsa");
+        byte[] whole = Files.readAllBytes(archive);
+        Files.delete(archive);
+        // What a JVM killed while writing its record leaves behind, under a pid no process has.
+        Process gone = new ProcessBuilder("true").start();
+        gone.waitFor();
+        Path truncated = archiveDir().resolve("status.jsa." + gone.pid() + ".dump");
+        Files.write(truncated, Arrays.copyOf(whole, 64 * 1024));
+
+        Launch afterwards = launch("status");
+
+        // Mapped, the truncated archive crashes the JVM with SIGBUS (exit 134).
+        assertStatusJson(afterwards);
+        assertThat(archiveFiles()).doesNotContain("status.jsa", truncated.getFileName().toString())
+                .singleElement().asString().matches("status\\.jsa\\.\\d+\\.dump");
+    }
+}
