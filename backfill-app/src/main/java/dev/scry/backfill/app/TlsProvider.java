@@ -1,6 +1,5 @@
 package dev.scry.backfill.app;
 
-import java.security.Provider;
 import java.security.Security;
 
 import org.conscrypt.Conscrypt;
@@ -40,10 +39,7 @@ public final class TlsProvider {
         String wanted = setting == null || setting.isBlank() ? "conscrypt" : setting.trim();
         switch (wanted) {
             case "jdk":
-                Provider conscrypt = Security.getProvider("Conscrypt");
-                if (conscrypt != null) {
-                    Security.removeProvider(conscrypt.getName());
-                }
+                Security.removeProvider("Conscrypt");
                 break;
             case "conscrypt":
                 if (Security.getProvider("Conscrypt") == null) {

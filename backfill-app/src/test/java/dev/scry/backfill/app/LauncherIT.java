@@ -10,7 +10,6 @@ import java.sql.Connection;
 import java.sql.Statement;
 import java.util.Arrays;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
@@ -43,42 +42,30 @@ class LauncherIT extends PipelineTest {
     }
 
     private Launch launch(String command) throws IOException, InterruptedException {
+        Path err = dir.resolve(command + ".err");
         ProcessBuilder pb = new ProcessBuilder("bash", PgPair.repositoryRoot().resolve("scripts/backfill").toString(), command, "-c",
-                pipeline.config().toString(), "--json");
-        pb.directory(dir.toFile());
+                pipeline.config().toString(), "--json").directory(dir.toFile()).redirectError(err.toFile());
         pb.environment().put("BACKFILL_CDS_DIR", cds.toString());
         pb.environment().remove("BACKFILL_CDS");
         pb.environment().remove("BACKFILL_JAVA_OPTS");
         Process p = pb.start();
-        CompletableFuture<byte[]> err = CompletableFuture.supplyAsync(() -> readAll(p.getErrorStream()));
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertThat(p.waitFor(120, TimeUnit.SECONDS)).as("launcher finished").isTrue();
-        return new Launch(p.exitValue(), out, new String(err.join(), StandardCharsets.UTF_8));
+        return new Launch(p.exitValue(), out, Files.readString(err));
     }
 
-    private static byte[] readAll(java.io.InputStream in) {
-        try {
-            return in.readAllBytes();
-        }
-        catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
-    }
-
-    /** The files of the one archive directory (named after the java binary) under BACKFILL_CDS_DIR. */
-    private List<String> archiveFiles() throws IOException {
+    /** The one directory (named after the java binary) that BACKFILL_CDS_DIR holds. */
+    private Path archiveDir() throws IOException {
         try (Stream<Path> dirs = Files.list(cds)) {
             List<Path> all = dirs.toList();
             assertThat(all).hasSize(1);
-            try (Stream<Path> files = Files.list(all.get(0))) {
-                return files.map(f -> f.getFileName().toString()).sorted().toList();
-            }
+            return all.get(0);
         }
     }
 
-    private Path archiveDir() throws IOException {
-        try (Stream<Path> dirs = Files.list(cds)) {
-            return dirs.findFirst().orElseThrow();
+    private List<String> archiveFiles() throws IOException {
+        try (Stream<Path> files = Files.list(archiveDir())) {
+            return files.map(f -> f.getFileName().toString()).sorted().toList();
         }
     }
 
