@@ -23,10 +23,12 @@ import picocli.CommandLine.Option;
  * The {@code backfill} command line. Exit codes: 0 success, 1 runtime failure, 2 usage or
  * configuration error (including a source that is not prepared), 3 verification found differences.
  */
-@Command(name = "backfill", mixinStandardHelpOptions = true, version = "scry-backfill 0.1.0",
+// INHERIT gives every subcommand -h/--help (and -V); picocli validates no required option, such as
+// --config, when help is asked for.
+@Command(name = "backfill", mixinStandardHelpOptions = true, scope = CommandLine.ScopeType.INHERIT, version = "scry-backfill 0.1.0",
         description = "Copies a PostgreSQL database into a shadow PostgreSQL and keeps it in step through logical replication.",
         subcommands = {Main.SnapshotCommand.class, Main.CdcCommand.class, Main.ResumeCommand.class, Main.StatusCommand.class,
-            Main.TeardownCommand.class, Main.VerifyCommand.class, Main.DlqCommand.class})
+            Main.TeardownCommand.class, Main.VerifyCommand.class, Main.DlqCommand.class, CommandLine.HelpCommand.class})
 public final class Main {
 
     public static final int OK = 0;
