@@ -44,9 +44,19 @@ public final class Main {
 
     /** Runs a command line and returns its exit code (tests call this in-process). */
     public static int run(String[] args, PrintStream out, PrintStream err) {
+        LogFormat.use(LogFormat.requested(args));
+        CommandOutput output = CommandOutput.to(out);
         CommandLine cli = new CommandLine(new Main());
-        cli.setOut(new PrintWriter(out, true));
+        cli.setOut(output);
         cli.setErr(new PrintWriter(err, true));
+        CommandLine.IParameterExceptionHandler usage = cli.getParameterExceptionHandler();
+        cli.setParameterExceptionHandler((e, arguments) -> {
+            if (!LogFormat.json()) {
+                return usage.handleParseException(e, arguments);
+            }
+            err.println(LogFormat.errorLine(e.getMessage() + "; `backfill help` lists the commands and options"));
+            return USAGE;
+        });
         cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
             if (e instanceof SetupException) {
                 err.println(LogFormat.errorLine(e.getMessage()));
@@ -61,7 +71,12 @@ public final class Main {
             LOG.error("unexpected failure", e);
             return FAILURE;
         });
-        return cli.execute(args);
+        try {
+            return cli.execute(args);
+        }
+        finally {
+            output.close(); // the stream stays open; a last line without its newline is written
+        }
     }
 
     /** Options every command takes. */
@@ -84,8 +99,9 @@ public final class Main {
             return loaded;
         }
 
-        PrintWriter out() {
-            return spec.commandLine().getOut();
+        /** The command's output (Main.run hands picocli a {@link CommandOutput}). */
+        CommandOutput out() {
+            return (CommandOutput) spec.commandLine().getOut();
         }
     }
 
@@ -157,7 +173,12 @@ public final class Main {
             try (java.sql.Connection source = Connect.open(config.source(), "source");
                  java.sql.Connection shadow = Connect.open(config.shadow(), "shadow")) {
                 VerifyReport report = new Verifier(config, Math.max(0, maxKeys)).run(source, shadow);
-                report.print(out(), json);
+                if (json) {
+                    out().document(report.document());
+                }
+                else {
+                    report.print(out());
+                }
                 return report.equal() ? OK : DIFFERENT;
             }
         }

@@ -1,15 +1,10 @@
 package dev.scry.backfill.app;
 
-import java.io.PrintWriter;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
-
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 
 import dev.scry.backfill.app.config.BackfillConfig;
 import dev.scry.backfill.checkpoint.Checkpoint;
@@ -111,15 +106,10 @@ final class StatusReport {
         return rate;
     }
 
-    void print(PrintWriter out, boolean json) throws SQLException {
+    void print(CommandOutput out, boolean json) throws SQLException {
         Map<String, Object> status = collect();
         if (json) {
-            try {
-                out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(status));
-            }
-            catch (JsonProcessingException e) {
-                throw new IllegalStateException(e);
-            }
+            out.document(status);
             return;
         }
         out.printf("pipeline     %s%n", status.get("pipeline"));

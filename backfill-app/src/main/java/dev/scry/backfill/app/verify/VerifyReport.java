@@ -5,10 +5,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
-
 /** What {@code verify} found, printed for people or as JSON. */
 public record VerifyReport(List<Table> tables, boolean pipelineRunning, boolean movingTarget) {
 
@@ -35,33 +31,29 @@ public record VerifyReport(List<Table> tables, boolean pipelineRunning, boolean 
         return tables.stream().noneMatch(Table::differs);
     }
 
-    public void print(PrintWriter out, boolean json) {
-        if (json) {
-            Map<String, Object> doc = new LinkedHashMap<>();
-            doc.put("equal", equal());
-            doc.put("pipeline_running", pipelineRunning);
-            doc.put("moving_target", movingTarget);
-            doc.put("tables", tables.stream().map(t -> {
-                Map<String, Object> m = new LinkedHashMap<>();
-                m.put("table", t.table());
-                m.put("status", t.transformed() ? "transformed" : t.differs() ? "different" : "equal");
-                m.put("source_rows", t.sourceRows());
-                m.put("shadow_rows", t.shadowRows());
-                m.put("differences", t.differences().stream().map(d -> Map.of("key", d.key(), "kind", d.kind())).toList());
-                if (t.problem() != null) {
-                    m.put("problem", t.problem());
-                }
-                return m;
-            }).toList());
-            try {
-                out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(doc));
+    /** The report as a JSON document. */
+    public Map<String, Object> document() {
+        Map<String, Object> doc = new LinkedHashMap<>();
+        doc.put("equal", equal());
+        doc.put("pipeline_running", pipelineRunning);
+        doc.put("moving_target", movingTarget);
+        doc.put("tables", tables.stream().map(t -> {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("table", t.table());
+            m.put("status", t.transformed() ? "transformed" : t.differs() ? "different" : "equal");
+            m.put("source_rows", t.sourceRows());
+            m.put("shadow_rows", t.shadowRows());
+            m.put("differences", t.differences().stream().map(d -> Map.of("key", d.key(), "kind", d.kind())).toList());
+            if (t.problem() != null) {
+                m.put("problem", t.problem());
             }
-            catch (JsonProcessingException e) {
-                throw new IllegalStateException(e);
-            }
-            out.flush();
-            return;
-        }
+            return m;
+        }).toList());
+        return doc;
+    }
+
+    /** The report for people. */
+    public void print(PrintWriter out) {
         int width = tables.stream().mapToInt(t -> t.table().length()).max().orElse(5);
         for (Table t : tables) {
             if (t.transformed()) {
