@@ -135,7 +135,7 @@ public final class Main {
         }
     }
 
-    @Command(name = "status", description = "Show the phase, checkpoint, rows applied per table and the slot's lag.")
+    @Command(name = "status", description = "Show what runs and what can resume, the phase, checkpoint, rows applied per table and the slot's lag.")
     static final class StatusCommand extends ConfigOption implements Callable<Integer> {
         @Option(names = "--json", description = "Print JSON.")
         boolean json;
