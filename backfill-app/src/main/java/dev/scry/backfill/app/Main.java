@@ -88,7 +88,7 @@ public final class Main {
         CommandLine.Model.CommandSpec spec;
 
         @Option(names = "--log-format", paramLabel = "FORMAT", defaultValue = "text",
-                description = "Logs on stderr as text (default) or json (one object per line).")
+                description = "text (default) or json: then every line on stdout and stderr is one JSON object.")
         String logFormat;
 
         BackfillConfig load() {

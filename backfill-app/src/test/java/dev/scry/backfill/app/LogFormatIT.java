@@ -78,8 +78,7 @@ class LogFormatIT extends PipelineTest {
         Path cdcOut = dir.resolve("cdc.out");
         Path cdcErr = dir.resolve("cdc.err");
         Process cdc = pipeline.spawn(cdcOut, cdcErr, "cdc", "--log-format", "json");
-        Pipeline.await("the daemon streams", Duration.ofSeconds(60), Pipeline.sql(() ->
-                pipeline.sourceLong("SELECT count(*) FROM pg_replication_slots WHERE active AND slot_name = '" + pipeline.slot() + "'") == 1));
+        pipeline.awaitStreaming();
         pipeline.source("UPDATE t SET secret = 'changed-' || id");
         Pipeline.await("the update is applied", Duration.ofSeconds(60), Pipeline.sql(() ->
                 pipeline.shadowLong("SELECT count(*) FROM t WHERE secret LIKE 'changed-%'") == 100));

@@ -107,6 +107,12 @@ final class Pipeline {
         return new ProcessBuilder(args);
     }
 
+    /** Waits until a daemon streams from the pipeline's slot (the slot is active). */
+    void awaitStreaming() throws InterruptedException {
+        await("the daemon streams", Duration.ofSeconds(60), sql(() ->
+                sourceLong("SELECT count(*) FROM pg_replication_slots WHERE active AND slot_name = '" + slot() + "'") == 1));
+    }
+
     /** `verify` finds every configured table equal (exit 0). */
     void assertVerifyEqual() {
         Outcome verify = run("verify");

@@ -65,8 +65,7 @@ class StatusIT extends PipelineTest {
     void whileCdcRunsStatusNamesTheDaemonAndAfterItStopsTheRateIsTheLastRuns() throws Exception {
         Process cdc = pipeline.spawn(dir.resolve("cdc.log"), "cdc");
         try {
-            Pipeline.await("the daemon streams", Duration.ofSeconds(60), Pipeline.sql(() ->
-                    pipeline.sourceLong("SELECT count(*) FROM pg_replication_slots WHERE active AND slot_name = '" + pipeline.slot() + "'") == 1));
+            pipeline.awaitStreaming();
             pipeline.source("UPDATE t SET v = v || '!'");
             // The daemon publishes its achieved rate every 2 s.
             Pipeline.await("the daemon reported its rate", Duration.ofSeconds(30), Pipeline.sql(() ->

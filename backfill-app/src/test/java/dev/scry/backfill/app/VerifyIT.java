@@ -46,8 +46,7 @@ class VerifyIT extends PipelineTest {
     @Test
     void whileCdcRunsVerifyWaitsForTheShadowToCatchUp() throws Exception {
         Process cdc = pipeline.spawn(dir.resolve("cdc.log"), "cdc");
-        Pipeline.await("the daemon streams", java.time.Duration.ofSeconds(60), Pipeline.sql(() ->
-                pipeline.sourceLong("SELECT count(*) FROM pg_replication_slots WHERE active AND slot_name = '" + pipeline.slot() + "'") == 1));
+        pipeline.awaitStreaming();
         // Changes the daemon has not applied yet when verify starts reading.
         pipeline.source("UPDATE pairs SET v = '{\"g\": 0}' WHERE b % 3 = 0", "DELETE FROM pairs WHERE b % 7 = 0");
 
@@ -132,8 +131,7 @@ class VerifyIT extends PipelineTest {
 
     private Process startCdc() throws Exception {
         Process cdc = pipeline.spawn(dir.resolve("cdc.log"), "cdc");
-        Pipeline.await("the daemon streams", java.time.Duration.ofSeconds(60), Pipeline.sql(() ->
-                pipeline.sourceLong("SELECT count(*) FROM pg_replication_slots WHERE active AND slot_name = '" + pipeline.slot() + "'") == 1));
+        pipeline.awaitStreaming();
         return cdc;
     }
 
