@@ -6,7 +6,8 @@ import org.testcontainers.postgresql.PostgreSQLContainer;
 /** The Testcontainers path, for machines with a Docker engine. */
 final class Containers {
 
-    private static final String IMAGE = "postgres:15";
+    private static final String SOURCE_IMAGE = "postgres:" + System.getenv().getOrDefault("SCRY_TEST_SOURCE_VERSION", "15");
+    private static final String SHADOW_IMAGE = "postgres:" + System.getenv().getOrDefault("SCRY_TEST_SHADOW_VERSION", "15");
 
     private Containers() {
     }
@@ -22,15 +23,15 @@ final class Containers {
 
     @SuppressWarnings("resource") // the containers live as long as the test JVM; Testcontainers' reaper removes them
     static PgPair start() {
-        PostgreSQLContainer source = new PostgreSQLContainer(IMAGE)
+        PostgreSQLContainer source = new PostgreSQLContainer(SOURCE_IMAGE)
                 .withCommand("postgres", "-c", "wal_level=logical", "-c", "max_replication_slots=64", "-c", "max_wal_senders=64",
                         "-c", "fsync=off");
-        PostgreSQLContainer shadow = new PostgreSQLContainer(IMAGE).withCommand("postgres", "-c", "fsync=off");
+        PostgreSQLContainer shadow = new PostgreSQLContainer(SHADOW_IMAGE).withCommand("postgres", "-c", "fsync=off");
         source.start();
         shadow.start();
         return new PgPair(
                 new PgServer(source.getHost(), source.getMappedPort(5432), source.getUsername(), source.getPassword()),
                 new PgServer(shadow.getHost(), shadow.getMappedPort(5432), shadow.getUsername(), shadow.getPassword()),
-                "Testcontainers " + IMAGE);
+                "Testcontainers " + SOURCE_IMAGE + " -> " + SHADOW_IMAGE);
     }
 }

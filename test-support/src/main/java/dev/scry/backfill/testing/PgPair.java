@@ -26,6 +26,11 @@ import java.util.concurrent.TimeUnit;
  * </ol>
  * The source always has {@code wal_level=logical}. Each test class takes fresh databases with
  * {@link #newDatabases(String)}, so classes never see each other's tables or slots.
+ *
+ * <p>{@code SCRY_TEST_SOURCE_VERSION} and {@code SCRY_TEST_SHADOW_VERSION} (14 to 18) choose the
+ * PostgreSQL versions of the local pair (or the containers' images); Debian's 15 by default.
+ * {@link #local} starts further pairs of any versions side by side (the version matrix), and
+ * {@link #startStandby()} a physical standby of a local pair's source.
  */
 public final class PgPair {
 
@@ -35,16 +40,80 @@ public final class PgPair {
     private final PgServer shadow;
     private final String how;
     private final Path localDir;
+    private final Map<String, String> versions;
 
     PgPair(PgServer source, PgServer shadow, String how) {
-        this(source, shadow, how, null);
+        this(source, shadow, how, null, Map.of());
     }
 
     PgPair(PgServer source, PgServer shadow, String how, Path localDir) {
+        this(source, shadow, how, localDir, Map.of());
+    }
+
+    private PgPair(PgServer source, PgServer shadow, String how, Path localDir, Map<String, String> versions) {
         this.source = source;
         this.shadow = shadow;
         this.how = how;
         this.localDir = localDir;
+        this.versions = versions;
+    }
+
+    /**
+     * A local pair of its own under {@code .pg-local/<name>} on {@code sourcePort} and the next
+     * port, source and shadow of the given PostgreSQL versions ("14" ... "18", or null for Debian's
+     * default), started (and the binaries fetched) unless already running; left running.
+     */
+    public static PgPair local(String name, int sourcePort, String sourceVersion, String shadowVersion) {
+        Map<String, String> versions = new java.util.HashMap<>();
+        if (sourceVersion != null) {
+            versions.put("PG_SOURCE_VERSION", sourceVersion);
+        }
+        if (shadowVersion != null) {
+            versions.put("PG_SHADOW_VERSION", shadowVersion);
+        }
+        Path dir = repositoryRoot().resolve(".pg-local").resolve(name);
+        PgPair pair = new PgPair(new PgServer("127.0.0.1", sourcePort, "postgres", ""), new PgServer("127.0.0.1", sourcePort + 1, "postgres", ""),
+                "local clusters " + name + " (PostgreSQL " + (sourceVersion == null ? "default" : sourceVersion) + " -> "
+                        + (shadowVersion == null ? "default" : shadowVersion) + ") on " + sourcePort + "/" + (sourcePort + 1),
+                dir, Map.copyOf(versions));
+        pair.control("start", "both");
+        return pair;
+    }
+
+    /** The standby of a local pair's source, on the source's port + 2 (see {@link #startStandby()}). */
+    public PgServer standby() {
+        return new PgServer(source.host(), source.port() + 2, source.user(), source.password());
+    }
+
+    /**
+     * Starts a physical standby of the source (made on first use from a copy of the source's data
+     * directory, with a physical slot, hot_standby_feedback, and on PostgreSQL 17 slot
+     * synchronization: see scripts/pg-local.sh).
+     */
+    public PgServer startStandby() {
+        control("start", "standby");
+        return standby();
+    }
+
+    /** The standby becomes a primary. */
+    public void promoteStandby() {
+        control("promote", "standby");
+    }
+
+    /** Stops the source at once, as a crash would (no shutdown checkpoint, connections cut). */
+    public void crashSource() {
+        control("crash", "source");
+    }
+
+    /** Stops every cluster of this pair (source, shadow, standby) and removes their data. */
+    public void destroy() {
+        control("stop", "both");
+        try (var files = Files.walk(localDir)) {
+            files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+        }
+        catch (IOException e) {
+            throw new IllegalStateException("cannot remove " + localDir + ": " + e.getMessage(), e);
+        }
     }
 
     /**
@@ -90,11 +159,12 @@ public final class PgPair {
         pb.environment().put("PG_SOURCE_PORT", Integer.toString(source.port()));
         pb.environment().put("PG_SHADOW_PORT", Integer.toString(shadow.port()));
         pb.environment().put("PG_LOCAL_DIR", localDir.toString());
+        pb.environment().putAll(versions);
         pb.redirectErrorStream(true);
         try {
             Process p = pb.start();
             String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            if (!p.waitFor(120, TimeUnit.SECONDS) || p.exitValue() != 0) {
+            if (!p.waitFor(600, TimeUnit.SECONDS) || p.exitValue() != 0) {
                 throw new IllegalStateException("pg-local.sh " + command + " " + which + " failed: " + output);
             }
             return output;
@@ -151,6 +221,13 @@ public final class PgPair {
         Path script = root.resolve("scripts/pg-local.sh");
         int sourcePort = Integer.parseInt(System.getenv().getOrDefault("SCRY_TEST_LOCAL_PORT", "54340"));
         int shadowPort = sourcePort + 1;
+        String sourceVersion = System.getenv("SCRY_TEST_SOURCE_VERSION");
+        String shadowVersion = System.getenv("SCRY_TEST_SHADOW_VERSION");
+        if (sourceVersion != null || shadowVersion != null) {
+            // Clusters keep their version: pairs of other versions live in directories of their own.
+            return local("test-" + (sourceVersion == null ? "default" : sourceVersion) + "-" + (shadowVersion == null ? "default"
+                    : shadowVersion), sourcePort, sourceVersion, shadowVersion);
+        }
         ProcessBuilder pb = new ProcessBuilder("bash", script.toString(), "start");
         pb.environment().put("PG_SOURCE_PORT", Integer.toString(sourcePort));
         pb.environment().put("PG_SHADOW_PORT", Integer.toString(shadowPort));
