@@ -11,17 +11,17 @@ import org.junit.jupiter.api.Test;
 
 import dev.scry.backfill.testing.PgPair;
 
-/** ALTER TABLE on the source while the pipeline streams: followed on the shadow where the stream reaches it. */
+/**
+ * ALTER TABLE on the source while the pipeline streams ({@link SchemaChanges}): followed on the
+ * shadow where the stream reaches it.
+ */
 class SchemaChangeIT extends PipelineTest {
 
     @BeforeEach
     void setUp() throws Exception {
         db = PgPair.get().newDatabases("schema_it");
-        try (Connection c = db.source(); Statement st = c.createStatement()) {
-            st.execute("CREATE TABLE items (id int PRIMARY KEY, qty int, name varchar(10), note text, price numeric(8,2))");
-            st.execute("INSERT INTO items SELECT g, g, 'n' || g, 'note', g / 4.0 FROM generate_series(1, 500) g");
-        }
-        pipeline = new Pipeline(db, dir, List.of("public.items"), "batch: {max-rows: 100, max-delay-ms: 20}\n");
+        pipeline = new Pipeline(db, dir, List.of(SchemaChanges.TABLE), "batch: {max-rows: 100, max-delay-ms: 20}\n");
+        pipeline.source(SchemaChanges.DDL);
         Pipeline.Outcome snapshot = pipeline.run("snapshot");
         assertThat(snapshot.exitCode()).as(snapshot.err()).isZero();
     }
@@ -43,15 +43,7 @@ class SchemaChangeIT extends PipelineTest {
 
     @Test
     void addedColumnsWithAndWithoutDefaultAndChangesAroundThem() throws Exception {
-        pipeline.source(
-                "UPDATE items SET qty = qty + 1 WHERE id <= 10",
-                "ALTER TABLE items ADD COLUMN plain text",
-                "INSERT INTO items (id, qty, plain) VALUES (1001, 1, 'has plain')",
-                // Existing rows read the default without any change carrying it.
-                "ALTER TABLE items ADD COLUMN status text NOT NULL DEFAULT 'active'",
-                "ALTER TABLE items ADD COLUMN created date DEFAULT date '2024-02-29'",
-                "UPDATE items SET status = 'gone' WHERE id % 50 = 0",
-                "INSERT INTO items (id, qty) VALUES (1002, 2)");
+        pipeline.source(SchemaChanges.ADDED_COLUMNS);
         catchUpAndCompare();
         assertThat(shadowType("status")).isEqualTo("text");
         assertThat(pipeline.shadowLong("SELECT count(*) FROM items WHERE status = 'active' AND created = '2024-02-29'")).isEqualTo(492);
@@ -61,13 +53,7 @@ class SchemaChangeIT extends PipelineTest {
 
     @Test
     void droppedColumnAndWideningTypeChanges() throws Exception {
-        pipeline.source(
-                "INSERT INTO items (id, qty, name) VALUES (2000, 1, 'before')",
-                "ALTER TABLE items DROP COLUMN note",
-                "ALTER TABLE items ALTER COLUMN qty TYPE bigint, ALTER COLUMN name TYPE varchar(40),"
-                        + " ALTER COLUMN price TYPE numeric(12,2)",
-                "UPDATE items SET qty = 9000000000, name = 'a name longer than ten', price = 1234567.89 WHERE id = 1",
-                "DELETE FROM items WHERE id % 7 = 0");
+        pipeline.source(SchemaChanges.DROPPED_AND_WIDENED);
         catchUpAndCompare();
         assertThat(shadowType("note")).isNull();
         assertThat(shadowType("qty")).isEqualTo("bigint");

@@ -11,7 +11,10 @@ import org.junit.jupiter.api.Test;
 
 import dev.scry.backfill.testing.PgPair;
 
-/** Every table shape through snapshot and CDC: keys of all kinds, no key, partitions, names that need quoting. */
+/**
+ * Every table shape ({@link EveryShape}) through snapshot and CDC: keys of all kinds, no key,
+ * partitions, names that need quoting.
+ */
 class ShapesIT extends PipelineTest {
 
     @BeforeEach
@@ -27,8 +30,10 @@ class ShapesIT extends PipelineTest {
         }
     }
 
-    /** Snapshot, the changes, then `cdc --exit-when-caught-up`; the tables must end equal. */
-    private void snapshotChangeAndCatchUp(List<String> tables, String... changes) throws Exception {
+    /** Snapshot, the shape's changes, then `cdc --exit-when-caught-up`; the tables must end equal. */
+    private void snapshotChangeAndCatchUp(EveryShape shape) throws Exception {
+        List<String> tables = shape.tables();
+        String[] changes = shape.changes();
         pipeline = new Pipeline(db, dir, tables, "batch: {max-rows: 50, max-delay-ms: 20}\n");
         Pipeline.Outcome snapshot = pipeline.run("snapshot");
         assertThat(snapshot.exitCode()).as(snapshot.err()).isZero();
@@ -42,51 +47,22 @@ class ShapesIT extends PipelineTest {
 
     @Test
     void compositeKeysAndUpdatesThatChangeTheKey() throws Exception {
-        create("CREATE TABLE single (id int PRIMARY KEY, v text)",
-                "CREATE TABLE composite (a text, b date, c int, v text, PRIMARY KEY (a, b, c))",
-                "INSERT INTO single SELECT g, 'v' || g FROM generate_series(1, 300) g",
-                "INSERT INTO composite SELECT 'k' || (g % 7), date '2024-01-01' + g, g, 'v' FROM generate_series(1, 300) g");
-
-        snapshotChangeAndCatchUp(List.of("public.single", "public.composite"),
-                "UPDATE single SET id = id + 1000 WHERE id % 3 = 0",
-                "UPDATE single SET id = -id, v = 'moved' WHERE id BETWEEN 10 AND 20",
-                "UPDATE composite SET b = b + 365, v = 'moved' WHERE c % 5 = 0",
-                "UPDATE composite SET a = 'other' WHERE c < 30",
-                // A key freed and reused in one transaction.
-                "BEGIN; UPDATE single SET id = 5000 WHERE id = 1; INSERT INTO single VALUES (1, 'reused'); COMMIT",
-                "DELETE FROM composite WHERE c % 4 = 0");
+        create(EveryShape.COMPOSITE_KEYS.ddl());
+        snapshotChangeAndCatchUp(EveryShape.COMPOSITE_KEYS);
         assertThat(pipeline.shadowLong("SELECT count(*) FROM single WHERE id > 1000")).isEqualTo(101);
     }
 
     @Test
     void tableWithoutKeyUnderReplicaIdentityFullKeepsDuplicateRows() throws Exception {
-        create("CREATE TABLE keyless (a int, b text, doc jsonb, p xml)",
-                "ALTER TABLE keyless REPLICA IDENTITY FULL",
-                "INSERT INTO keyless SELECT g % 10, 'x', '{\"k\": 1}', xmlelement(name x, g) FROM generate_series(1, 100) g",
-                // Exact duplicates: two rows with the same values are two rows.
-                "INSERT INTO keyless VALUES (1, 'dup', NULL, NULL), (1, 'dup', NULL, NULL), (1, 'dup', NULL, NULL)");
-
-        snapshotChangeAndCatchUp(List.of("public.keyless"),
-                "DELETE FROM keyless WHERE ctid = (SELECT ctid FROM keyless WHERE b = 'dup' LIMIT 1)",
-                "UPDATE keyless SET b = 'changed', doc = '{\"k\": 2}' WHERE a = 3",
-                "UPDATE keyless SET a = NULL WHERE a = 4",
-                "DELETE FROM keyless WHERE a = 5",
-                "INSERT INTO keyless VALUES (NULL, NULL, NULL, NULL)",
-                "UPDATE keyless SET b = 'from null' WHERE a IS NULL AND b IS NULL");
+        create(EveryShape.KEYLESS_FULL_IDENTITY.ddl());
+        snapshotChangeAndCatchUp(EveryShape.KEYLESS_FULL_IDENTITY);
         assertThat(pipeline.shadowLong("SELECT count(*) FROM keyless WHERE b = 'dup'")).isEqualTo(2);
     }
 
     @Test
     void replicaIdentityIndexIsTheKey() throws Exception {
-        create("CREATE TABLE by_index (code text NOT NULL, n int, v text)",
-                "CREATE UNIQUE INDEX by_index_code ON by_index (code)",
-                "ALTER TABLE by_index REPLICA IDENTITY USING INDEX by_index_code",
-                "INSERT INTO by_index SELECT 'c' || g, g, 'v' FROM generate_series(1, 200) g");
-
-        snapshotChangeAndCatchUp(List.of("public.by_index"),
-                "UPDATE by_index SET v = 'changed' WHERE n % 2 = 0",
-                "UPDATE by_index SET code = code || '!' WHERE n % 5 = 0",
-                "DELETE FROM by_index WHERE n % 7 = 0");
+        create(EveryShape.IDENTITY_INDEX.ddl());
+        snapshotChangeAndCatchUp(EveryShape.IDENTITY_INDEX);
     }
 
     @Test
@@ -112,17 +88,8 @@ class ShapesIT extends PipelineTest {
 
     @Test
     void partitionedTableArrivesAsOneTableWithAllRows() throws Exception {
-        create("CREATE TABLE measures (id bigint, at date, v numeric, PRIMARY KEY (id, at)) PARTITION BY RANGE (at)",
-                "CREATE TABLE measures_2024 PARTITION OF measures FOR VALUES FROM ('2024-01-01') TO ('2025-01-01')",
-                "CREATE TABLE measures_2025 PARTITION OF measures FOR VALUES FROM ('2025-01-01') TO ('2026-01-01')",
-                "INSERT INTO measures SELECT g, date '2024-06-01' + (g % 400), g / 3.0 FROM generate_series(1, 1000) g");
-
-        snapshotChangeAndCatchUp(List.of("public.measures"),
-                "INSERT INTO measures SELECT g, date '2025-03-01', 1 FROM generate_series(2000, 2100) g",
-                "UPDATE measures SET v = v * 2 WHERE id % 3 = 0",
-                // Moves rows from one partition to the other.
-                "UPDATE measures SET at = at + 300 WHERE id BETWEEN 1 AND 50 AND at < '2024-09-01'",
-                "DELETE FROM measures WHERE id % 10 = 0");
+        create(EveryShape.PARTITIONED.ddl());
+        snapshotChangeAndCatchUp(EveryShape.PARTITIONED);
         assertThat(pipeline.shadowLong("SELECT count(*) FROM pg_class WHERE relname = 'measures' AND relkind = 'r'"))
                 .as("the shadow holds a plain table").isEqualTo(1);
         assertThat(pipeline.shadowLong("SELECT count(*) FROM measures")).isEqualTo(pipeline.sourceLong("SELECT count(*) FROM measures"));
@@ -130,23 +97,13 @@ class ShapesIT extends PipelineTest {
 
     @Test
     void namesThatNeedQuotingInOtherSchemas() throws Exception {
-        create("CREATE TABLE y (id int PRIMARY KEY)", "INSERT INTO y VALUES (1), (2), (3)",
-                "CREATE SCHEMA \"Sales Dept\"",
-                "CREATE TABLE \"Sales Dept\".\"Order \"\"Lines\"\" Items\" (\"Id\" int PRIMARY KEY, \"select\" text, \"a;b--c\" int,"
-                        + " \"größe\" text, \"with space\" jsonb)",
-                "CREATE SCHEMA \"ÜberSchema\"",
-                "CREATE TABLE \"ÜberSchema\".\"user\" (\"order\" int PRIMARY KEY, \"Value\" text)",
-                "INSERT INTO \"Sales Dept\".\"Order \"\"Lines\"\" Items\" SELECT g, 'sel' || g, g, 'ß' || g, '{\"a\": 1}' FROM generate_series(1, 100) g",
-                "INSERT INTO \"ÜberSchema\".\"user\" SELECT g, 'v' FROM generate_series(1, 50) g");
-
+        create("CREATE TABLE y (id int PRIMARY KEY)", "INSERT INTO y VALUES (1), (2), (3)");
+        create(EveryShape.QUOTED_NAMES.ddl());
         try (Connection c = db.shadow(); Statement st = c.createStatement()) {
             st.execute("CREATE TABLE y (id int PRIMARY KEY)");
             st.execute("INSERT INTO y VALUES (1), (2), (3)");
         }
-        snapshotChangeAndCatchUp(List.of("\"Sales Dept\".\"Order \"\"Lines\"\" Items\"", "\"ÜberSchema\".\"user\""),
-                "UPDATE \"Sales Dept\".\"Order \"\"Lines\"\" Items\" SET \"select\" = 'x''; DROP TABLE y; --' WHERE \"Id\" % 2 = 0",
-                "DELETE FROM \"Sales Dept\".\"Order \"\"Lines\"\" Items\" WHERE \"a;b--c\" % 3 = 0",
-                "UPDATE \"ÜberSchema\".\"user\" SET \"order\" = \"order\" + 100, \"Value\" = 'moved' WHERE \"order\" < 10");
+        snapshotChangeAndCatchUp(EveryShape.QUOTED_NAMES);
         // Hostile names and values changed nothing but their own rows: the bystander table y, named in
         // the injected text, is intact on both sides.
         assertThat(pipeline.sourceLong("SELECT count(*) FROM y")).isEqualTo(3);
@@ -175,14 +132,11 @@ class ShapesIT extends PipelineTest {
 
     @Test
     void aKeyChangeLeavingALargeValueUnsentArrivesWholeUnderReplicaIdentityFull() throws Exception {
-        // The large value stays in TOAST and the new row does not carry it; the whole old row does.
-        create("CREATE TABLE docs (id int PRIMARY KEY, body text)", "ALTER TABLE docs REPLICA IDENTITY FULL",
-                "INSERT INTO docs SELECT g, (SELECT string_agg(md5(g::text || i::text), '') FROM generate_series(1, 300) i)"
-                        + " FROM generate_series(1, 5) g");
-        pipeline = new Pipeline(db, dir, List.of("public.docs"), "");
+        create(EveryShape.KEY_CHANGE_UNDER_TOAST.ddl());
+        pipeline = new Pipeline(db, dir, EveryShape.KEY_CHANGE_UNDER_TOAST.tables(), "");
         assertThat(pipeline.run("snapshot").exitCode()).isZero();
 
-        pipeline.source("UPDATE docs SET id = id + 100 WHERE id <= 2");
+        pipeline.source(EveryShape.KEY_CHANGE_UNDER_TOAST.changes());
         Pipeline.Outcome cdc = pipeline.run("cdc", "--exit-when-caught-up");
 
         assertThat(cdc.exitCode()).as(cdc.err()).isZero();
