@@ -10,6 +10,8 @@
 # usage: scripts/pg-local.sh start|stop|status|env [source|shadow|standby]
 #        scripts/pg-local.sh promote standby     the standby becomes a primary (pg_ctl promote)
 #        scripts/pg-local.sh crash source        the source stops at once, as in a crash (pg_ctl -m immediate)
+#        scripts/pg-local.sh destroy             stops every cluster and removes their data
+#        scripts/pg-local.sh fetch [VERSION...]  fetches (once) and prints the server binaries of versions (CI does this first)
 #   start/stop with a name act on that cluster only (the fault-injection tests stop and restart one).
 #   `start standby` makes the standby on first use: the source is stopped cleanly for a moment and
 #   its data directory copied (no pg_basebackup needed), with standby.signal, primary_conninfo,
@@ -361,6 +363,13 @@ stop_cluster() {
 }
 
 cmd=${1:-}
+if [[ $cmd == fetch ]]; then
+  shift
+  for version in "${@:-${PG_VERSION:-}}"; do
+    echo "PostgreSQL ${version:-default}: $(bin_for_version "$version")"
+  done
+  exit 0
+fi
 which=${2:-both}
 case $which in
   both|source|shadow|standby) ;;
@@ -385,6 +394,14 @@ case $cmd in
         ;;
       *) stop_cluster "$which" ;;
     esac
+    ;;
+  destroy)
+    PG_LOCAL_DIR_NOTED=1 resolve_dir
+    for name in source shadow standby; do
+      [[ -f $(cluster_dir "$name")/PG_VERSION ]] && stop_cluster "$name" immediate
+    done
+    rm -rf "$DIR"
+    echo "removed $DIR"
     ;;
   crash)
     [[ $which == source || $which == standby ]] || die "usage: $0 crash source|standby"
@@ -427,7 +444,7 @@ export SCRY_TEST_SSL_ROOT_CERT=$DIR/tls/ca.crt
 EOF
     ;;
   *)
-    echo "usage: $0 start|stop|status|env [source|shadow|standby] | promote standby | crash source" >&2
+    echo "usage: $0 start|stop|status|env [source|shadow|standby] | promote standby | crash source | destroy | fetch [VERSION...]" >&2
     exit 2
     ;;
 esac

@@ -23,10 +23,19 @@ final class Connect {
         return open(settings, side, "scry-backfill " + side);
     }
 
+    /** A replication connection to the source, for the replication commands (ALTER_REPLICATION_SLOT, ...). */
+    static Connection openReplication(ConnectionSettings source) {
+        return open(source, "source", source.replicationProperties("scry-backfill source"));
+    }
+
     /** The same, naming the session {@code applicationName} in pg_stat_activity. */
     static Connection open(ConnectionSettings settings, String side, String applicationName) {
+        return open(settings, side, settings.jdbcProperties(applicationName));
+    }
+
+    private static Connection open(ConnectionSettings settings, String side, java.util.Properties properties) {
         try {
-            return DriverManager.getConnection(settings.jdbcUrl(), settings.jdbcProperties(applicationName));
+            return DriverManager.getConnection(settings.jdbcUrl(), properties);
         }
         catch (SQLException e) {
             String state = e.getSQLState() == null ? "" : e.getSQLState();

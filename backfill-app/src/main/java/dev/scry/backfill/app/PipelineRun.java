@@ -35,6 +35,7 @@ import dev.scry.backfill.source.PgOutputSource;
 import dev.scry.backfill.source.SnapshotOverlap;
 import dev.scry.backfill.source.OffsetStorage;
 import dev.scry.backfill.source.SourceAdmin;
+import dev.scry.backfill.source.SourceMark;
 import dev.scry.backfill.throttle.Throttle;
 import dev.scry.backfill.transform.TransformChain;
 
@@ -72,7 +73,7 @@ final class PipelineRun {
     private volatile boolean caughtUp;
     private volatile Lsn lastLsn = Lsn.ZERO;
     private volatile long changesApplied;
-    private final AtomicReference<Lsn> markerLsn = new AtomicReference<>();
+    private final AtomicReference<SourceMark> mark = new AtomicReference<>();
     // The offset of the last batch this run committed; before the first, the checkpoint's.
     private final AtomicReference<Optional<Map<String, Object>>> committedOffset = new AtomicReference<>();
     private long changesSinceSummary;
@@ -122,7 +123,7 @@ final class PipelineRun {
             }
             ChangeSource.StartListener started = () -> {
                 if (marker != null) {
-                    emitMarker(marker);
+                    markSource(marker, sourceRef.get());
                 }
             };
             BatchSink downstream = batch -> {
@@ -175,7 +176,7 @@ final class PipelineRun {
         catch (Exception e) {
             throw new PipelineFailure("closing the pipeline failed: " + e.getMessage(), e);
         }
-        return new Result(snapshotCompleted, caughtUp, markerLsn.get(), lastLsn, changesApplied);
+        return new Result(snapshotCompleted, caughtUp, mark.get() == null ? null : mark.get().lsn(), lastLsn, changesApplied);
     }
 
     /**
@@ -224,7 +225,8 @@ final class PipelineRun {
             }
         }
         phase = batch.end().phase();
-        if (marker != null && batch.markers().contains(marker) && !caughtUp) {
+        SourceMark caughtUpMark = mark.get();
+        if (marker != null && caughtUpMark != null && caughtUpMark.passedBy(batch) && !caughtUp) {
             caughtUp = true;
             stopOnceSlotConfirms(batch.end().lsn(), source);
         }
@@ -283,18 +285,23 @@ final class PipelineRun {
     }
 
     /**
-     * Writes the caught-up marker once the connector runs (so its slot exists): when the marker
-     * comes out of the stream, every transaction committed before it has come out too.
+     * Marks the source once the stream runs (so its slot exists): when the stream passes the mark,
+     * every transaction committed before it has been applied. A primary gets a marker message; a
+     * standby, which can write nothing, is marked by its replay position, which the stream passes
+     * once its position gets there (the reader is told, so that it does not wait for a heartbeat).
      */
-    private void emitMarker(String marker) {
-        try (Connection source = Connect.open(config.source(), "source")) {
-            Lsn at = new SourceAdmin(source).emitMarker(marker);
-            markerLsn.set(at);
-            LOG.info("waiting until every change committed on the source before {} is applied", at);
+    private void markSource(String marker, ChangeSource source) {
+        try (Connection c = Connect.open(config.source(), "source")) {
+            SourceMark at = new SourceAdmin(c).mark(marker);
+            mark.set(at);
+            if (at.positionOnly() && source != null) {
+                source.awaiting(at.lsn());
+            }
+            LOG.info("waiting until every change committed on the source before {} is applied", at.lsn());
         }
         catch (SQLException e) {
-            throw new PipelineFailure("cannot write the caught-up marker on the source (pg_logical_emit_message): "
-                    + e.getMessage(), e);
+            throw new PipelineFailure("cannot mark the source's position for --exit-when-caught-up (pg_logical_emit_message, or on"
+                    + " a standby its replay position): " + e.getMessage(), e);
         }
     }
 

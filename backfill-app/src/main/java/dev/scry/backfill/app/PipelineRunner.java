@@ -32,12 +32,16 @@ import dev.scry.backfill.snapshot.SnapshotPlan;
 import dev.scry.backfill.snapshot.SnapshotProgress;
 import dev.scry.backfill.snapshot.SnapshotSettings;
 import dev.scry.backfill.snapshot.TableAdder;
+import dev.scry.backfill.source.FailoverReadiness;
 import dev.scry.backfill.source.OffsetStorage;
 import dev.scry.backfill.source.PgOutputSource;
+import dev.scry.backfill.source.ResumableSlot;
+import dev.scry.backfill.source.SlotCreation;
 import dev.scry.backfill.source.SlotInfo;
 import dev.scry.backfill.source.SourceAdmin;
 import dev.scry.backfill.source.SourceCatalog;
 import dev.scry.backfill.source.SourcePreflight;
+import dev.scry.backfill.source.StandbyPreflight;
 import dev.scry.backfill.throttle.Throttle;
 import dev.scry.backfill.transform.TransformChain;
 
@@ -90,6 +94,7 @@ final class PipelineRunner {
                 }
             }
             SnapshotStart start = startSnapshot(decision, checkpoint, specs, source, shadow);
+            sayWhatAFailoverCosts(source, new SourceAdmin(source).slot(config.slot()));
             SnapshotProgress progress = start.progress();
             boolean completed = config.snapshot().method() == SnapshotSettings.Method.COPY
                     ? copySnapshot(specs, start)
@@ -125,6 +130,9 @@ final class PipelineRunner {
                 awaitSlotReleased(admin);
             }
             Optional<SlotInfo> slot = admin.idleSlot(config.slot(), config.pipeline());
+            if (slot.isPresent()) {
+                makeFailoverSlot(admin, slot.get());
+            }
             if (checkpoint.isEmpty() && resume) {
                 throw new SetupException("pipeline " + config.pipeline() + " has no checkpoint on the shadow " + config.shadow().describe()
                         + "; nothing to resume. Start it with `snapshot` (copy, then `cdc`) or `cdc` (changes from now on)");
@@ -147,7 +155,7 @@ final class PipelineRunner {
             }
             List<TableSpec> toAdd = new java.util.ArrayList<>();
             if (checkpoint.isPresent() && checkpoint.get().phase() == Phase.STREAMING) {
-                checkSlotStillCovers(checkpoint.get(), slot);
+                ResumableSlot.check(config.slot(), checkpoint.get().lsn(), slot, config.source().describe());
                 toAdd = tablesAddedSinceSnapshot(checkpoint.get(), source, shadow, specs);
                 LOG.info("pipeline {}: resuming streaming from checkpoint LSN {}", config.pipeline(), checkpoint.get().lsn());
             }
@@ -169,6 +177,7 @@ final class PipelineRunner {
                 addTable(spec);
                 shadowSpecs.put(spec.id(), ShadowSchema.current(shadow, chain.shape(spec)));
             }
+            sayWhatAFailoverCosts(source, admin.slot(config.slot()));
             if (ops != null) {
                 // Snapshot figures stay visible while streaming: what the snapshot copied, of the estimate.
                 SnapshotProgress copied = new SnapshotProgress(List.copyOf(specs.keySet()));
@@ -271,27 +280,51 @@ final class PipelineRunner {
     }
 
     /**
-     * A streaming checkpoint needs its slot: a slot that is gone, or confirmed beyond the
-     * checkpoint by someone else, no longer holds the changes the shadow lacks.
+     * An existing slot becomes a failover slot where it should be one (see {@link SlotCreation#upgrade}):
+     * a slot created by an older version, or before the source was upgraded to PostgreSQL 17.
      */
-    private void checkSlotStillCovers(Checkpoint checkpoint, Optional<SlotInfo> slot) {
-        if (slot.isEmpty()) {
-            throw new SetupException("replication slot " + config.slot() + " no longer exists on the source, so the changes after"
-                    + " checkpoint LSN " + checkpoint.lsn() + " are lost to this pipeline; start over with `teardown --drop-metadata`,"
-                    + " empty the shadow tables and run `snapshot`");
+    private void makeFailoverSlot(SourceAdmin admin, SlotInfo slot) throws SQLException {
+        if (slot.failover() || !config.slotCreation().failoverOn(admin.server())) {
+            return;
         }
-        Lsn confirmed = slot.get().confirmedFlush();
-        if (confirmed != null && confirmed.isAfter(checkpoint.lsn())) {
-            throw new SetupException("replication slot " + config.slot() + " was confirmed up to " + confirmed
-                    + ", beyond this pipeline's checkpoint " + checkpoint.lsn() + "; something else consumed it and the changes in"
-                    + " between are gone. Start over with `teardown --drop-metadata` and `snapshot`");
+        try (Connection replication = Connect.openReplication(config.source())) {
+            config.slotCreation().upgrade(replication, admin.server(), config.slot(), false);
+        }
+    }
+
+    /** One line at start: whether a failover of the source would cost a new snapshot (see {@link FailoverReadiness}). */
+    private void sayWhatAFailoverCosts(Connection source, Optional<SlotInfo> slot) throws SQLException {
+        FailoverReadiness readiness = FailoverReadiness.assess(source, slot, config.slotCreation(), config.tables(),
+                config.source().primaryOfSeveral());
+        if (readiness.ready()) {
+            LOG.info("pipeline {}: {}", config.pipeline(), readiness.summary());
+        }
+        else {
+            LOG.warn("pipeline {}: {}", config.pipeline(), readiness.summary());
         }
     }
 
     /** Everything checked before anything is written: the source's readiness and the shadow tables' shape. */
     private Map<TableId, TableSpec> preflight(Connection source, Connection shadow, boolean following) throws SQLException {
-        Map<TableId, TableSpec> specs = new SourcePreflight(source, config.source().describe(),
-                config.debeziumReader() || debeziumOffsets).check(config.tables());
+        ShadowVersion.check(source, shadow, config.shadow().describe());
+        // A standby's problems and the tables' come in one message.
+        List<String> standby = new java.util.ArrayList<>(StandbyPreflight.problems(source, config.source().describe(),
+                config.publication(), config.tables(), config.debeziumReader() || debeziumOffsets));
+        Map<TableId, TableSpec> specs;
+        try {
+            specs = new SourcePreflight(source, config.source().describe(), config.debeziumReader() || debeziumOffsets)
+                    .check(config.tables());
+        }
+        catch (SetupException e) {
+            if (standby.isEmpty()) {
+                throw e;
+            }
+            standby.add(e.getMessage());
+            throw SetupException.ofAll("the standby " + config.source().describe() + " cannot feed the pipeline as it is", standby);
+        }
+        if (!standby.isEmpty()) {
+            throw SetupException.ofAll("the standby " + config.source().describe() + " cannot feed the pipeline as it is", standby);
+        }
         try {
             chain = TransformChain.create(config.transforms(), List.copyOf(specs.values()));
         }
@@ -391,7 +424,14 @@ final class PipelineRunner {
         }
         ShadowTypes.ensure(source, shadow, oids);
         ShadowSchema.ensureTables(shadow, shaped(specs).values(), following);
-        new SourceAdmin(source).ensurePublication(config.publication(), specs.keySet(), columnLists(source, specs));
+        SourceAdmin admin = new SourceAdmin(source);
+        if (admin.server().standby()) {
+            // Created on the primary and checked by the preflight: a standby writes nothing.
+            LOG.info("reading from the standby {}: publication {} comes from the primary", config.source().describe(), config.publication());
+        }
+        else {
+            admin.ensurePublication(config.publication(), specs.keySet(), columnLists(source, specs));
+        }
         Map<TableId, TableSpec> current = new LinkedHashMap<>();
         for (TableSpec spec : specs.values()) {
             current.put(spec.id(), ShadowSchema.current(shadow, chain.shape(spec)));
@@ -452,7 +492,8 @@ final class PipelineRunner {
             ops.phase("snapshot");
             ops.snapshot(progress::rows, progress.estimates());
         }
-        CopySnapshot copy = new CopySnapshot(config.source(), config.shadow(), config.slot(), checkpoints, List.copyOf(specs.values()),
+        CopySnapshot copy = new CopySnapshot(config.source(), config.shadow(), config.slot(), config.slotCreation(), checkpoints,
+                List.copyOf(specs.values()),
                 throttle, progress, config.snapshot(), chain);
         Signals.onTermination(copy::requestStop);
         if (!LogFormat.json()) {

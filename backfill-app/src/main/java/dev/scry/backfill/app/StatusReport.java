@@ -12,6 +12,7 @@ import dev.scry.backfill.checkpoint.CheckpointStore;
 import dev.scry.backfill.checkpoint.TableCounts;
 import dev.scry.backfill.model.Lsn;
 import dev.scry.backfill.model.TableId;
+import dev.scry.backfill.source.FailoverReadiness;
 import dev.scry.backfill.source.SlotInfo;
 import dev.scry.backfill.source.SourceAdmin;
 
@@ -81,6 +82,22 @@ final class StatusReport {
             }
             status.put("slot", s);
             status.put("publication", Map.of("name", config.publication(), "exists", admin.publicationExists(config.publication())));
+            status.put("source_server", admin.server().describe());
+            Optional<SourceAdmin.DecodingStats> decoding = slot.isPresent() ? admin.decodingStats(config.slot()) : Optional.empty();
+            if (decoding.isPresent()) {
+                SourceAdmin.DecodingStats d = decoding.get();
+                s.put("decoded_transactions", d.transactions());
+                s.put("decoded_bytes", d.bytes());
+                s.put("spilled_transactions", d.spilledTransactions());
+                s.put("spilled_bytes", d.spilledBytes());
+            }
+            if (slot.isPresent()) {
+                s.put("failover", slot.get().failover());
+                s.put("invalidated", slot.get().invalidated());
+            }
+            FailoverReadiness failover = FailoverReadiness.assess(source, slot, config.slotCreation(), config.tables(),
+                    config.source().primaryOfSeveral());
+            status.put("failover", Map.of("ready", failover.ready(), "summary", failover.summary()));
         }
         PipelineState state = PipelineState.of(config.pipeline(), config.slot(), lockHolder, cp, slot);
         Map<String, Object> s = new LinkedHashMap<>();
@@ -148,6 +165,14 @@ final class StatusReport {
         else {
             out.printf("slot         %s (does not exist)%n", slot.get("name"));
         }
+        if (slot.containsKey("decoded_transactions")) {
+            out.printf("decoding     %s transactions (%s bytes) decoded on the source; %s spilled to its disk (%s bytes)%n",
+                    slot.get("decoded_transactions"), slot.get("decoded_bytes"), slot.get("spilled_transactions"), slot.get("spilled_bytes"));
+        }
+        @SuppressWarnings("unchecked")
+        Map<String, Object> failover = (Map<String, Object>) status.get("failover");
+        out.printf("source       %s%n", status.get("source_server"));
+        out.printf("failover     %s%n", failover.get("summary"));
         @SuppressWarnings("unchecked")
         Map<String, Object> rate = (Map<String, Object>) status.get("rate");
         out.printf("rate limit   configured %s rows/s, %s bytes/s (0 = unlimited)%n", rate.get("configured_rows_per_second"),

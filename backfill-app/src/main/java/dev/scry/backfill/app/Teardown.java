@@ -26,9 +26,18 @@ final class Teardown {
             out.println(admin.dropSlot(config.slot())
                     ? "dropped replication slot " + config.slot()
                     : "replication slot " + config.slot() + " did not exist");
-            out.println(admin.dropPublication(config.publication())
-                    ? "dropped publication " + config.publication()
-                    : "publication " + config.publication() + " did not exist");
+            if (admin.server().standby()) {
+                // A standby writes nothing: the publication came from the primary and goes there.
+                out.println(admin.publicationExists(config.publication())
+                        ? "publication " + config.publication() + " is kept: the source is a standby; on the primary run DROP PUBLICATION "
+                                + dev.scry.backfill.model.Identifiers.quote(config.publication())
+                        : "publication " + config.publication() + " did not exist");
+            }
+            else {
+                out.println(admin.dropPublication(config.publication())
+                        ? "dropped publication " + config.publication()
+                        : "publication " + config.publication() + " did not exist");
+            }
         }
         if (dropMetadata) {
             try (Connection shadow = Connect.open(config.shadow(), "shadow")) {

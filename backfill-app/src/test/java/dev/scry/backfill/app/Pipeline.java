@@ -36,6 +36,10 @@ final class Pipeline {
 
     private final Databases db;
     private final Path config;
+    // The servers `source` names (a standby, or several for failover); the pair's source when empty.
+    private List<PgServer> sourceServers = List.of();
+    private List<String> tables;
+    private String extraYaml;
 
     Pipeline(Databases db, Path dir, List<String> tables, String extraYaml) throws IOException {
         this.db = db;
@@ -43,12 +47,27 @@ final class Pipeline {
         writeConfig(tables, extraYaml);
     }
 
+    /**
+     * The pipeline reads from {@code servers} instead of the pair's source: one (a standby) as
+     * {@code source.host}, several as {@code source.hosts} (the primary among them).
+     */
+    Pipeline readingFrom(PgServer... servers) throws IOException {
+        sourceServers = List.of(servers);
+        writeConfig(tables, extraYaml);
+        return this;
+    }
+
     void writeConfig(List<String> tables, String extraYaml) throws IOException {
-        PgServer src = db.sourceServer();
+        this.tables = tables;
+        this.extraYaml = extraYaml;
+        PgServer src = sourceServers.isEmpty() ? db.sourceServer() : sourceServers.get(0);
         PgServer shd = db.shadowServer();
+        String where = sourceServers.size() > 1
+                ? "hosts: [" + String.join(", ", sourceServers.stream().map(s -> "'" + s.host() + ":" + s.port() + "'").toList()) + "]"
+                : "host: " + src.host() + ", port: " + src.port();
         StringBuilder yaml = new StringBuilder()
                 .append("pipeline: ").append(db.name()).append('\n')
-                .append("source: {host: ").append(src.host()).append(", port: ").append(src.port()).append(", database: ").append(db.name())
+                .append("source: {").append(where).append(", database: ").append(db.name())
                 .append(", user: ").append(src.user()).append(", password: '").append(src.password()).append("'}\n")
                 .append("shadow: {host: ").append(shd.host()).append(", port: ").append(shd.port()).append(", database: ").append(db.name())
                 .append(", user: ").append(shd.user()).append(", password: '").append(shd.password()).append("'}\n")
@@ -110,7 +129,19 @@ final class Pipeline {
     /** Waits until a daemon streams from the pipeline's slot (the slot is active). */
     void awaitStreaming() throws InterruptedException {
         await("the daemon streams", Duration.ofSeconds(60), sql(() ->
-                sourceLong("SELECT count(*) FROM pg_replication_slots WHERE active AND slot_name = '" + slot() + "'") == 1));
+                readLong("SELECT count(*) FROM pg_replication_slots WHERE active AND slot_name = '" + slot() + "'") == 1));
+    }
+
+    /** The server the pipeline reads (and holds its slot on): a standby it was pointed at, else the source. */
+    Connection readServer() throws SQLException {
+        return sourceServers.size() == 1 ? sourceServers.get(0).connect(db.name()) : db.source();
+    }
+
+    /** A number from the server the pipeline reads. */
+    long readLong(String sql) throws SQLException {
+        try (Connection c = readServer(); Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql)) {
+            return rs.next() ? rs.getLong(1) : -1;
+        }
     }
 
     /** `verify` finds every configured table equal (exit 0). */
@@ -152,7 +183,7 @@ final class Pipeline {
     }
 
     boolean slotExists() throws SQLException {
-        try (Connection c = db.source(); PreparedStatement ps = c.prepareStatement("SELECT 1 FROM pg_replication_slots WHERE slot_name = ?")) {
+        try (Connection c = readServer(); PreparedStatement ps = c.prepareStatement("SELECT 1 FROM pg_replication_slots WHERE slot_name = ?")) {
             ps.setString(1, slot());
             try (ResultSet rs = ps.executeQuery()) {
                 return rs.next();

@@ -48,6 +48,25 @@ class VersionMatrixIT {
                 .map(p -> Arguments.of(p.split("-")[0], p.split("-")[1], FIRST_PORT + 2 * PAIRS.indexOf(p)));
     }
 
+    @org.junit.jupiter.api.Test
+    void anOlderShadowIsRefusedBeforeAnythingIsWritten(@TempDir Path dir) throws Exception {
+        PgPair pair = PgPair.local("matrix-17-16", FIRST_PORT + 2 * PAIRS.size(), "17", "16");
+        try (Databases db = pair.newDatabases("older_shadow")) {
+            Pipeline pipeline = new Pipeline(db, dir, EveryShape.COMPOSITE_KEYS.tables(), "");
+            pipeline.source(EveryShape.COMPOSITE_KEYS.ddl());
+
+            Pipeline.Outcome refused = pipeline.run("snapshot");
+
+            assertThat(refused.exitCode()).isEqualTo(2);
+            assertThat(refused.err().strip().lines()).hasSize(1);
+            assertThat(refused.err()).contains("runs PostgreSQL 16.", "older than the source's 17.",
+                    "a shadow must run the source's major version (17) or a newer one");
+            assertThat(pipeline.sourceLong("SELECT count(*) FROM pg_replication_slots") + pipeline.sourceLong("SELECT count(*) FROM pg_publication"))
+                    .isZero();
+            assertThat(pipeline.shadowLong("SELECT count(*) FROM pg_namespace WHERE nspname = 'scry_backfill'")).isZero();
+        }
+    }
+
     @ParameterizedTest(name = "PostgreSQL {0} -> {1}")
     @MethodSource("pairs")
     @Timeout(value = 8, unit = TimeUnit.MINUTES)
@@ -80,7 +99,8 @@ class VersionMatrixIT {
             Process daemon = pipeline.spawn(log, "cdc");
             long transactions;
             long streamed;
-            try (Workload writer = new Workload(db, false, sourceVersion.hashCode() * 31L + shadowVersion.hashCode()).start()) {
+            try (Workload writer = new Workload(db, false, sourceVersion.hashCode() * 31L + shadowVersion.hashCode())
+                    .paced(Duration.ofMillis(5)).start()) {
                 pipeline.awaitStreaming();
                 pipeline.source(EveryType.changes());
                 pipeline.source(EveryShape.allChanges());

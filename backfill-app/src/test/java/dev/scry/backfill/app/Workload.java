@@ -67,6 +67,26 @@ final class Workload implements AutoCloseable {
         return transactions.get();
     }
 
+    /** Opens the connection the workload writes through. */
+    interface Connector {
+        Connection open() throws SQLException;
+    }
+
+    private volatile Connector connector;
+    private volatile long pauseMillis;
+
+    /** Pauses between transactions: a writer that leaves the machine's cores to the servers and the pipeline. */
+    Workload paced(java.time.Duration pause) {
+        this.pauseMillis = pause.toMillis();
+        return this;
+    }
+
+    /** Writes through {@code connector} instead of to the source database (e.g. to whichever server is the primary). */
+    Workload writingThrough(Connector connector) {
+        this.connector = connector;
+        return this;
+    }
+
     /** Keep writing through a source restart: a failed transaction is rolled back and tried on a new connection. */
     Workload surviveRestarts() {
         this.surviveRestarts = true;
@@ -108,7 +128,7 @@ final class Workload implements AutoCloseable {
     }
 
     private void loopOnce(Random random) throws SQLException {
-        try (Connection c = db.source()) {
+        try (Connection c = connector == null ? db.source() : connector.open()) {
             c.setAutoCommit(false);
             while (running.get()) {
                 int kind = transfersOnly ? 0 : random.nextInt(6);
@@ -126,6 +146,15 @@ final class Workload implements AutoCloseable {
                 }
                 c.commit();
                 transactions.incrementAndGet();
+                if (pauseMillis > 0) {
+                    try {
+                        Thread.sleep(pauseMillis);
+                    }
+                    catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        return;
+                    }
+                }
             }
         }
     }

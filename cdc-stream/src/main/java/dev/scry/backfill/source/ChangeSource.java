@@ -27,6 +27,14 @@ public interface ChangeSource extends AutoCloseable {
 
     void requestStop();
 
+    /**
+     * The caller waits for the stream's committed position to reach {@code lsn} (a position-only
+     * {@link SourceMark}, on a standby): a reader whose position moves on quiet tables only with
+     * its heartbeats moves it as soon as the server reports having passed {@code lsn}.
+     */
+    default void awaiting(dev.scry.backfill.model.Lsn lsn) {
+    }
+
     boolean stopRequested();
 
     @Override

@@ -48,6 +48,8 @@ final class PgOutputConverter implements PgOutputDecoder.Handler {
     private PgOutputPosition.Inside resumeInside;
     // Rows a continued snapshot copied late, whose earlier changes are skipped; null once passed.
     private SnapshotOverlap overlap;
+    // The server's timeline, kept in every position (see ServerTimeline).
+    private final int timeline;
 
     // The transaction being received.
     private boolean inTransaction;
@@ -73,6 +75,7 @@ final class PgOutputConverter implements PgOutputDecoder.Handler {
         this.restart = start.restart();
         this.commitMicros = start.commitMicros();
         this.resumeInside = start.inside();
+        this.timeline = start.timeline();
         this.overlap = overlap != null && overlap.until().isAfter(restart) ? overlap : null;
     }
 
@@ -112,7 +115,7 @@ final class PgOutputConverter implements PgOutputDecoder.Handler {
     }
 
     private PgOutputPosition here() {
-        return new PgOutputPosition(restart, null, commitMicros, overlapUntil());
+        return new PgOutputPosition(restart, null, commitMicros, overlapUntil(), timeline);
     }
 
     private Lsn overlapUntil() {
@@ -297,7 +300,7 @@ final class PgOutputConverter implements PgOutputDecoder.Handler {
             return;
         }
         PgOutputPosition position = new PgOutputPosition(restart, new PgOutputPosition.Inside(commitLsn, message, messageItems),
-                commitMicros, overlapUntil());
+                commitMicros, overlapUntil(), timeline);
         out.add(SourceItem.change(change, xid, position, TICKET));
     }
 

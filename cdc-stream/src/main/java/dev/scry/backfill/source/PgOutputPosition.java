@@ -30,8 +30,21 @@ import dev.scry.backfill.model.SourcePosition;
  * @param inside       the transaction the position is inside of, or null at a transaction boundary
  * @param commitMicros the commit time of the last applied transaction (Unix epoch microseconds), or 0
  * @param overlapUntil the end of a continued snapshot's overlap with the stream, or null
+ * @param timeline     the WAL timeline of the server the position was streamed from, or 0 when unknown (a
+ *                     snapshot's position): after a failover it tells whether the position is on the new primary's
+ *                     history (see {@link ServerTimeline})
  */
-record PgOutputPosition(Lsn restart, Inside inside, long commitMicros, Lsn overlapUntil) implements Supplier<SourcePosition> {
+record PgOutputPosition(Lsn restart, Inside inside, long commitMicros, Lsn overlapUntil, int timeline)
+        implements Supplier<SourcePosition> {
+
+    PgOutputPosition(Lsn restart, Inside inside, long commitMicros, Lsn overlapUntil) {
+        this(restart, inside, commitMicros, overlapUntil, 0);
+    }
+
+    /** The same position, streamed on {@code timeline}. */
+    PgOutputPosition onTimeline(int timeline) {
+        return new PgOutputPosition(restart, inside, commitMicros, overlapUntil, timeline);
+    }
 
     /**
      * A place inside one transaction: its commit LSN, the ordinal (from 1) of the last row message
@@ -48,6 +61,7 @@ record PgOutputPosition(Lsn restart, Inside inside, long commitMicros, Lsn overl
     static final String TX_MESSAGE = "tx_message";
     static final String TX_ITEMS = "tx_items";
     static final String OVERLAP_UNTIL = "overlap_until";
+    static final String TIMELINE = "timeline";
 
     /** Keys only Debezium's connector writes: an offset holding one was written by the Debezium reader. */
     private static final java.util.Set<String> DEBEZIUM_KEYS = java.util.Set.of(DebeziumOffsets.LSN_PROCESSED, DebeziumOffsets.LSN_COMMIT,
@@ -65,7 +79,9 @@ record PgOutputPosition(Lsn restart, Inside inside, long commitMicros, Lsn overl
                 : null;
         Object ts = offset.get(TS_USEC);
         Object overlap = offset.get(OVERLAP_UNTIL);
-        return new PgOutputPosition(restart, inside, ts == null ? 0 : number(ts), overlap == null ? null : new Lsn(number(overlap)));
+        Object timeline = offset.get(TIMELINE);
+        return new PgOutputPosition(restart, inside, ts == null ? 0 : number(ts), overlap == null ? null : new Lsn(number(overlap)),
+                timeline == null ? 0 : (int) number(timeline));
     }
 
     /** The offset for "nothing after {@code lsn} applied yet", at a transaction boundary. */
@@ -87,6 +103,9 @@ record PgOutputPosition(Lsn restart, Inside inside, long commitMicros, Lsn overl
             m.put(TX_LSN, inside.commitLsn().value());
             m.put(TX_MESSAGE, inside.message());
             m.put(TX_ITEMS, inside.items());
+        }
+        if (timeline != 0) {
+            m.put(TIMELINE, timeline);
         }
         return m;
     }

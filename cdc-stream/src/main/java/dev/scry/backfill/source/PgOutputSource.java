@@ -2,7 +2,6 @@ package dev.scry.backfill.source;
 
 import java.nio.ByteBuffer;
 import java.sql.Connection;
-import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -73,6 +72,8 @@ public final class PgOutputSource implements ChangeSource {
     private final AtomicBoolean applying = new AtomicBoolean();
     // The restart LSN of the last batch the shadow committed: what the slot may confirm.
     private final AtomicLong committed = new AtomicLong();
+    // A position the caller waits for (see awaiting): heartbeats reach it without waiting their interval.
+    private final AtomicLong awaited = new AtomicLong(Long.MAX_VALUE);
     private volatile Thread applier;
 
     /**
@@ -129,6 +130,11 @@ public final class PgOutputSource implements ChangeSource {
             try (Connection c = SourceConnection.open(settings.source(), "scry-backfill catalog " + settings.pipeline())) {
                 typeNames = typeNames(c);
                 start = startOffset.isPresent() ? PgOutputPosition.read(startOffset.get()) : slotPosition(c);
+                if (startOffset.isPresent()) {
+                    // Each start, not only the command's: after a failover this is another server.
+                    ResumableSlot.check(settings.slot(), start.restart(), new SourceAdmin(c).slot(settings.slot()),
+                            settings.source().describe());
+                }
             }
             try (Connection replication = SourceConnection.openReplication(settings.source(), "scry-backfill " + settings.pipeline())) {
                 stream(replication, start, typeNames);
@@ -155,8 +161,11 @@ public final class PgOutputSource implements ChangeSource {
         }
     }
 
-    private void stream(Connection replication, PgOutputPosition start, Map<Integer, String> typeNames)
+    private void stream(Connection replication, PgOutputPosition checkpoint, Map<Integer, String> typeNames)
             throws SQLException, InterruptedException {
+        int timeline = ServerTimeline.current(replication);
+        ServerTimeline.checkReachable(replication, checkpoint.timeline(), timeline, checkpoint.restart(), settings.source().describe());
+        PgOutputPosition start = checkpoint.onTimeline(timeline);
         LogSequenceNumber from = LogSequenceNumber.valueOf(start.restart().value());
         PGReplicationStream stream = replication.unwrap(PGConnection.class).getReplicationAPI().replicationStream().logical()
                 .withSlotName(settings.slot())
@@ -235,9 +244,13 @@ public final class PgOutputSource implements ChangeSource {
                 handOverReady();
             }
             long now = System.nanoTime();
-            if (!pending && !applying.get() && waiting.isEmpty() && now - lastHeartbeatNanos >= settings.heartbeatInterval().toNanos()) {
+            long received = stream.getLastReceiveLSN().asLong();
+            boolean reachesAwaited = Long.compareUnsigned(received, awaited.get()) >= 0
+                    && Long.compareUnsigned(converter.restart().value(), awaited.get()) < 0;
+            if (!pending && !applying.get() && waiting.isEmpty()
+                    && (reachesAwaited || now - lastHeartbeatNanos >= settings.heartbeatInterval().toNanos())) {
                 lastHeartbeatNanos = now;
-                Lsn at = new Lsn(stream.getLastReceiveLSN().asLong());
+                Lsn at = new Lsn(received);
                 if (at.isAfter(converter.restart())) {
                     for (PendingBatch<Object> batch : batcher.offer(converter.heartbeat(at))) {
                         handOver(batch);
@@ -360,6 +373,11 @@ public final class PgOutputSource implements ChangeSource {
     }
 
     @Override
+    public void awaiting(Lsn lsn) {
+        awaited.set(lsn.value());
+    }
+
+    @Override
     public boolean stopRequested() {
         return stopRequested.get();
     }
@@ -384,15 +402,7 @@ public final class PgOutputSource implements ChangeSource {
         if (slot.isPresent() && slot.get().confirmedFlush() != null) {
             return new PgOutputPosition(slot.get().confirmedFlush(), null, 0, null);
         }
-        try (PreparedStatement ps = c.prepareStatement("SELECT lsn::text FROM pg_create_logical_replication_slot(?, 'pgoutput')")) {
-            ps.setString(1, settings.slot());
-            try (ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                Lsn at = Lsn.parse(rs.getString(1));
-                LOG.info("created replication slot {} at {}", settings.slot(), at);
-                return new PgOutputPosition(at, null, 0, null);
-            }
-        }
+        return new PgOutputPosition(settings.slotCreation().create(c, settings.slot()), null, 0, null);
     }
 
     /** Type names by OID: the stream describes columns by type OID and names only the types it adds. */

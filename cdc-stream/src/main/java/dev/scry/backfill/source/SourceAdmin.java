@@ -33,28 +33,45 @@ public final class SourceAdmin {
 
     private static final Logger LOG = LoggerFactory.getLogger(SourceAdmin.class);
 
+    /**
+     * The source's current WAL position as SQL: where a primary is inserting WAL (not the write
+     * position, which with asynchronous commit can trail committed transactions by the WAL
+     * writer's delay), or how far a standby has replayed (it writes no WAL of its own, and
+     * {@code pg_current_wal_*} are refused during recovery).
+     */
+    public static final String CURRENT_WAL_LSN = "CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn()"
+            + " ELSE pg_current_wal_insert_lsn() END";
+
     private final Connection connection;
+    private SourceServer server;
 
     public SourceAdmin(Connection connection) {
         this.connection = connection;
     }
 
-    /**
-     * Where the source is inserting WAL now. The insert position, not the write position: with
-     * asynchronous commit the latter can trail committed transactions by the WAL writer's delay.
-     */
+    /** The server this reads and writes, read once. */
+    public SourceServer server() throws SQLException {
+        if (server == null) {
+            server = SourceServer.of(connection);
+        }
+        return server;
+    }
+
+    /** Where the source stands in its WAL now (see {@link #CURRENT_WAL_LSN}). */
     public Lsn currentWalLsn() throws SQLException {
-        try (Statement st = connection.createStatement(); ResultSet rs = st.executeQuery("SELECT pg_current_wal_insert_lsn()::text")) {
+        try (Statement st = connection.createStatement(); ResultSet rs = st.executeQuery("SELECT (" + CURRENT_WAL_LSN + ")::text")) {
             rs.next();
             return Lsn.parse(rs.getString(1));
         }
     }
 
     public Optional<SlotInfo> slot(String name) throws SQLException {
-        String sql = """
-                SELECT slot_name, plugin, database, active, coalesce(active_pid, 0),
-                       confirmed_flush_lsn::text, restart_lsn::text
-                FROM pg_replication_slots WHERE slot_name = ?""";
+        boolean failoverColumns = server().major() >= 17;
+        String sql = "SELECT slot_name, plugin, database, active, coalesce(active_pid, 0), confirmed_flush_lsn::text, restart_lsn::text, "
+                + (failoverColumns ? "failover, synced" : "false, false") + ", "
+                // wal_status 'lost': the WAL the slot needs is gone (max_slot_wal_keep_size).
+                + "coalesce(" + server().slotInvalidationColumn() + ", CASE WHEN wal_status = 'lost' THEN 'wal_removed' END)"
+                + " FROM pg_replication_slots WHERE slot_name = ?";
         try (PreparedStatement ps = connection.prepareStatement(sql)) {
             ps.setString(1, name);
             try (ResultSet rs = ps.executeQuery()) {
@@ -63,7 +80,27 @@ public final class SourceAdmin {
                 }
                 return Optional.of(new SlotInfo(rs.getString(1), rs.getString(2), rs.getString(3), rs.getBoolean(4), rs.getInt(5),
                         rs.getString(6) == null ? null : Lsn.parse(rs.getString(6)),
-                        rs.getString(7) == null ? null : Lsn.parse(rs.getString(7))));
+                        rs.getString(7) == null ? null : Lsn.parse(rs.getString(7)), rs.getBoolean(8), rs.getBoolean(9),
+                        rs.getString(10)));
+            }
+        }
+    }
+
+    /**
+     * What decoding the slot has cost the source since its statistics were reset
+     * ({@code pg_stat_replication_slots}, PostgreSQL 14): transactions and bytes decoded, and those
+     * larger than {@code logical_decoding_work_mem} that the server spilled to disk while decoding.
+     */
+    public record DecodingStats(long transactions, long bytes, long spilledTransactions, long spilledBytes) {
+    }
+
+    public Optional<DecodingStats> decodingStats(String slot) throws SQLException {
+        try (PreparedStatement ps = connection.prepareStatement(
+                "SELECT total_txns, total_bytes, spill_txns, spill_bytes FROM pg_stat_replication_slots WHERE slot_name = ?")) {
+            ps.setString(1, slot);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? Optional.of(new DecodingStats(rs.getLong(1), rs.getLong(2), rs.getLong(3), rs.getLong(4)))
+                        : Optional.empty();
             }
         }
     }
@@ -182,6 +219,19 @@ public final class SourceAdmin {
             st.execute("DROP PUBLICATION IF EXISTS " + Identifiers.quote(name));
         }
         return existed;
+    }
+
+    /**
+     * A point in the source's WAL that the stream shows it has passed: on a primary a marker
+     * message ({@link #emitMarker}); on a standby, which can write nothing, the position it has
+     * replayed, passed once the stream's position reaches it. Either way every transaction
+     * committed on the source before this call lies before the mark.
+     */
+    public SourceMark mark(String content) throws SQLException {
+        if (server().standby()) {
+            return new SourceMark(null, currentWalLsn());
+        }
+        return new SourceMark(content, emitMarker(content));
     }
 
     /**

@@ -18,9 +18,16 @@ import dev.scry.backfill.model.TableSelector;
  * @param maxBatchRows      the most changes one shadow transaction applies
  * @param maxBatchDelay     how long a batch may wait to fill before it is applied
  * @param heartbeatInterval how often the engine reports its position while the tables are idle
+ * @param slotCreation      how the slot is created when it is missing (as a failover slot or not)
  */
 public record StreamSettings(String pipeline, ConnectionSettings source, List<TableSelector> tables, String slot,
-                             String publication, int maxBatchRows, Duration maxBatchDelay, Duration heartbeatInterval) {
+                             String publication, int maxBatchRows, Duration maxBatchDelay, Duration heartbeatInterval,
+                             SlotCreation slotCreation) {
+
+    public StreamSettings(String pipeline, ConnectionSettings source, List<TableSelector> tables, String slot, String publication,
+                          int maxBatchRows, Duration maxBatchDelay, Duration heartbeatInterval) {
+        this(pipeline, source, tables, slot, publication, maxBatchRows, maxBatchDelay, heartbeatInterval, new SlotCreation(true));
+    }
 
     public StreamSettings {
         Objects.requireNonNull(pipeline, "pipeline");
@@ -28,6 +35,7 @@ public record StreamSettings(String pipeline, ConnectionSettings source, List<Ta
         tables = List.copyOf(tables);
         Objects.requireNonNull(slot, "slot");
         Objects.requireNonNull(publication, "publication");
+        Objects.requireNonNull(slotCreation, "slotCreation");
         if (maxBatchRows < 1) {
             throw new IllegalArgumentException("maxBatchRows must be >= 1");
         }

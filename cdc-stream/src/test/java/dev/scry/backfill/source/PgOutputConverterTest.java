@@ -159,6 +159,17 @@ class PgOutputConverterTest {
         assertThat(PgOutputPosition.readable(p.offset())).isTrue();
         assertThat(PgOutputPosition.readable(Map.of("lsn", 5L))).isTrue();
         assertThat(PgOutputPosition.readable(Map.of("lsn", 5L, "lsn_proc", 5L, "txId", 3L))).isFalse();
+        PgOutputPosition onTimeline = p.onTimeline(3);
+        assertThat(PgOutputPosition.read(onTimeline.offset())).isEqualTo(onTimeline);
+        assertThat(PgOutputPosition.read(Map.of("lsn", 5L)).timeline()).as("unknown before a stream ran").isZero();
+    }
+
+    @Test
+    void everyPositionAStreamMakesCarriesItsTimeline() throws Exception {
+        PgOutputConverter converter = converter(new PgOutputPosition(new Lsn(100), null, 0, null).onTimeline(2), null);
+        feed(converter, begin(900, 7), relation(), insert(tuple("1", null)), commit(900, 950));
+        assertThat(items).isNotEmpty().allSatisfy(item -> assertThat(item.positionSource().get().offset()).containsEntry("timeline", 2));
+        assertThat(converter.heartbeat(new Lsn(2000)).positionSource().get().offset()).containsEntry("timeline", 2);
     }
 
     private PgOutputConverter converter(PgOutputPosition start, SnapshotOverlap overlap) {

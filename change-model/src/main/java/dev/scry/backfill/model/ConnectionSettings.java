@@ -2,6 +2,7 @@ package dev.scry.backfill.model;
 
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.Objects;
 import java.util.Properties;
 
@@ -9,17 +10,56 @@ import java.util.Properties;
  * Where one PostgreSQL database is and how to log in to it. The password never appears in
  * {@link #toString()} or in the JDBC URL; it travels only in {@link #jdbcProperties()}.
  *
+ * @param host        the server, or the first of {@code hosts}
  * @param sslMode     libpq's sslmode ({@code disable} ... {@code verify-full}); pgjdbc's default {@code prefer}
  * @param sslRootCert the CA certificate file that verify-ca / verify-full check the server against, or null
+ * @param hosts       several servers of which the primary is wanted (a primary and its standbys, for failover), or
+ *                    empty for the one at {@code host:port}
  */
 public record ConnectionSettings(String host, int port, String database, String user, String password, String sslMode,
-                                 String sslRootCert) {
+                                 String sslRootCert, List<HostPort> hosts) {
+
+    /** One server of a list. */
+    public record HostPort(String host, int port) {
+
+        public HostPort {
+            Objects.requireNonNull(host, "host");
+            if (port < 1 || port > 65535) {
+                throw new IllegalArgumentException("port must be between 1 and 65535, got " + port);
+            }
+        }
+
+        /** {@code host:port}, IPv6 addresses in brackets, as pgjdbc's URL writes them. */
+        @Override
+        public String toString() {
+            return (host.contains(":") && !host.startsWith("[") ? "[" + host + "]" : host) + ":" + port;
+        }
+    }
 
     public static final java.util.Set<String> SSL_MODES = java.util.Set.of("disable", "allow", "prefer", "require", "verify-ca",
             "verify-full");
 
     public ConnectionSettings(String host, int port, String database, String user, String password) {
         this(host, port, database, user, password, "prefer", null);
+    }
+
+    public ConnectionSettings(String host, int port, String database, String user, String password, String sslMode, String sslRootCert) {
+        this(host, port, database, user, password, sslMode, sslRootCert, List.of());
+    }
+
+    /** Any of {@code hosts}, whichever is the primary when connecting (pgjdbc's {@code targetServerType=primary}). */
+    public static ConnectionSettings primaryOf(List<HostPort> hosts, String database, String user, String password, String sslMode,
+                                               String sslRootCert) {
+        if (hosts.isEmpty()) {
+            throw new IllegalArgumentException("no hosts");
+        }
+        return new ConnectionSettings(hosts.get(0).host(), hosts.get(0).port(), database, user, password, sslMode, sslRootCert,
+                hosts.size() == 1 ? List.of() : hosts);
+    }
+
+    /** Whether several servers are named, the primary among them being the one to use. */
+    public boolean primaryOfSeveral() {
+        return !hosts.isEmpty();
     }
 
     /** Bounded so that an unreachable host fails in seconds, not after the OS's TCP timeout. */
@@ -37,14 +77,16 @@ public record ConnectionSettings(String host, int port, String database, String 
         if (port < 1 || port > 65535) {
             throw new IllegalArgumentException("port must be between 1 and 65535, got " + port);
         }
+        hosts = hosts == null ? List.of() : List.copyOf(hosts);
     }
 
     public String jdbcUrl() {
-        return "jdbc:postgresql://" + hostForUrl() + ":" + port + "/" + URLEncoder.encode(database, StandardCharsets.UTF_8);
+        return "jdbc:postgresql://" + hostsForUrl() + "/" + URLEncoder.encode(database, StandardCharsets.UTF_8);
     }
 
-    private String hostForUrl() {
-        return host.contains(":") && !host.startsWith("[") ? "[" + host + "]" : host;
+    private String hostsForUrl() {
+        return hosts.isEmpty() ? new HostPort(host, port).toString()
+                : hosts.stream().map(HostPort::toString).collect(java.util.stream.Collectors.joining(","));
     }
 
     /** Properties for {@code DriverManager.getConnection(jdbcUrl(), jdbcProperties())}. */
@@ -59,6 +101,12 @@ public record ConnectionSettings(String host, int port, String database, String 
         p.setProperty("sslmode", sslMode);
         if (sslRootCert != null) {
             p.setProperty("sslrootcert", sslRootCert);
+        }
+        if (!hosts.isEmpty()) {
+            // pgjdbc tries the hosts in order and keeps the one that is not in recovery. It remembers
+            // which host is which for hostRecheckSeconds (default 10): a promoted standby is found sooner.
+            p.setProperty("targetServerType", "primary");
+            p.setProperty("hostRecheckSeconds", "2");
         }
         return p;
     }
@@ -77,7 +125,7 @@ public record ConnectionSettings(String host, int port, String database, String 
 
     /** {@code user@host:port/database}, safe to log. */
     public String describe() {
-        return user + "@" + hostForUrl() + ":" + port + "/" + database;
+        return user + "@" + hostsForUrl() + "/" + database;
     }
 
     @Override

@@ -40,6 +40,8 @@ import dev.scry.backfill.model.SourcePosition;
 import dev.scry.backfill.model.TableId;
 import dev.scry.backfill.model.TableSpec;
 import dev.scry.backfill.source.PgOutputSource;
+import dev.scry.backfill.source.SlotCreation;
+import dev.scry.backfill.source.SourceServer;
 import dev.scry.backfill.source.SlotInfo;
 import dev.scry.backfill.source.SnapshotOverlap;
 import dev.scry.backfill.source.SourceAdmin;
@@ -75,6 +77,7 @@ public final class CopySnapshot {
     private final ConnectionSettings source;
     private final ConnectionSettings shadow;
     private final String slot;
+    private final SlotCreation slotCreation;
     private final CheckpointStore checkpoints;
     private final List<TableSpec> tables;
     private final Throttle throttle;
@@ -85,13 +88,14 @@ public final class CopySnapshot {
     private final SnapshotJournal journal;
     private final AtomicBoolean stop = new AtomicBoolean();
 
-    public CopySnapshot(ConnectionSettings source, ConnectionSettings shadow, String slot, CheckpointStore checkpoints,
-                        List<TableSpec> tables, Throttle throttle, SnapshotProgress progress, SnapshotSettings settings,
-                        TransformChain chain) {
+    public CopySnapshot(ConnectionSettings source, ConnectionSettings shadow, String slot, SlotCreation slotCreation,
+                        CheckpointStore checkpoints, List<TableSpec> tables, Throttle throttle, SnapshotProgress progress,
+                        SnapshotSettings settings, TransformChain chain) {
         this.chain = chain;
         this.source = source;
         this.shadow = shadow;
         this.slot = slot;
+        this.slotCreation = slotCreation;
         this.checkpoints = checkpoints;
         this.tables = List.copyOf(tables);
         this.throttle = throttle;
@@ -113,7 +117,7 @@ public final class CopySnapshot {
      */
     public Lsn run() throws SQLException, InterruptedException {
         try (Connection replication = openReplication()) {
-            String[] created = createSlot(replication, Identifiers.quote(slot), "");
+            String[] created = createSlot(replication, Identifiers.quote(slot), false);
             Lsn consistentPoint = Lsn.parse(created[0]);
             String exported = created[1];
             List<TableCopy.Part> parts;
@@ -199,7 +203,7 @@ public final class CopySnapshot {
         try (Connection replication = openReplication()) {
             // A temporary slot, dropped with this connection: it only serves to export a snapshot
             // whose position in the stream is known exactly.
-            String[] created = createSlot(replication, Identifiers.quote(slot + "_continue"), " TEMPORARY");
+            String[] created = createSlot(replication, Identifiers.quote(slot + "_continue"), true);
             Lsn at = Lsn.parse(created[0]);
             LOG.info("continuing the interrupted snapshot: {} of {} part(s) were copied; copying the other {} under a new snapshot"
                     + " at {} (changes to them up to there are skipped when streaming from {})", done, planned.size(), missing.size(), at,
@@ -295,8 +299,8 @@ public final class CopySnapshot {
     }
 
     /** Creates a slot on the replication connection; its snapshot stays importable until the connection runs anything else. */
-    private String[] createSlot(Connection replication, String name, String temporary) throws SQLException {
-        String sql = "CREATE_REPLICATION_SLOT " + name + temporary + " LOGICAL pgoutput EXPORT_SNAPSHOT";
+    private String[] createSlot(Connection replication, String name, boolean temporary) throws SQLException {
+        String sql = slotCreation.exportingCommand(SourceServer.of(replication), name, temporary);
         try (Statement st = replication.createStatement(); ResultSet rs = st.executeQuery(sql)) {
             rs.next();
             return new String[] {rs.getString("consistent_point"), rs.getString("snapshot_name")};
@@ -305,6 +309,9 @@ public final class CopySnapshot {
             if ("42710".equals(e.getSQLState())) {
                 throw new SetupException("replication slot " + name + " already exists on the source; if it is left over from"
                         + " this pipeline run `teardown`, otherwise set `slot:` to another name");
+            }
+            if (SlotCreation.unprepared(e, name).isPresent()) {
+                throw SlotCreation.unprepared(e, name).get();
             }
             throw e;
         }

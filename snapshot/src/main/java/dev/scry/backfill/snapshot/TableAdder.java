@@ -17,6 +17,7 @@ import dev.scry.backfill.model.ConnectionSettings;
 import dev.scry.backfill.model.TableSpec;
 import dev.scry.backfill.sink.ShadowSchema;
 import dev.scry.backfill.sink.ShadowTypes;
+import dev.scry.backfill.error.SetupException;
 import dev.scry.backfill.source.SourceAdmin;
 import dev.scry.backfill.source.SourceCatalog;
 
@@ -61,6 +62,11 @@ public final class TableAdder {
      */
     public OptionalLong add(TableSpec spec, Runnable joined) throws SQLException {
         try (Connection src = open(source, "source"); Connection dst = open(shadow, "shadow")) {
+            if (new SourceAdmin(src).server().standby()) {
+                throw new SetupException("table " + spec.id() + " cannot join the pipeline while it reads from a standby: publishing"
+                        + " it consistently with its copy takes a lock and a publication change on the primary. Read from the primary"
+                        + " to add it, or leave it out of `tables`");
+            }
             SourceCatalog.Relation relation = new SourceCatalog(src).relation(spec.id()).orElseThrow(() -> new SQLException(
                     "table " + spec.id() + " disappeared from the source"));
             ShadowTypes.ensure(src, dst, List.of(relation.oid()));

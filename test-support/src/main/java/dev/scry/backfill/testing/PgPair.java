@@ -64,6 +64,20 @@ public final class PgPair {
      * default), started (and the binaries fetched) unless already running; left running.
      */
     public static PgPair local(String name, int sourcePort, String sourceVersion, String shadowVersion) {
+        PgPair pair = unstarted(name, sourcePort, sourceVersion, shadowVersion);
+        pair.control("start", "both");
+        return pair;
+    }
+
+    /** The same, on clusters made anew: whatever a previous run left under {@code .pg-local/<name>} is removed first. */
+    public static PgPair fresh(String name, int sourcePort, String sourceVersion, String shadowVersion) {
+        PgPair pair = unstarted(name, sourcePort, sourceVersion, shadowVersion);
+        pair.destroy();
+        pair.control("start", "both");
+        return pair;
+    }
+
+    private static PgPair unstarted(String name, int sourcePort, String sourceVersion, String shadowVersion) {
         Map<String, String> versions = new java.util.HashMap<>();
         if (sourceVersion != null) {
             versions.put("PG_SOURCE_VERSION", sourceVersion);
@@ -72,12 +86,10 @@ public final class PgPair {
             versions.put("PG_SHADOW_VERSION", shadowVersion);
         }
         Path dir = repositoryRoot().resolve(".pg-local").resolve(name);
-        PgPair pair = new PgPair(new PgServer("127.0.0.1", sourcePort, "postgres", ""), new PgServer("127.0.0.1", sourcePort + 1, "postgres", ""),
+        return new PgPair(new PgServer("127.0.0.1", sourcePort, "postgres", ""), new PgServer("127.0.0.1", sourcePort + 1, "postgres", ""),
                 "local clusters " + name + " (PostgreSQL " + (sourceVersion == null ? "default" : sourceVersion) + " -> "
                         + (shadowVersion == null ? "default" : shadowVersion) + ") on " + sourcePort + "/" + (sourcePort + 1),
                 dir, Map.copyOf(versions));
-        pair.control("start", "both");
-        return pair;
     }
 
     /** The standby of a local pair's source, on the source's port + 2 (see {@link #startStandby()}). */
@@ -107,13 +119,7 @@ public final class PgPair {
 
     /** Stops every cluster of this pair (source, shadow, standby) and removes their data. */
     public void destroy() {
-        control("stop", "both");
-        try (var files = Files.walk(localDir)) {
-            files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
-        }
-        catch (IOException e) {
-            throw new IllegalStateException("cannot remove " + localDir + ": " + e.getMessage(), e);
-        }
+        control("destroy", "both");
     }
 
     /**

@@ -10,6 +10,7 @@ import dev.scry.backfill.sink.RetryPolicy;
 import dev.scry.backfill.sink.SinkSettings;
 import dev.scry.backfill.snapshot.SnapshotSettings;
 import dev.scry.backfill.transform.TransformConfig;
+import dev.scry.backfill.source.SlotCreation;
 import dev.scry.backfill.source.StreamSettings;
 import dev.scry.backfill.throttle.RateLimit;
 
@@ -22,7 +23,7 @@ public record BackfillConfig(String file, String pipeline, ConnectionSettings so
                              Duration batchMaxDelay, RateLimit rateLimit, Duration heartbeatInterval,
                              SnapshotSettings snapshot, Duration discoverTablesEvery, RetryPolicy retry,
                              boolean standby, boolean tolerateErrors, List<TransformConfig> transforms, String metricsHost,
-                             int metricsPort) {
+                             int metricsPort, boolean slotFailover) {
 
     public BackfillConfig {
         selectors = List.copyOf(selectors);
@@ -43,11 +44,17 @@ public record BackfillConfig(String file, String pipeline, ConnectionSettings so
     /** The same configuration with {@code tables} resolved against the source's catalog. */
     public BackfillConfig withTables(List<TableId> resolved) {
         return new BackfillConfig(file, pipeline, source, shadow, selectors, resolved, slot, publication, batchMaxRows, batchMaxDelay,
-                rateLimit, heartbeatInterval, snapshot, discoverTablesEvery, retry, standby, tolerateErrors, transforms, metricsHost, metricsPort);
+                rateLimit, heartbeatInterval, snapshot, discoverTablesEvery, retry, standby, tolerateErrors, transforms, metricsHost, metricsPort, slotFailover);
     }
 
     public StreamSettings streamSettings() {
-        return new StreamSettings(pipeline, source, selectors, slot, publication, batchMaxRows, batchMaxDelay, heartbeatInterval);
+        return new StreamSettings(pipeline, source, selectors, slot, publication, batchMaxRows, batchMaxDelay, heartbeatInterval,
+                slotCreation());
+    }
+
+    /** How the pipeline's slot is created: as a failover slot where the server has them, unless {@code slot-failover: false}. */
+    public SlotCreation slotCreation() {
+        return new SlotCreation(slotFailover);
     }
 
     public SinkSettings sinkSettings() {

@@ -35,9 +35,11 @@ import dev.scry.backfill.throttle.RateLimit;
  * pipeline: demo                # required; [a-z][a-z0-9_]*, at most 40 characters
  * source:   {host, port, database, user, password | password-file, sslmode, sslrootcert}
  *                               # host, database, user required; port 5432; password ""; sslmode prefer
+ *                               # or hosts: [a:5432, b:5432] instead of host/port: whichever is the primary (failover)
  * shadow:   {host, port, database, user, password}
  * tables:   [public.customers, '"Sales"."Order Lines"', 'audit.*']   # required, schema-qualified, as SQL writes them; * in an unquoted part matches any run
  * slot:        backfill_&lt;pipeline&gt;   # [a-z0-9_], at most 63 characters
+ * slot-failover: true        # a failover slot where the server has them (PostgreSQL 17 primary)
  * publication: backfill_&lt;pipeline&gt;
  * batch:       {max-rows: 2048, max-delay-ms: 200}
  * rate-limit:  {rows-per-second: 0, bytes-per-second: 0}   # 0 = unlimited
@@ -52,8 +54,10 @@ import dev.scry.backfill.throttle.RateLimit;
 public final class ConfigLoader {
 
     static final Set<String> TOP = Set.of("pipeline", "source", "shadow", "tables", "slot", "publication", "batch",
-            "rate-limit", "transforms", "snapshot", "discover-tables-every-ms", "retry", "standby", "errors", "heartbeat-interval-ms", "metrics");
-    static final Set<String> ENDPOINT = Set.of("host", "port", "database", "user", "password", "password-file", "sslmode", "sslrootcert");
+            "rate-limit", "transforms", "snapshot", "discover-tables-every-ms", "retry", "standby", "errors", "heartbeat-interval-ms", "metrics",
+            "slot-failover");
+    static final Set<String> ENDPOINT = Set.of("host", "hosts", "port", "database", "user", "password", "password-file", "sslmode",
+            "sslrootcert");
     static final Set<String> BATCH = Set.of("max-rows", "max-delay-ms");
     static final Set<String> RATE_LIMIT = Set.of("rows-per-second", "bytes-per-second");
     static final Set<String> SNAPSHOT = Set.of("method", "parallelism", "chunk-mb");
@@ -115,7 +119,12 @@ public final class ConfigLoader {
             throw top.error("pipeline must start with a lower-case letter and hold only a-z, 0-9 and _ (at most 40), got '" + pipeline + "'");
         }
         ConnectionSettings source = endpoint(top.section("source", ENDPOINT, true));
-        ConnectionSettings shadow = endpoint(top.section("shadow", ENDPOINT, true));
+        Section shadowSection = top.section("shadow", ENDPOINT, true);
+        if (shadowSection.has("hosts")) {
+            throw shadowSection.error(shadowSection.qualified("hosts") + " is for the source (the primary among its servers);"
+                    + " name the shadow with shadow.host");
+        }
+        ConnectionSettings shadow = endpoint(shadowSection);
         if (source.host().equalsIgnoreCase(shadow.host()) && source.port() == shadow.port() && source.database().equals(shadow.database())) {
             throw top.error("source and shadow are the same database (" + source.describe() + "); the shadow must be a different database");
         }
@@ -167,12 +176,18 @@ public final class ConfigLoader {
                     + " a dead letter and go on), got '" + tolerance + "'");
         }
 
+        if (source.primaryOfSeveral() && snapshotMethod == SnapshotSettings.Method.DEBEZIUM) {
+            throw snap.error("source.hosts needs snapshot.method: copy (the Debezium engine connects to one host); name one"
+                    + " server with source.host, or use the copy snapshot");
+        }
+        boolean slotFailover = top.bool("slot-failover", true);
+
         List<TransformConfig> transforms = transforms(top);
         Section metricsSection = top.section("metrics", METRICS, false);
         String metricsHost = metricsSection.string("host", "127.0.0.1");
         int metricsPort = (int) metricsSection.integer("port", 9464, 0, 65535);
         return new BackfillConfig(file, pipeline, source, shadow, selectors, tables, slot, publication, maxRows,
-                Duration.ofMillis(maxDelay), rateLimit, Duration.ofMillis(top.integer("heartbeat-interval-ms", HEARTBEAT_INTERVAL.toMillis(), 100, 3_600_000)), snapshot, Duration.ofMillis(discoverEvery), retry, top.bool("standby", false), tolerance.equals("all"), transforms, metricsHost, metricsPort);
+                Duration.ofMillis(maxDelay), rateLimit, Duration.ofMillis(top.integer("heartbeat-interval-ms", HEARTBEAT_INTERVAL.toMillis(), 100, 3_600_000)), snapshot, Duration.ofMillis(discoverEvery), retry, top.bool("standby", false), tolerance.equals("all"), transforms, metricsHost, metricsPort, slotFailover);
     }
 
     static final Map<String, Set<String>> TRANSFORM_KEYS = Map.of(
@@ -244,8 +259,9 @@ public final class ConfigLoader {
     private String file;
 
     private static ConnectionSettings endpoint(Section s) {
-        String host = s.string("host", null);
-        int port = (int) s.integer("port", 5432, 1, 65535);
+        List<ConnectionSettings.HostPort> hosts = s.has("hosts") ? hosts(s) : List.of();
+        String host = hosts.isEmpty() ? s.string("host", null) : hosts.get(0).host();
+        int port = hosts.isEmpty() ? (int) s.integer("port", 5432, 1, 65535) : hosts.get(0).port();
         String database = s.string("database", null);
         String user = s.string("user", null);
         String password = s.string("password", "");
@@ -281,7 +297,33 @@ public final class ConfigLoader {
         if (user.isBlank()) {
             throw s.error(s.qualified("user") + " is empty");
         }
-        return new ConnectionSettings(host, port, database, user, password, sslMode, sslRootCert);
+        return hosts.isEmpty() ? new ConnectionSettings(host, port, database, user, password, sslMode, sslRootCert)
+                : ConnectionSettings.primaryOf(hosts, database, user, password, sslMode, sslRootCert);
+    }
+
+    /** {@code hosts: [host:port, ...]}: a primary and its standbys, in the order to try them. */
+    private static List<ConnectionSettings.HostPort> hosts(Section s) {
+        if (s.has("host") || s.has("port")) {
+            throw s.error(s.qualified("hosts") + " and " + s.qualified(s.has("host") ? "host" : "port") + " are both set; list every"
+                    + " server as host:port in hosts, or name one with host and port");
+        }
+        List<String> entries = s.strings("hosts");
+        if (entries.isEmpty()) {
+            throw s.error(s.qualified("hosts") + " is empty; list the servers as host:port, e.g. [db-a:5432, db-b:5432]");
+        }
+        List<ConnectionSettings.HostPort> out = new ArrayList<>();
+        for (int i = 0; i < entries.size(); i++) {
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\[[0-9a-fA-F:.]+]|[^:\\[\\]\\s]+)(?::(\\d{1,5}))?")
+                    .matcher(entries.get(i).strip());
+            int port = m.matches() && m.group(2) != null ? Integer.parseInt(m.group(2)) : 5432;
+            if (!m.matches() || port < 1 || port > 65535) {
+                throw s.error(s.qualified("hosts") + "[" + i + "] must be host or host:port (IPv6 as [addr]:port), got '"
+                        + entries.get(i) + "'");
+            }
+            String host = m.group(1).startsWith("[") ? m.group(1).substring(1, m.group(1).length() - 1) : m.group(1);
+            out.add(new ConnectionSettings.HostPort(host, port));
+        }
+        return out;
     }
 
     private static List<TableSelector> tables(Section top) {

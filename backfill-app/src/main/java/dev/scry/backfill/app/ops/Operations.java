@@ -22,6 +22,7 @@ import com.zaxxer.hikari.metrics.MetricsTrackerFactory;
 import com.zaxxer.hikari.metrics.micrometer.MicrometerMetricsTrackerFactory;
 
 import dev.scry.backfill.model.ConnectionSettings;
+import dev.scry.backfill.source.SourceAdmin;
 import dev.scry.backfill.model.TableId;
 import dev.scry.backfill.sink.ShadowSink;
 import dev.scry.backfill.throttle.Throttle;
@@ -205,7 +206,7 @@ public final class Operations implements AutoCloseable, ShadowSink.Listener {
         try (Connection c = DriverManager.getConnection(where.jdbcUrl(), p)) {
             if (slotName != null) {
                 try (PreparedStatement ps = c.prepareStatement(
-                        "SELECT pg_current_wal_lsn() - confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = ?")) {
+                        "SELECT " + SourceAdmin.CURRENT_WAL_LSN + " - confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = ?")) {
                     ps.setString(1, slotName);
                     try (ResultSet rs = ps.executeQuery()) {
                         if (rs.next()) {

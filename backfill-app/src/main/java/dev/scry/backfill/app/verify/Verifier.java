@@ -84,7 +84,8 @@ public final class Verifier {
             TableDigest.Sum before = digest.total(source);
             // A logical-decoding message (no table is written) that the daemon's stream carries: once the
             // shadow's checkpoint passes it, the shadow holds every change committed before it.
-            waitForShadow(shadow, admin.emitMarker("verify:" + config.pipeline()));
+            // On a standby, its replay position: the daemon's heartbeats carry the checkpoint past it.
+            waitForShadow(shadow, admin.mark("verify:" + config.pipeline()).lsn());
             TableDigest.Sum shadowSum = digest.total(shadow);
             TableDigest.Sum after = digest.total(source);
             if (before.equals(after)) {

@@ -78,7 +78,7 @@ class ConfigLoaderTest {
     void unknownKeysAreNamedWithTheirPath() {
         assertError(VALID + "tabels: []\n").hasMessageContaining("tabels is not a known key");
         assertError(VALID.replace("host: 127.0.0.1, port: 54320", "hots: 127.0.0.1, port: 54320"))
-                .hasMessageContaining("source.hots is not a known key").hasMessageContaining("host, password, password-file, port, sslmode, sslrootcert, user");
+                .hasMessageContaining("source.hots is not a known key").hasMessageContaining("host, hosts, password, password-file, port, sslmode, sslrootcert, user");
         assertError(VALID + "batch: {max-rowz: 1}\n").hasMessageContaining("batch.max-rowz is not a known key");
     }
 
@@ -153,6 +153,38 @@ class ConfigLoaderTest {
         assertError("- just\n- a list\n").hasMessageContaining("the top level must be a mapping");
         assertError("pipeline: [unclosed\n").hasMessageContaining(":2: not valid YAML").hasMessageNotContaining("\n");
         assertError(VALID + "pipeline: again\n").hasMessageContaining("not valid YAML").hasMessageContaining("duplicate key");
+    }
+
+    @Test
+    void sourceHostsNameEveryServerAndThePrimaryAmongThemIsUsed() throws Exception {
+        BackfillConfig c = load(VALID.replace("host: 127.0.0.1, port: 54320", "hosts: ['db-a:5433', '[::1]:5434', db-c]"));
+
+        assertThat(c.source().jdbcUrl()).isEqualTo("jdbc:postgresql://db-a:5433,[::1]:5434,db-c:5432/app");
+        assertThat(c.source().jdbcProperties("t").getProperty("targetServerType")).isEqualTo("primary");
+        assertThat(c.source().replicationProperties("t").getProperty("targetServerType")).isEqualTo("primary");
+        assertThat(c.source().describe()).isEqualTo("postgres@db-a:5433,[::1]:5434,db-c:5432/app");
+        assertThat(load(VALID).source().jdbcProperties("t").getProperty("targetServerType")).as("one host: any server, a standby too")
+                .isNull();
+    }
+
+    @Test
+    void sourceHostsAreRefusedBesideHostOrMalformedOrForTheShadow() {
+        assertError(VALID.replace("host: 127.0.0.1, port: 54320", "host: a, hosts: [b]"))
+                .hasMessageContaining("source.hosts and source.host are both set");
+        assertError(VALID.replace("host: 127.0.0.1, port: 54320", "hosts: [a, 'b:99999']"))
+                .hasMessageContaining("source.hosts[1] must be host or host:port");
+        assertError(VALID.replace("host: 127.0.0.1, port: 54320", "hosts: []")).hasMessageContaining("source.hosts is empty");
+        assertError(VALID.replace("host: 127.0.0.1, port: 54321", "hosts: [a, b]")).hasMessageContaining("shadow.hosts is for the source");
+        assertError(VALID.replace("host: 127.0.0.1, port: 54320", "hosts: [a, b]") + "snapshot: {method: debezium}\n")
+                .hasMessageContaining("source.hosts needs snapshot.method: copy");
+    }
+
+    @Test
+    void slotFailoverIsOnUnlessTurnedOff() throws Exception {
+        assertThat(load(VALID).slotCreation().failover()).isTrue();
+        assertThat(load(VALID + "slot-failover: false\n").slotCreation().failover()).isFalse();
+        assertThat(load(VALID + "slot-failover: false\n").streamSettings().slotCreation().failover()).isFalse();
+        assertError(VALID + "slot-failover: maybe\n").hasMessageContaining("slot-failover must be true or false");
     }
 
     private BackfillConfig load(String yaml) throws Exception {
