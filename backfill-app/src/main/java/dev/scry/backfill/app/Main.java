@@ -26,7 +26,7 @@ import picocli.CommandLine.Option;
 @Command(name = "backfill", mixinStandardHelpOptions = true, version = "scry-backfill 0.1.0",
         description = "Copies a PostgreSQL database into a shadow PostgreSQL and keeps it in step through logical replication.",
         subcommands = {Main.SnapshotCommand.class, Main.CdcCommand.class, Main.ResumeCommand.class, Main.StatusCommand.class,
-            Main.TeardownCommand.class, Main.VerifyCommand.class, Main.DlqCommand.class})
+            Main.TeardownCommand.class, Main.VerifyCommand.class, Main.DlqCommand.class, Main.TableCommand.class})
 public final class Main {
 
     public static final int OK = 0;
@@ -158,6 +158,30 @@ public final class Main {
                 report.print(out(), json);
                 return report.equal() ? OK : DIFFERENT;
             }
+        }
+    }
+
+    @Command(name = "table", description = "Act on one table of the pipeline: resnapshot TABLE.",
+            subcommands = {TableResnapshotCommand.class})
+    static final class TableCommand implements Callable<Integer> {
+        @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help.")
+        boolean help;
+
+        @Override
+        public Integer call() {
+            throw new SetupException("table needs an action: `table resnapshot <schema.table> -c <config>`");
+        }
+    }
+
+    @Command(name = "resnapshot", description = "Copy one table again while the pipeline is stopped; `resume` then skips its"
+            + " changes made before the copy (the way on after a change the stream could not apply).")
+    static final class TableResnapshotCommand extends ConfigOption implements Callable<Integer> {
+        @CommandLine.Parameters(index = "0", paramLabel = "TABLE", description = "schema.table, as SQL writes it")
+        String table;
+
+        @Override
+        public Integer call() throws SQLException, InterruptedException {
+            return new TableResnapshot(load(), out()).run(table);
         }
     }
 

@@ -18,6 +18,7 @@ import dev.scry.backfill.checkpoint.Checkpoint;
 import dev.scry.backfill.checkpoint.CheckpointStore;
 import dev.scry.backfill.checkpoint.ShadowOffsetBackingStore;
 import dev.scry.backfill.error.PipelineFailure;
+import dev.scry.backfill.error.ReplicaIdentityFailure;
 import dev.scry.backfill.error.SetupException;
 import dev.scry.backfill.error.TransientException;
 import dev.scry.backfill.sink.RetryPolicy;
@@ -176,7 +177,12 @@ final class PipelineRunner {
                 copied.add(checkpoints.progress(shadow));
                 ops.snapshot(copied::rows, copied.estimates());
             }
-            return streamWithRetries(specs, shadowSpecs, exitWhenCaughtUp);
+            try {
+                return streamWithRetries(specs, shadowSpecs, exitWhenCaughtUp);
+            }
+            catch (ReplicaIdentityFailure e) {
+                throw new PipelineFailure(IdentityAdvice.of(config, e), e);
+            }
         }
     }
 
@@ -378,14 +384,7 @@ final class PipelineRunner {
     private void addTable(TableSpec spec) throws SQLException, InterruptedException {
         TableAdder adder = new TableAdder(config.source(), config.shadow(), config.publication(), checkpoints,
                 throttle, chain);
-        for (int attempt = 1; attempt <= 30; attempt++) {
-            if (adder.add(spec, () -> { }).isPresent()) {
-                return;
-            }
-            Thread.sleep(1000);
-        }
-        throw new PipelineFailure("table " + spec.id() + " could not be locked against writes for 2 s in 30 attempts, so it"
-                + " cannot be added consistently; run `resume` at a quieter time");
+        TableAdder.whenLocked(spec.id(), () -> adder.add(spec, () -> { }));
     }
 
     /**

@@ -29,7 +29,7 @@ public final class SourceCatalog {
     }
 
     /** A relation whose writes a publication would carry, and whether its replica identity lets it. */
-    public record Identity(String relation, char replicaIdentity, boolean hasPrimaryKey, boolean hasIdentityIndex) {
+    public record Identity(TableId relation, char replicaIdentity, boolean hasPrimaryKey, boolean hasIdentityIndex) {
 
         /** False when publishing the relation would make UPDATE and DELETE on it fail. */
         public boolean usable() {
@@ -94,16 +94,17 @@ public final class SourceCatalog {
 
     // Whether UPDATE and DELETE on a relation can be published: PostgreSQL refuses them on a
     // published table whose replica identity names no columns. A partitioned table's writes are
-    // checked against each leaf partition's own identity.
+    // checked against each leaf partition's own identity, and published (via the partition root)
+    // with the partitioned table's.
     private static final String IDENTITY_SQL = """
-            SELECT c.oid::regclass::text, c.relreplident,
+            SELECT n.nspname, c.relname, c.relreplident,
                    EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary),
                    EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisreplident)
             FROM (SELECT ?::oid::regclass AS relid, 0 AS level
                   UNION ALL
                   SELECT relid, level FROM pg_partition_tree(?::oid::regclass) WHERE isleaf AND level > 0) t
-            JOIN pg_class c ON c.oid = t.relid
-            ORDER BY t.level""";
+            JOIN pg_class c ON c.oid = t.relid JOIN pg_namespace n ON n.oid = c.relnamespace
+            ORDER BY t.level, n.nspname, c.relname""";
 
     // The value rows that existed before ADD COLUMN ... DEFAULT read for the column (PostgreSQL
     // stores it instead of rewriting them, so no change carries it). attmissingval is a
@@ -197,7 +198,8 @@ public final class SourceCatalog {
             ps.setLong(2, relation.oid());
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    out.add(new Identity(rs.getString(1), rs.getString(2).charAt(0), rs.getBoolean(3), rs.getBoolean(4)));
+                    out.add(new Identity(new TableId(rs.getString(1), rs.getString(2)), rs.getString(3).charAt(0), rs.getBoolean(4),
+                            rs.getBoolean(5)));
                 }
             }
         }

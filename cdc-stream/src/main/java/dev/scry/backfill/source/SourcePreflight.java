@@ -191,24 +191,64 @@ public final class SourcePreflight {
     /**
      * A published table whose replica identity names no columns makes every UPDATE and DELETE on
      * it fail on the source ("cannot update table ... because it does not have a replica identity
-     * and publishes updates"), so such a table is refused before it is published. For a
-     * partitioned table the check applies to each partition, where the rows live.
+     * and publishes updates"), so such a table is refused before it is published. A partitioned
+     * table needs it on every leaf partition, where the rows live and each change is logged, and
+     * on itself: the publication sends each change as the partitioned table's
+     * ({@code publish_via_partition_root}), and pgoutput marks an old row by that table's identity,
+     * so under DEFAULT the whole old row a FULL partition logged arrives as a key without key
+     * columns, which nothing can apply. One problem per configured table, naming every statement
+     * that fixes it.
      */
     private void checkIdentity(SourceCatalog catalog, TableId table, SourceCatalog.Relation relation, List<String> problems)
             throws SQLException {
-        List<SourceCatalog.Identity> identities = catalog.identities(relation);
-        // The first is the table itself; a partitioned table's own identity governs no rows.
-        for (SourceCatalog.Identity identity : relation.kind() == 'p' ? identities.subList(1, identities.size()) : identities) {
-            if (!identity.usable()) {
-                String what = relation.kind() == 'p' ? "partition " + identity.relation() + " of " + table : "table " + table;
-                String why = identity.replicaIdentity() == 'n' ? "has REPLICA IDENTITY NOTHING"
-                        : identity.replicaIdentity() == 'i' ? "has a replica identity index that no longer exists"
-                        : "has no primary key";
-                problems.add(what + " " + why + ": once published, UPDATE and DELETE on it would fail on the source."
-                        + " Add a primary key, or run ALTER TABLE " + identity.relation() + " REPLICA IDENTITY FULL"
-                        + " (each change then logs the whole old row), then run again");
-            }
+        List<SourceCatalog.Identity> unusable = unusableIdentities(catalog, relation);
+        if (unusable.isEmpty()) {
+            return;
         }
+        String fix = "Add a primary key" + (relation.kind() == 'p' ? " to " + table : "") + ", or make each change log the whole"
+                + " old row: " + fullIdentity(unusable) + " then run again";
+        if (relation.kind() != 'p') {
+            problems.add("table " + table + " " + why(unusable.get(0)) + ": once published, UPDATE and DELETE on it would fail on"
+                    + " the source. " + fix);
+            return;
+        }
+        List<String> names = unusable.stream().map(i -> i.relation().equals(table) ? table + " itself" : i.relation().toString())
+                .toList();
+        problems.add("partitioned table " + table + " has no usable replica identity on " + String.join(", ", names)
+                + ": the partitions' rows are changed by their whole old row, which each partition must log and the partitioned"
+                + " table must publish (its changes are published as the partitioned table's). " + fix
+                + "; partitions attached later need the same");
+    }
+
+    /**
+     * The statements that give {@code table} (and, for a partitioned table, each partition) a
+     * replica identity the pipeline can follow: empty when it has one.
+     */
+    public List<String> identityFixes(TableId table) throws SQLException {
+        SourceCatalog catalog = new SourceCatalog(connection);
+        Optional<SourceCatalog.Relation> relation = catalog.relation(table);
+        if (relation.isEmpty()) {
+            return List.of();
+        }
+        List<SourceCatalog.Identity> unusable = unusableIdentities(catalog, relation.get());
+        return unusable.isEmpty() ? List.of() : List.of(fullIdentity(unusable));
+    }
+
+    /** The table itself (a partitioned one too), then each leaf partition, whose identity would not do. */
+    private static List<SourceCatalog.Identity> unusableIdentities(SourceCatalog catalog, SourceCatalog.Relation relation)
+            throws SQLException {
+        return catalog.identities(relation).stream().filter(i -> !i.usable()).toList();
+    }
+
+    private static String fullIdentity(List<SourceCatalog.Identity> identities) {
+        return String.join(" ", identities.stream().map(i -> "ALTER TABLE " + i.relation().quoted() + " REPLICA IDENTITY FULL;")
+                .toList());
+    }
+
+    private static String why(SourceCatalog.Identity identity) {
+        return identity.replicaIdentity() == 'n' ? "has REPLICA IDENTITY NOTHING"
+                : identity.replicaIdentity() == 'i' ? "has a replica identity index that no longer exists"
+                : "has no primary key";
     }
 
     private String scalar(String sql) throws SQLException {
