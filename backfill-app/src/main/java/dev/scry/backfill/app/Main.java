@@ -102,7 +102,7 @@ public final class Main {
 
         @Override
         public Integer call() throws SQLException, InterruptedException {
-            return new PipelineRunner(load(), out()).stream(false, exitWhenCaughtUp);
+            return new PipelineRunner(load(), out()).stream(PipelineRunner.Start.CDC, exitWhenCaughtUp);
         }
     }
 
@@ -111,9 +111,14 @@ public final class Main {
         @Option(names = "--exit-when-caught-up", description = "Exit 0 once every change committed on the source before the start is applied.")
         boolean exitWhenCaughtUp;
 
+        @Option(names = "--snapshot-if-new", description = "A pipeline without a checkpoint takes its snapshot first (as `snapshot` does),"
+                + " then streams, instead of exiting 2: one command for a daemon that starts new pipelines too.")
+        boolean snapshotIfNew;
+
         @Override
         public Integer call() throws SQLException, InterruptedException {
-            return new PipelineRunner(load(), out()).stream(true, exitWhenCaughtUp);
+            return new PipelineRunner(load(), out()).stream(snapshotIfNew ? PipelineRunner.Start.RESUME_OR_SNAPSHOT : PipelineRunner.Start.RESUME,
+                    exitWhenCaughtUp);
         }
     }
 

@@ -68,9 +68,9 @@ final class PipelineRunner {
 
     /** {@code snapshot}: copy the tables consistently with the slot, then stop. */
     int snapshot() throws SQLException, InterruptedException {
-        try (InstanceLock lock = InstanceLock.acquire(config.shadow(), config.pipeline(), config.standby());
+        try (Operations ops = startOperations();
+             InstanceLock lock = acquireLock();
              RateReporter rates = new RateReporter(config, throttle);
-             Operations ops = startOperations();
              Connection source = Connect.open(config.source(), "source"); Connection shadow = Connect.open(config.shadow(), "shadow")) {
             config = ResolvedTables.of(config, source);
             Map<TableId, TableSpec> specs = preflight(source, shadow, false);
@@ -103,18 +103,27 @@ final class PipelineRunner {
         }
     }
 
-    /**
-     * {@code cdc} ({@code resume == false}) and {@code resume}: stream from the checkpoint; resume
-     * also completes an interrupted snapshot first and refuses when there is no checkpoint at all.
-     */
-    int stream(boolean resume, boolean exitWhenCaughtUp) throws SQLException, InterruptedException {
-        try (InstanceLock lock = InstanceLock.acquire(config.shadow(), config.pipeline(), config.standby());
+    /** How a streaming command starts, given what the checkpoint says. */
+    enum Start {
+        /** {@code cdc}: streams from the checkpoint, or from now on without one; refuses an unfinished snapshot. */
+        CDC,
+        /** {@code resume}: completes an unfinished snapshot first; refuses when there is no checkpoint. */
+        RESUME,
+        /** {@code resume --snapshot-if-new}: as {@code resume}, and takes the snapshot first when there is no checkpoint. */
+        RESUME_OR_SNAPSHOT
+    }
+
+    /** {@code cdc} and {@code resume}: stream from the checkpoint, after whatever snapshot {@code start} calls for. */
+    int stream(Start start, boolean exitWhenCaughtUp) throws SQLException, InterruptedException {
+        boolean resume = start != Start.CDC;
+        try (Operations ops = startOperations();
+             InstanceLock lock = acquireLock();
              RateReporter rates = new RateReporter(config, throttle);
-             Operations ops = startOperations();
              Connection source = Connect.open(config.source(), "source"); Connection shadow = Connect.open(config.shadow(), "shadow")) {
             config = ResolvedTables.of(config, source);
             Optional<Checkpoint> checkpoint = checkpoints.read(shadow);
             boolean following = checkpoint.isPresent() && checkpoint.get().phase() == Phase.STREAMING;
+            SnapshotPlan.Decision decision = SnapshotPlan.decide(checkpoint);
             // A pipeline whose checkpoint Debezium wrote (its snapshot, or a version before the
             // pgoutput reader) keeps streaming with Debezium, which alone reads those offsets.
             debeziumOffsets = following && checkpoint.get().offset().isPresent()
@@ -125,25 +134,30 @@ final class PipelineRunner {
                 awaitSlotReleased(admin);
             }
             Optional<SlotInfo> slot = admin.idleSlot(config.slot(), config.pipeline());
-            if (checkpoint.isEmpty() && resume) {
+            if (decision == SnapshotPlan.Decision.FRESH && start == Start.RESUME) {
                 throw new SetupException("pipeline " + config.pipeline() + " has no checkpoint on the shadow " + config.shadow().describe()
                         + "; nothing to resume. Start it with `snapshot` (copy, then `cdc`) or `cdc` (changes from now on)");
             }
-            if (checkpoint.isPresent() && checkpoint.get().phase() == Phase.SNAPSHOT) {
-                if (!resume) {
-                    throw new SetupException("the snapshot of pipeline " + config.pipeline()
-                            + " was interrupted; run `resume` to complete it and continue streaming");
+            boolean snapshotTaken = false;
+            if (decision == SnapshotPlan.Decision.RESTART && !resume) {
+                throw new SetupException("the snapshot of pipeline " + config.pipeline()
+                        + " was interrupted; run `resume` to complete it and continue streaming");
+            }
+            if (decision == SnapshotPlan.Decision.RESTART || decision == SnapshotPlan.Decision.FRESH && start == Start.RESUME_OR_SNAPSHOT) {
+                if (decision == SnapshotPlan.Decision.FRESH) {
+                    LOG.info("pipeline {} has no checkpoint: taking its snapshot, then streaming", config.pipeline());
                 }
-                SnapshotStart start = startSnapshot(SnapshotPlan.Decision.RESTART, checkpoint, specs, source, shadow);
-                SnapshotProgress progress = start.progress();
+                SnapshotStart snapshot = startSnapshot(decision, checkpoint, specs, source, shadow);
+                SnapshotProgress progress = snapshot.progress();
                 if (config.snapshot().method() == SnapshotSettings.Method.DEBEZIUM) {
                     return report(newRun(specs, specs, progress).snapshotThenStream(exitWhenCaughtUp), exitWhenCaughtUp);
                 }
-                if (!copySnapshot(specs, start)) {
+                if (!copySnapshot(specs, snapshot)) {
                     out.printf("snapshot of pipeline %s stopped before completing; run `resume` to complete it%n", config.pipeline());
                     return 1;
                 }
                 progress.printSummary(out, config.pipeline());
+                snapshotTaken = true;
             }
             List<TableSpec> toAdd = new java.util.ArrayList<>();
             if (checkpoint.isPresent() && checkpoint.get().phase() == Phase.STREAMING) {
@@ -151,7 +165,7 @@ final class PipelineRunner {
                 toAdd = tablesAddedSinceSnapshot(checkpoint.get(), source, shadow, specs);
                 LOG.info("pipeline {}: resuming streaming from checkpoint LSN {}", config.pipeline(), checkpoint.get().lsn());
             }
-            else if (checkpoint.isPresent()) {
+            else if (checkpoint.isPresent() || snapshotTaken) {
                 LOG.info("pipeline {}: streaming from the end of its snapshot", config.pipeline());
             }
             else if (slot.isPresent()) {
@@ -401,12 +415,27 @@ final class PipelineRunner {
 
     private Operations ops;
 
+    // Started before the lock, so that a standby serves /health and /ready while it waits: an
+    // orchestrator restarts or holds back an instance whose endpoint does not answer.
     private Operations startOperations() {
-        ops = Operations.start(config.metricsHost(), config.metricsPort(), config.source(), config.shadow(), config.slot());
+        ops = Operations.start(config.metricsHost(), config.metricsPort(), config.pipeline(), config.source(), config.shadow(),
+                config.slot());
         if (ops != null) {
             ops.throttle(throttle);
         }
         return ops;
+    }
+
+    private InstanceLock acquireLock() throws SQLException, InterruptedException {
+        InstanceLock lock = InstanceLock.acquire(config.shadow(), config.pipeline(), config.standby(), () -> {
+            if (ops != null) {
+                ops.standby();
+            }
+        });
+        if (ops != null) {
+            ops.active();
+        }
+        return lock;
     }
 
     /** What a snapshot about to run does, and its progress; {@code continueFrom} is set when it continues an interrupted one. */
