@@ -131,6 +131,11 @@ public final class Operations implements AutoCloseable, ShadowSink.Listener {
         }
     }
 
+    /** The port the endpoint listens on. */
+    public int port() {
+        return server.getAddress().getPort();
+    }
+
     public boolean ready() {
         return ("snapshot".equals(phase) || "streaming".equals(phase) || STANDBY.equals(phase)) && sourceUp && shadowUp;
     }
