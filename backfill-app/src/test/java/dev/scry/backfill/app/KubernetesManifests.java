@@ -21,7 +21,8 @@ import org.yaml.snakeyaml.constructor.SafeConstructor;
  * rendered by {@code kubectl kustomize} where kubectl is installed. Where it is not (a CI image
  * without it), the files are read as written: the base's objects once per pipeline directory with
  * that pipeline's config.yaml, which is enough for every check but those that need kustomize's
- * names and labels ({@link #rendered()} says which).
+ * names and labels ({@link #rendered()} says which). {@code KUBECTL} names another kubectl binary
+ * ({@code KUBECTL=none} reads the files as without one).
  */
 final class KubernetesManifests {
 
@@ -197,7 +198,7 @@ final class KubernetesManifests {
     private static String kustomize(Path dir) {
         Process p;
         try {
-            p = new ProcessBuilder("kubectl", "kustomize", dir.toString()).redirectErrorStream(false).start();
+            p = new ProcessBuilder(System.getenv().getOrDefault("KUBECTL", "kubectl"), "kustomize", dir.toString()).start();
         }
         catch (IOException notInstalled) {
             System.out.println("[manifests] kubectl not found: reading the manifests without kustomize");
