@@ -61,9 +61,16 @@ final class KubernetesManifests {
     }
 
     /** {@code deploy/kubernetes/overlays/example}. */
-    static KubernetesManifests example() {
+    static Path example() {
+        return DeployFiles.root().resolve("kubernetes/overlays/example");
+    }
+
+    /**
+     * An overlay whose pipelines are directories under {@code pipelines/} holding a config.yaml
+     * each, on the base in {@code deploy/kubernetes/base} (the example's layout).
+     */
+    static KubernetesManifests of(Path overlay) {
         Path kubernetes = DeployFiles.root().resolve("kubernetes");
-        Path overlay = kubernetes.resolve("overlays/example");
         String yaml = kustomize(overlay);
         if (yaml != null) {
             List<Map<String, Object>> docs = parseAll(yaml);
