@@ -68,8 +68,8 @@ final class PipelineRunner {
 
     /** {@code snapshot}: copy the tables consistently with the slot, then stop. */
     int snapshot() throws SQLException, InterruptedException {
-        try (Operations ops = startOperations();
-             InstanceLock lock = acquireLock();
+        try (InstanceLock lock = acquireLock();
+             Operations ops = startOperations();
              RateReporter rates = new RateReporter(config, throttle);
              Connection source = Connect.open(config.source(), "source"); Connection shadow = Connect.open(config.shadow(), "shadow")) {
             config = ResolvedTables.of(config, source);
@@ -116,8 +116,8 @@ final class PipelineRunner {
     /** {@code cdc} and {@code resume}: stream from the checkpoint, after whatever snapshot {@code start} calls for. */
     int stream(Start start, boolean exitWhenCaughtUp) throws SQLException, InterruptedException {
         boolean resume = start != Start.CDC;
-        try (Operations ops = startOperations();
-             InstanceLock lock = acquireLock();
+        try (InstanceLock lock = acquireLock();
+             Operations ops = startOperations();
              RateReporter rates = new RateReporter(config, throttle);
              Connection source = Connect.open(config.source(), "source"); Connection shadow = Connect.open(config.shadow(), "shadow")) {
             config = ResolvedTables.of(config, source);
@@ -415,27 +415,43 @@ final class PipelineRunner {
 
     private Operations ops;
 
-    // Started before the lock, so that a standby serves /health and /ready while it waits: an
-    // orchestrator restarts or holds back an instance whose endpoint does not answer.
-    private Operations startOperations() {
-        ops = Operations.start(config.metricsHost(), config.metricsPort(), config.pipeline(), config.source(), config.shadow(),
-                config.slot());
-        if (ops != null) {
-            ops.throttle(throttle);
+    /**
+     * Takes the pipeline's lock, then starts the operations endpoint (if it is not running yet)
+     * and marks it active. A standby starts the endpoint as soon as it has to wait, so that it
+     * serves /health and /ready meanwhile: an orchestrator restarts or holds back an instance whose
+     * endpoint does not answer, and a hot standby nobody can see is no standby. An instance that is
+     * refused never opens the endpoint (its port may be the active instance's, on the same machine).
+     */
+    private InstanceLock acquireLock() throws SQLException, InterruptedException {
+        try {
+            InstanceLock lock = InstanceLock.acquire(config.shadow(), config.pipeline(), config.standby(), () -> {
+                if (startOperations() != null) {
+                    ops.standby();
+                }
+            });
+            if (startOperations() != null) {
+                ops.active();
+            }
+            return lock;
         }
-        return ops;
+        catch (SQLException | InterruptedException | RuntimeException e) {
+            if (ops != null) {
+                ops.close();
+            }
+            throw e;
+        }
     }
 
-    private InstanceLock acquireLock() throws SQLException, InterruptedException {
-        InstanceLock lock = InstanceLock.acquire(config.shadow(), config.pipeline(), config.standby(), () -> {
+    /** The operations endpoint, started once per command; null when {@code metrics.port} is 0. */
+    private Operations startOperations() {
+        if (ops == null) {
+            ops = Operations.start(config.metricsHost(), config.metricsPort(), config.pipeline(), config.source(), config.shadow(),
+                    config.slot());
             if (ops != null) {
-                ops.standby();
+                ops.throttle(throttle);
             }
-        });
-        if (ops != null) {
-            ops.active();
         }
-        return lock;
+        return ops;
     }
 
     /** What a snapshot about to run does, and its progress; {@code continueFrom} is set when it continues an interrupted one. */

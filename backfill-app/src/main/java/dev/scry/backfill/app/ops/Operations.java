@@ -260,7 +260,10 @@ public final class Operations implements AutoCloseable, ShadowSink.Listener {
     }
 
     @Override
-    public void close() {
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
         closed = true;
         prober.interrupt();
         server.stop(0);
