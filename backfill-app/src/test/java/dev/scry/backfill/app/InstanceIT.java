@@ -38,6 +38,9 @@ class InstanceIT extends PipelineTest {
     @Test
     @Timeout(120)
     void secondInstanceIsRefusedNamingTheActiveOne() throws Exception {
+        // Both on one machine with one metrics port: the refusal names the holder, not the port.
+        pipeline.writeConfig(List.of(Workload.TABLES), "batch: {max-rows: 100, max-delay-ms: 20}\nmetrics: {host: 127.0.0.1, port: "
+                + OpsEndpoint.freePort() + "}\n");
         Process active = pipeline.spawn(dir.resolve("active.log"), "cdc");
         Pipeline.await("the daemon streams", Duration.ofSeconds(60), Pipeline.sql(this::slotActive));
 
