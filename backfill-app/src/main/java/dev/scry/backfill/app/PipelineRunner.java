@@ -500,7 +500,10 @@ final class PipelineRunner {
         CopySnapshot copy = new CopySnapshot(config.source(), config.shadow(), config.slot(), checkpoints, List.copyOf(specs.values()),
                 throttle, progress, config.snapshot(), chain);
         Signals.onTermination(copy::requestStop);
-        progress.startDisplay();
+        if (!LogFormat.json()) {
+            // Bars redrawn on a terminal are no JSON lines; the periodic progress log lines are.
+            progress.startDisplay();
+        }
         try {
             return (start.continueFrom() == null ? copy.run() : copy.continueRun(start.continueFrom())) != null;
         }
