@@ -240,7 +240,7 @@ final class PipelineRunner {
                 try (Connection source = Connect.open(config.source(), "source"); Connection shadow = Connect.open(config.shadow(), "shadow")) {
                     config = ResolvedTables.of(config, source);
                     Map<TableId, TableSpec> refreshed = new SourcePreflight(source, config.source().describe(),
-                            config.debeziumReader() || debeziumOffsets).check(config.tables());
+                            config.debeziumReader() || debeziumOffsets).check(config.tables(), TransformChain.dropsColumn(config.transforms()));
                     Map<TableId, TableSpec> shadowNow = new LinkedHashMap<>();
                     for (TableSpec spec : List.copyOf(refreshed.values())) {
                         try {
@@ -305,15 +305,26 @@ final class PipelineRunner {
     /** Everything checked before anything is written: the source's readiness and the shadow tables' shape. */
     private Map<TableId, TableSpec> preflight(Connection source, Connection shadow, boolean following) throws SQLException {
         Map<TableId, TableSpec> specs = new SourcePreflight(source, config.source().describe(),
-                config.debeziumReader() || debeziumOffsets).check(config.tables());
+                config.debeziumReader() || debeziumOffsets).check(config.tables(), TransformChain.dropsColumn(config.transforms()));
         try {
             chain = TransformChain.create(config.transforms(), List.copyOf(specs.values()));
         }
         catch (IllegalArgumentException e) {
             throw new SetupException(e.getMessage(), e);
         }
+        ShadowTypes.check(source, shadow, columnsKeepingType(source, specs));
         ShadowSchema.check(shadow, shaped(specs).values(), following);
         return specs;
+    }
+
+    /** Source relation OID to the columns whose type reaches the shadow: what {@link ShadowTypes} must provide. */
+    private Map<Long, java.util.Set<String>> columnsKeepingType(Connection source, Map<TableId, TableSpec> specs) throws SQLException {
+        Map<Long, java.util.Set<String>> out = new LinkedHashMap<>();
+        SourceCatalog catalog = new SourceCatalog(source);
+        for (TableSpec spec : specs.values()) {
+            catalog.relation(spec.id()).ifPresent(r -> out.put(r.oid(), chain.columnsKeepingType(spec)));
+        }
+        return out;
     }
 
     /** The shadow's shape of each table: the source's after the transforms. */
@@ -398,12 +409,7 @@ final class PipelineRunner {
     private Map<TableId, TableSpec> prepareWrites(Connection source, Connection shadow, Map<TableId, TableSpec> specs,
                                                   boolean following) throws SQLException {
         checkpoints.ensureSchema(shadow);
-        List<Long> oids = new java.util.ArrayList<>();
-        SourceCatalog catalog = new SourceCatalog(source);
-        for (TableId table : specs.keySet()) {
-            catalog.relation(table).ifPresent(r -> oids.add(r.oid()));
-        }
-        ShadowTypes.ensure(source, shadow, oids);
+        ShadowTypes.ensure(source, shadow, columnsKeepingType(source, specs));
         ShadowSchema.ensureTables(shadow, shaped(specs).values(), following);
         new SourceAdmin(source).ensurePublication(config.publication(), specs.keySet(), columnLists(source, specs));
         Map<TableId, TableSpec> current = new LinkedHashMap<>();

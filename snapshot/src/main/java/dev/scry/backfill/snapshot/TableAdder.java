@@ -63,7 +63,7 @@ public final class TableAdder {
         try (Connection src = open(source, "source"); Connection dst = open(shadow, "shadow")) {
             SourceCatalog.Relation relation = new SourceCatalog(src).relation(spec.id()).orElseThrow(() -> new SQLException(
                     "table " + spec.id() + " disappeared from the source"));
-            ShadowTypes.ensure(src, dst, List.of(relation.oid()));
+            ShadowTypes.ensure(src, dst, Map.of(relation.oid(), chain.columnsKeepingType(spec)));
             ShadowSchema.ensureTables(dst, List.of(chain.shape(spec)), false);
             src.setAutoCommit(false);
             dst.setAutoCommit(false);
