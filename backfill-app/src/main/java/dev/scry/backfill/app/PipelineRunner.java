@@ -69,9 +69,9 @@ final class PipelineRunner {
 
     /** {@code snapshot}: copy the tables consistently with the slot, then stop. */
     int snapshot() throws SQLException, InterruptedException {
-        try (InstanceLock lock = InstanceLock.acquire(config.shadow(), config.pipeline(), config.standby());
-             RateReporter rates = new RateReporter(config, throttle);
+        try (InstanceLock lock = acquireLock();
              Operations ops = startOperations();
+             RateReporter rates = new RateReporter(config, throttle);
              Connection source = Connect.open(config.source(), "source"); Connection shadow = Connect.open(config.shadow(), "shadow")) {
             config = ResolvedTables.of(config, source);
             Map<TableId, TableSpec> specs = preflight(source, shadow, false);
@@ -104,18 +104,27 @@ final class PipelineRunner {
         }
     }
 
-    /**
-     * {@code cdc} ({@code resume == false}) and {@code resume}: stream from the checkpoint; resume
-     * also completes an interrupted snapshot first and refuses when there is no checkpoint at all.
-     */
-    int stream(boolean resume, boolean exitWhenCaughtUp) throws SQLException, InterruptedException {
-        try (InstanceLock lock = InstanceLock.acquire(config.shadow(), config.pipeline(), config.standby());
-             RateReporter rates = new RateReporter(config, throttle);
+    /** How a streaming command starts, given what the checkpoint says. */
+    enum Start {
+        /** {@code cdc}: streams from the checkpoint, or from now on without one; refuses an unfinished snapshot. */
+        CDC,
+        /** {@code resume}: completes an unfinished snapshot first; refuses when there is no checkpoint. */
+        RESUME,
+        /** {@code resume --snapshot-if-new}: as {@code resume}, and takes the snapshot first when there is no checkpoint. */
+        RESUME_OR_SNAPSHOT
+    }
+
+    /** {@code cdc} and {@code resume}: stream from the checkpoint, after whatever snapshot {@code start} calls for. */
+    int stream(Start start, boolean exitWhenCaughtUp) throws SQLException, InterruptedException {
+        boolean resume = start != Start.CDC;
+        try (InstanceLock lock = acquireLock();
              Operations ops = startOperations();
+             RateReporter rates = new RateReporter(config, throttle);
              Connection source = Connect.open(config.source(), "source"); Connection shadow = Connect.open(config.shadow(), "shadow")) {
             config = ResolvedTables.of(config, source);
             Optional<Checkpoint> checkpoint = checkpoints.read(shadow);
             boolean following = checkpoint.isPresent() && checkpoint.get().phase() == Phase.STREAMING;
+            SnapshotPlan.Decision decision = SnapshotPlan.decide(checkpoint);
             // A pipeline whose checkpoint Debezium wrote (its snapshot, or a version before the
             // pgoutput reader) keeps streaming with Debezium, which alone reads those offsets.
             debeziumOffsets = following && checkpoint.get().offset().isPresent()
@@ -126,25 +135,30 @@ final class PipelineRunner {
                 awaitSlotReleased(admin);
             }
             Optional<SlotInfo> slot = admin.idleSlot(config.slot(), config.pipeline());
-            if (checkpoint.isEmpty() && resume) {
+            if (decision == SnapshotPlan.Decision.FRESH && start == Start.RESUME) {
                 throw new SetupException("pipeline " + config.pipeline() + " has no checkpoint on the shadow " + config.shadow().describe()
                         + "; nothing to resume. Start it with `snapshot` (copy, then `cdc`) or `cdc` (changes from now on)");
             }
-            if (checkpoint.isPresent() && checkpoint.get().phase() == Phase.SNAPSHOT) {
-                if (!resume) {
-                    throw new SetupException("the snapshot of pipeline " + config.pipeline()
-                            + " was interrupted; run `resume` to complete it and continue streaming");
+            boolean snapshotTaken = false;
+            if (decision == SnapshotPlan.Decision.RESTART && !resume) {
+                throw new SetupException("the snapshot of pipeline " + config.pipeline()
+                        + " was interrupted; run `resume` to complete it and continue streaming");
+            }
+            if (decision == SnapshotPlan.Decision.RESTART || decision == SnapshotPlan.Decision.FRESH && start == Start.RESUME_OR_SNAPSHOT) {
+                if (decision == SnapshotPlan.Decision.FRESH) {
+                    LOG.info("pipeline {} has no checkpoint: taking its snapshot, then streaming", config.pipeline());
                 }
-                SnapshotStart start = startSnapshot(SnapshotPlan.Decision.RESTART, checkpoint, specs, source, shadow);
-                SnapshotProgress progress = start.progress();
+                SnapshotStart snapshot = startSnapshot(decision, checkpoint, specs, source, shadow);
+                SnapshotProgress progress = snapshot.progress();
                 if (config.snapshot().method() == SnapshotSettings.Method.DEBEZIUM) {
                     return report(newRun(specs, specs, progress).snapshotThenStream(exitWhenCaughtUp), exitWhenCaughtUp);
                 }
-                if (!copySnapshot(specs, start)) {
+                if (!copySnapshot(specs, snapshot)) {
                     out.printf("snapshot of pipeline %s stopped before completing; run `resume` to complete it%n", config.pipeline());
                     return 1;
                 }
                 progress.printSummary(out, config.pipeline());
+                snapshotTaken = true;
             }
             List<TableSpec> toAdd = new java.util.ArrayList<>();
             if (checkpoint.isPresent() && checkpoint.get().phase() == Phase.STREAMING) {
@@ -152,7 +166,7 @@ final class PipelineRunner {
                 toAdd = tablesAddedSinceSnapshot(checkpoint.get(), source, shadow, specs);
                 LOG.info("pipeline {}: resuming streaming from checkpoint LSN {}", config.pipeline(), checkpoint.get().lsn());
             }
-            else if (checkpoint.isPresent()) {
+            else if (checkpoint.isPresent() || snapshotTaken) {
                 LOG.info("pipeline {}: streaming from the end of its snapshot", config.pipeline());
             }
             else if (slot.isPresent()) {
@@ -406,10 +420,41 @@ final class PipelineRunner {
 
     private Operations ops;
 
+    /**
+     * Takes the pipeline's lock, then starts the operations endpoint (if it is not running yet)
+     * and marks it active. A standby starts the endpoint as soon as it has to wait, so that it
+     * serves /health and /ready meanwhile: an orchestrator restarts or holds back an instance whose
+     * endpoint does not answer, and a hot standby nobody can see is no standby. An instance that is
+     * refused never opens the endpoint (its port may be the active instance's, on the same machine).
+     */
+    private InstanceLock acquireLock() throws SQLException, InterruptedException {
+        try {
+            InstanceLock lock = InstanceLock.acquire(config.shadow(), config.pipeline(), config.standby(), () -> {
+                if (startOperations() != null) {
+                    ops.standby();
+                }
+            });
+            if (startOperations() != null) {
+                ops.active();
+            }
+            return lock;
+        }
+        catch (SQLException | InterruptedException | RuntimeException e) {
+            if (ops != null) {
+                ops.close();
+            }
+            throw e;
+        }
+    }
+
+    /** The operations endpoint, started once per command; null when {@code metrics.port} is 0. */
     private Operations startOperations() {
-        ops = Operations.start(config.metricsHost(), config.metricsPort(), config.source(), config.shadow(), config.slot());
-        if (ops != null) {
-            ops.throttle(throttle);
+        if (ops == null) {
+            ops = Operations.start(config.metricsHost(), config.metricsPort(), config.pipeline(), config.source(), config.shadow(),
+                    config.slot());
+            if (ops != null) {
+                ops.throttle(throttle);
+            }
         }
         return ops;
     }
@@ -460,7 +505,10 @@ final class PipelineRunner {
         CopySnapshot copy = new CopySnapshot(config.source(), config.shadow(), config.slot(), checkpoints, List.copyOf(specs.values()),
                 throttle, progress, config.snapshot(), chain);
         Signals.onTermination(copy::requestStop);
-        progress.startDisplay();
+        if (!LogFormat.json()) {
+            // Bars redrawn on a terminal are no JSON lines; the periodic progress log lines are.
+            progress.startDisplay();
+        }
         try {
             return (start.continueFrom() == null ? copy.run() : copy.continueRun(start.continueFrom())) != null;
         }

@@ -79,7 +79,7 @@ final class TableResnapshot {
 
     private InstanceLock lock() throws SQLException, InterruptedException {
         try {
-            return InstanceLock.acquire(config.shadow(), config.pipeline(), false);
+            return InstanceLock.acquire(config.shadow(), config.pipeline(), false, () -> { });
         }
         catch (SetupException e) {
             throw new SetupException("table resnapshot needs the pipeline stopped: " + e.getMessage(), e);

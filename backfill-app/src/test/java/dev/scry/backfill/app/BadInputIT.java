@@ -203,6 +203,41 @@ class BadInputIT {
     }
 
     @Test
+    void hostNameThatDoesNotResolveIsSaidSo() throws Exception {
+        // .invalid never resolves (RFC 2606).
+        Path config = write("unknown-host.yaml", valid().replaceFirst("(shadow: \\{host: )[^,]+", "$1shadow-db.invalid"));
+
+        String message = assertRefused(config, "snapshot", 1, "shadow-db.invalid does not resolve", "check shadow.host");
+
+        assertThat(message).doesNotEndWith("shadow-db.invalid");
+    }
+
+    @Test
+    void everyShadowTableThatHoldsRowsIsNamedInOneMessage() throws Exception {
+        pipeline.source("CREATE SCHEMA \"Other Schema\"", "CREATE TABLE filled_a (id int PRIMARY KEY)",
+                "CREATE TABLE \"Other Schema\".filled_b (id int PRIMARY KEY)");
+        try (Connection c = db.shadow(); Statement st = c.createStatement()) {
+            st.execute("CREATE SCHEMA \"Other Schema\"");
+            st.execute("CREATE TABLE filled_a (id int PRIMARY KEY)");
+            st.execute("CREATE TABLE \"Other Schema\".filled_b (id int PRIMARY KEY)");
+            st.execute("INSERT INTO filled_a VALUES (1)");
+            st.execute("INSERT INTO \"Other Schema\".filled_b VALUES (1)");
+        }
+        try {
+            Path config = write("filled.yaml", valid().replace("[public.good]", "[public.good, public.filled_a, '\"Other Schema\".filled_b']"));
+
+            assertRefused(config, "snapshot", "public.filled_a", "\"Other Schema\".filled_b",
+                    "TRUNCATE \"public\".\"filled_a\", \"Other Schema\".\"filled_b\"");
+        }
+        finally {
+            try (Connection c = db.shadow(); Statement st = c.createStatement()) {
+                st.execute("DROP SCHEMA \"Other Schema\" CASCADE");
+                st.execute("DROP TABLE filled_a");
+            }
+        }
+    }
+
+    @Test
     void userWithoutSelectIsRefusedWithTheGrant() throws Exception {
         Path config = write("noselect.yaml", valid().replaceFirst("(source: \\{[^}]*user: )[^,}]+", "$1noselect_user"));
 

@@ -99,8 +99,7 @@ class KeylessTablesIT extends PipelineTest {
         Process running = pipeline.spawn(log, "cdc");
         String message;
         try {
-            Pipeline.await("cdc streams", Duration.ofSeconds(60), Pipeline.sql(() -> pipeline.sourceLong(
-                    "SELECT count(*) FROM pg_replication_slots WHERE slot_name = '" + pipeline.slot() + "' AND active") == 1));
+            pipeline.awaitStreaming();
             Pipeline.Outcome busy = pipeline.run(List.of("table", "resnapshot"), "app.events");
             assertThat(busy.exitCode()).isEqualTo(2);
             assertThat(busy.err()).contains("table resnapshot needs the pipeline stopped", "is already running");
