@@ -39,9 +39,11 @@ final class InstanceLock implements AutoCloseable {
 
     /**
      * Takes the pipeline's lock. When another instance holds it: refuses with who holds it, or with
-     * {@code standby}, waits until it is released (the active instance stopped or died).
+     * {@code standby}, waits until it is released (the active instance stopped or died), after
+     * calling {@code waiting} once.
      */
-    static InstanceLock acquire(ConnectionSettings shadow, String pipeline, boolean standby) throws SQLException, InterruptedException {
+    static InstanceLock acquire(ConnectionSettings shadow, String pipeline, boolean standby, Runnable waiting)
+            throws SQLException, InterruptedException {
         Connection c = Connect.open(shadow, "shadow", "scry-backfill " + pipeline + " (pid " + ProcessHandle.current().pid() + ")");
         try {
             boolean announced = false;
@@ -53,6 +55,7 @@ final class InstanceLock implements AutoCloseable {
                 }
                 if (!announced) {
                     LOG.info("standby: pipeline {} is active elsewhere ({}); taking over when it stops", pipeline, holder);
+                    waiting.run();
                     announced = true;
                 }
                 Thread.sleep(Duration.ofMillis(500).toMillis());

@@ -28,7 +28,8 @@ import picocli.CommandLine.Option;
 @Command(name = "backfill", mixinStandardHelpOptions = true, scope = CommandLine.ScopeType.INHERIT, version = "scry-backfill 0.1.0",
         description = "Copies a PostgreSQL database into a shadow PostgreSQL and keeps it in step through logical replication.",
         subcommands = {Main.SnapshotCommand.class, Main.CdcCommand.class, Main.ResumeCommand.class, Main.StatusCommand.class,
-            Main.TeardownCommand.class, Main.VerifyCommand.class, Main.DlqCommand.class, CommandLine.HelpCommand.class})
+            Main.TeardownCommand.class, Main.VerifyCommand.class, Main.DlqCommand.class, Main.TableCommand.class,
+            CommandLine.HelpCommand.class})
 public final class Main {
 
     public static final int OK = 0;
@@ -120,7 +121,7 @@ public final class Main {
 
         @Override
         public Integer call() throws SQLException, InterruptedException {
-            return new PipelineRunner(load(), out()).stream(false, exitWhenCaughtUp);
+            return new PipelineRunner(load(), out()).stream(PipelineRunner.Start.CDC, exitWhenCaughtUp);
         }
     }
 
@@ -129,9 +130,14 @@ public final class Main {
         @Option(names = "--exit-when-caught-up", description = "Exit 0 once every change committed on the source before the start is applied.")
         boolean exitWhenCaughtUp;
 
+        @Option(names = "--snapshot-if-new", description = "A pipeline without a checkpoint takes its snapshot first (as `snapshot` does),"
+                + " then streams, instead of exiting 2: one command for a daemon that starts new pipelines too.")
+        boolean snapshotIfNew;
+
         @Override
         public Integer call() throws SQLException, InterruptedException {
-            return new PipelineRunner(load(), out()).stream(true, exitWhenCaughtUp);
+            return new PipelineRunner(load(), out()).stream(snapshotIfNew ? PipelineRunner.Start.RESUME_OR_SNAPSHOT : PipelineRunner.Start.RESUME,
+                    exitWhenCaughtUp);
         }
     }
 
@@ -181,6 +187,24 @@ public final class Main {
                 }
                 return report.equal() ? OK : DIFFERENT;
             }
+        }
+    }
+
+    @Command(name = "table", description = "Act on one table of the pipeline. resnapshot TABLE: copy it again while the pipeline is"
+            + " stopped; `resume` then skips its changes made before the copy (the way on after a change the stream could not apply).")
+    static final class TableCommand extends ConfigOption implements Callable<Integer> {
+        @CommandLine.Parameters(index = "0", paramLabel = "ACTION", description = "resnapshot")
+        String action;
+
+        @CommandLine.Parameters(index = "1", paramLabel = "TABLE", description = "schema.table, as SQL writes it")
+        String table;
+
+        @Override
+        public Integer call() throws SQLException, InterruptedException {
+            if (!action.equals("resnapshot")) {
+                throw new SetupException("unknown table action '" + action + "'; use `table resnapshot <schema.table> -c <config>`");
+            }
+            return new TableResnapshot(load(), out()).run(table);
         }
     }
 

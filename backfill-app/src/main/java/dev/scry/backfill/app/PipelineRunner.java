@@ -18,6 +18,7 @@ import dev.scry.backfill.checkpoint.Checkpoint;
 import dev.scry.backfill.checkpoint.CheckpointStore;
 import dev.scry.backfill.checkpoint.ShadowOffsetBackingStore;
 import dev.scry.backfill.error.PipelineFailure;
+import dev.scry.backfill.error.ReplicaIdentityFailure;
 import dev.scry.backfill.error.SetupException;
 import dev.scry.backfill.error.TransientException;
 import dev.scry.backfill.sink.RetryPolicy;
@@ -72,9 +73,9 @@ final class PipelineRunner {
 
     /** {@code snapshot}: copy the tables consistently with the slot, then stop. */
     int snapshot() throws SQLException, InterruptedException {
-        try (InstanceLock lock = InstanceLock.acquire(config.shadow(), config.pipeline(), config.standby());
-             RateReporter rates = new RateReporter(config, throttle);
+        try (InstanceLock lock = acquireLock();
              Operations ops = startOperations();
+             RateReporter rates = new RateReporter(config, throttle);
              Connection source = Connect.open(config.source(), "source"); Connection shadow = Connect.open(config.shadow(), "shadow")) {
             config = ResolvedTables.of(config, source);
             Map<TableId, TableSpec> specs = preflight(source, shadow, false);
@@ -108,18 +109,27 @@ final class PipelineRunner {
         }
     }
 
-    /**
-     * {@code cdc} ({@code resume == false}) and {@code resume}: stream from the checkpoint; resume
-     * also completes an interrupted snapshot first and refuses when there is no checkpoint at all.
-     */
-    int stream(boolean resume, boolean exitWhenCaughtUp) throws SQLException, InterruptedException {
-        try (InstanceLock lock = InstanceLock.acquire(config.shadow(), config.pipeline(), config.standby());
-             RateReporter rates = new RateReporter(config, throttle);
+    /** How a streaming command starts, given what the checkpoint says. */
+    enum Start {
+        /** {@code cdc}: streams from the checkpoint, or from now on without one; refuses an unfinished snapshot. */
+        CDC,
+        /** {@code resume}: completes an unfinished snapshot first; refuses when there is no checkpoint. */
+        RESUME,
+        /** {@code resume --snapshot-if-new}: as {@code resume}, and takes the snapshot first when there is no checkpoint. */
+        RESUME_OR_SNAPSHOT
+    }
+
+    /** {@code cdc} and {@code resume}: stream from the checkpoint, after whatever snapshot {@code start} calls for. */
+    int stream(Start start, boolean exitWhenCaughtUp) throws SQLException, InterruptedException {
+        boolean resume = start != Start.CDC;
+        try (InstanceLock lock = acquireLock();
              Operations ops = startOperations();
+             RateReporter rates = new RateReporter(config, throttle);
              Connection source = Connect.open(config.source(), "source"); Connection shadow = Connect.open(config.shadow(), "shadow")) {
             config = ResolvedTables.of(config, source);
             Optional<Checkpoint> checkpoint = checkpoints.read(shadow);
             boolean following = checkpoint.isPresent() && checkpoint.get().phase() == Phase.STREAMING;
+            SnapshotPlan.Decision decision = SnapshotPlan.decide(checkpoint);
             // A pipeline whose checkpoint Debezium wrote (its snapshot, or a version before the
             // pgoutput reader) keeps streaming with Debezium, which alone reads those offsets.
             debeziumOffsets = following && checkpoint.get().offset().isPresent()
@@ -133,25 +143,30 @@ final class PipelineRunner {
             if (slot.isPresent()) {
                 makeFailoverSlot(admin, slot.get());
             }
-            if (checkpoint.isEmpty() && resume) {
+            if (decision == SnapshotPlan.Decision.FRESH && start == Start.RESUME) {
                 throw new SetupException("pipeline " + config.pipeline() + " has no checkpoint on the shadow " + config.shadow().describe()
                         + "; nothing to resume. Start it with `snapshot` (copy, then `cdc`) or `cdc` (changes from now on)");
             }
-            if (checkpoint.isPresent() && checkpoint.get().phase() == Phase.SNAPSHOT) {
-                if (!resume) {
-                    throw new SetupException("the snapshot of pipeline " + config.pipeline()
-                            + " was interrupted; run `resume` to complete it and continue streaming");
+            boolean snapshotTaken = false;
+            if (decision == SnapshotPlan.Decision.RESTART && !resume) {
+                throw new SetupException("the snapshot of pipeline " + config.pipeline()
+                        + " was interrupted; run `resume` to complete it and continue streaming");
+            }
+            if (decision == SnapshotPlan.Decision.RESTART || decision == SnapshotPlan.Decision.FRESH && start == Start.RESUME_OR_SNAPSHOT) {
+                if (decision == SnapshotPlan.Decision.FRESH) {
+                    LOG.info("pipeline {} has no checkpoint: taking its snapshot, then streaming", config.pipeline());
                 }
-                SnapshotStart start = startSnapshot(SnapshotPlan.Decision.RESTART, checkpoint, specs, source, shadow);
-                SnapshotProgress progress = start.progress();
+                SnapshotStart snapshot = startSnapshot(decision, checkpoint, specs, source, shadow);
+                SnapshotProgress progress = snapshot.progress();
                 if (config.snapshot().method() == SnapshotSettings.Method.DEBEZIUM) {
                     return report(newRun(specs, specs, progress).snapshotThenStream(exitWhenCaughtUp), exitWhenCaughtUp);
                 }
-                if (!copySnapshot(specs, start)) {
+                if (!copySnapshot(specs, snapshot)) {
                     out.printf("snapshot of pipeline %s stopped before completing; run `resume` to complete it%n", config.pipeline());
                     return 1;
                 }
                 progress.printSummary(out, config.pipeline());
+                snapshotTaken = true;
             }
             List<TableSpec> toAdd = new java.util.ArrayList<>();
             if (checkpoint.isPresent() && checkpoint.get().phase() == Phase.STREAMING) {
@@ -159,7 +174,7 @@ final class PipelineRunner {
                 toAdd = tablesAddedSinceSnapshot(checkpoint.get(), source, shadow, specs);
                 LOG.info("pipeline {}: resuming streaming from checkpoint LSN {}", config.pipeline(), checkpoint.get().lsn());
             }
-            else if (checkpoint.isPresent()) {
+            else if (checkpoint.isPresent() || snapshotTaken) {
                 LOG.info("pipeline {}: streaming from the end of its snapshot", config.pipeline());
             }
             else if (slot.isPresent()) {
@@ -185,7 +200,12 @@ final class PipelineRunner {
                 copied.add(checkpoints.progress(shadow));
                 ops.snapshot(copied::rows, copied.estimates());
             }
-            return streamWithRetries(specs, shadowSpecs, exitWhenCaughtUp);
+            try {
+                return streamWithRetries(specs, shadowSpecs, exitWhenCaughtUp);
+            }
+            catch (ReplicaIdentityFailure e) {
+                throw new PipelineFailure(IdentityAdvice.of(config, e), e);
+            }
         }
     }
 
@@ -235,7 +255,7 @@ final class PipelineRunner {
                 try (Connection source = Connect.open(config.source(), "source"); Connection shadow = Connect.open(config.shadow(), "shadow")) {
                     config = ResolvedTables.of(config, source);
                     Map<TableId, TableSpec> refreshed = new SourcePreflight(source, config.source().describe(),
-                            config.debeziumReader() || debeziumOffsets).check(config.tables());
+                            config.debeziumReader() || debeziumOffsets).check(config.tables(), TransformChain.dropsColumn(config.transforms()));
                     Map<TableId, TableSpec> shadowNow = new LinkedHashMap<>();
                     for (TableSpec spec : List.copyOf(refreshed.values())) {
                         try {
@@ -313,7 +333,7 @@ final class PipelineRunner {
         Map<TableId, TableSpec> specs;
         try {
             specs = new SourcePreflight(source, config.source().describe(), config.debeziumReader() || debeziumOffsets)
-                    .check(config.tables());
+                    .check(config.tables(), TransformChain.dropsColumn(config.transforms()));
         }
         catch (SetupException e) {
             if (standby.isEmpty()) {
@@ -331,8 +351,19 @@ final class PipelineRunner {
         catch (IllegalArgumentException e) {
             throw new SetupException(e.getMessage(), e);
         }
+        ShadowTypes.check(source, shadow, columnsKeepingType(source, specs));
         ShadowSchema.check(shadow, shaped(specs).values(), following);
         return specs;
+    }
+
+    /** Source relation OID to the columns whose type reaches the shadow: what {@link ShadowTypes} must provide. */
+    private Map<Long, java.util.Set<String>> columnsKeepingType(Connection source, Map<TableId, TableSpec> specs) throws SQLException {
+        Map<Long, java.util.Set<String>> out = new LinkedHashMap<>();
+        SourceCatalog catalog = new SourceCatalog(source);
+        for (TableSpec spec : specs.values()) {
+            catalog.relation(spec.id()).ifPresent(r -> out.put(r.oid(), chain.columnsKeepingType(spec)));
+        }
+        return out;
     }
 
     /** The shadow's shape of each table: the source's after the transforms. */
@@ -400,14 +431,7 @@ final class PipelineRunner {
     private void addTable(TableSpec spec) throws SQLException, InterruptedException {
         TableAdder adder = new TableAdder(config.source(), config.shadow(), config.publication(), checkpoints,
                 throttle, chain);
-        for (int attempt = 1; attempt <= 30; attempt++) {
-            if (adder.add(spec, () -> { }).isPresent()) {
-                return;
-            }
-            Thread.sleep(1000);
-        }
-        throw new PipelineFailure("table " + spec.id() + " could not be locked against writes for 2 s in 30 attempts, so it"
-                + " cannot be added consistently; run `resume` at a quieter time");
+        TableAdder.whenLocked(spec.id(), () -> adder.add(spec, () -> { }));
     }
 
     /**
@@ -417,12 +441,7 @@ final class PipelineRunner {
     private Map<TableId, TableSpec> prepareWrites(Connection source, Connection shadow, Map<TableId, TableSpec> specs,
                                                   boolean following) throws SQLException {
         checkpoints.ensureSchema(shadow);
-        List<Long> oids = new java.util.ArrayList<>();
-        SourceCatalog catalog = new SourceCatalog(source);
-        for (TableId table : specs.keySet()) {
-            catalog.relation(table).ifPresent(r -> oids.add(r.oid()));
-        }
-        ShadowTypes.ensure(source, shadow, oids);
+        ShadowTypes.ensure(source, shadow, columnsKeepingType(source, specs));
         ShadowSchema.ensureTables(shadow, shaped(specs).values(), following);
         SourceAdmin admin = new SourceAdmin(source);
         if (admin.server().standby()) {
@@ -441,10 +460,41 @@ final class PipelineRunner {
 
     private Operations ops;
 
+    /**
+     * Takes the pipeline's lock, then starts the operations endpoint (if it is not running yet)
+     * and marks it active. A standby starts the endpoint as soon as it has to wait, so that it
+     * serves /health and /ready meanwhile: an orchestrator restarts or holds back an instance whose
+     * endpoint does not answer, and a hot standby nobody can see is no standby. An instance that is
+     * refused never opens the endpoint (its port may be the active instance's, on the same machine).
+     */
+    private InstanceLock acquireLock() throws SQLException, InterruptedException {
+        try {
+            InstanceLock lock = InstanceLock.acquire(config.shadow(), config.pipeline(), config.standby(), () -> {
+                if (startOperations() != null) {
+                    ops.standby();
+                }
+            });
+            if (startOperations() != null) {
+                ops.active();
+            }
+            return lock;
+        }
+        catch (SQLException | InterruptedException | RuntimeException e) {
+            if (ops != null) {
+                ops.close();
+            }
+            throw e;
+        }
+    }
+
+    /** The operations endpoint, started once per command; null when {@code metrics.port} is 0. */
     private Operations startOperations() {
-        ops = Operations.start(config.metricsHost(), config.metricsPort(), config.source(), config.shadow(), config.slot());
-        if (ops != null) {
-            ops.throttle(throttle);
+        if (ops == null) {
+            ops = Operations.start(config.metricsHost(), config.metricsPort(), config.pipeline(), config.source(), config.shadow(),
+                    config.slot());
+            if (ops != null) {
+                ops.throttle(throttle);
+            }
         }
         return ops;
     }

@@ -39,6 +39,10 @@ class BadInputIT {
         pipeline = new Pipeline(db, dir, List.of("public.good"), "");
         pipeline.source("CREATE TABLE good (id int PRIMARY KEY, v text)", "CREATE TABLE keyless (v text)",
                 "CREATE TABLE clash (id int PRIMARY KEY, v text)", "CREATE ROLE plain_user LOGIN",
+                "CREATE TABLE \"Gen\" (id int PRIMARY KEY, twice int GENERATED ALWAYS AS (id * 2) STORED)",
+                "CREATE TABLE refs (id int PRIMARY KEY, rel regclass)",
+                "CREATE TABLE parted (at int, v text) PARTITION BY RANGE (at)",
+                "CREATE TABLE parted_1 PARTITION OF parted FOR VALUES FROM (0) TO (10)",
                 "CREATE ROLE noselect_user LOGIN REPLICATION",
                 // pg-local.sh makes this role (only) log in with a password.
                 "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'scry_password_check') THEN"
@@ -106,6 +110,21 @@ class BadInputIT {
         assertRefused(config, "snapshot", "table public.keyless has no primary key");
         // Publishing it would have made UPDATE and DELETE on the source fail; they still work.
         pipeline.source("INSERT INTO keyless VALUES ('x')", "UPDATE keyless SET v = 'y'", "DELETE FROM keyless");
+    }
+
+    @Test
+    void everyBrokenTableIsReportedInOneMessage() throws Exception {
+        Path config = write("several.yaml", valid().replace("[public.good]",
+                "[public.good, public.nothere, public.keyless, 'public.\"Gen\"', public.refs, public.parted]"));
+
+        String message = assertRefused(config, "snapshot", "the configured tables cannot be replicated as they are (5 problems):",
+                "(1) table public.nothere does not exist on the source",
+                "(2) table public.keyless has no primary key", "ALTER TABLE \"public\".\"keyless\" REPLICA IDENTITY FULL;",
+                "(3) table public.\"Gen\" has generated column twice",
+                "(4) table public.refs column rel: type regclass cannot be carried",
+                "(5) partitioned table public.parted has no usable replica identity on public.parted itself, public.parted_1",
+                "ALTER TABLE \"public\".\"parted\" REPLICA IDENTITY FULL; ALTER TABLE \"public\".\"parted_1\" REPLICA IDENTITY FULL;");
+        assertThat(message).doesNotContain("public.good");
     }
 
     @Test

@@ -93,7 +93,13 @@ final class Pipeline {
 
     /** Runs a command in this JVM, e.g. {@code run("snapshot")}. */
     Outcome run(String command, String... options) {
-        List<String> args = new ArrayList<>(List.of(command, "-c", config.toString()));
+        return run(List.of(command), options);
+    }
+
+    /** Runs a command with a subcommand in this JVM, e.g. {@code run(List.of("table", "resnapshot"), "public.t")}. */
+    Outcome run(List<String> command, String... options) {
+        List<String> args = new ArrayList<>(command);
+        args.addAll(List.of("-c", config.toString()));
         args.addAll(List.of(options));
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
