@@ -285,7 +285,8 @@ start_server() {
   local name=$1 port=$2 bin=$3 data
   data=$(cluster_dir "$name")
   if ! is_running "$name"; then
-    as_owner "$bin/pg_ctl" -D "$data" -l "$DIR/$name.log" -w -t 60 start >/dev/null \
+    # 9>&-: the server must not inherit (and so hold for its lifetime) this script's lock.
+    as_owner "$bin/pg_ctl" -D "$data" -l "$DIR/$name.log" -w -t 60 start >/dev/null 9>&- \
       || { tail -n 20 "$DIR/$name.log" >&2; die "$name cluster did not start on port $port (see $DIR/$name.log)"; }
   fi
 }
@@ -375,9 +376,12 @@ case $which in
   both|source|shadow|standby) ;;
   *) die "unknown cluster '$which'; use source, shadow or standby" ;;
 esac
+# One command at a time per PG_LOCAL_DIR: tests start the same clusters from several threads.
+lock_dir() { exec 9>"$DIR/.pg-local.lock"; flock 9; }
 case $cmd in
   start)
     resolve_dir
+    lock_dir
     case $which in
       both) start_cluster source "$SOURCE_PORT" app; start_cluster shadow "$SHADOW_PORT" shadow ;;
       source) start_cluster source "$SOURCE_PORT" app ;;
@@ -387,6 +391,7 @@ case $cmd in
     ;;
   stop)
     PG_LOCAL_DIR_NOTED=1 resolve_dir
+    lock_dir
     case $which in
       both)
         stop_cluster source; stop_cluster shadow
@@ -397,6 +402,7 @@ case $cmd in
     ;;
   destroy)
     PG_LOCAL_DIR_NOTED=1 resolve_dir
+    lock_dir
     for name in source shadow standby; do
       [[ -f $(cluster_dir "$name")/PG_VERSION ]] && stop_cluster "$name" immediate
     done

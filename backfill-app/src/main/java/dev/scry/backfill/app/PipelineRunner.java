@@ -405,11 +405,16 @@ final class PipelineRunner {
     private Map<TableId, List<String>> columnLists(Connection source, Map<TableId, TableSpec> specs) throws SQLException {
         Map<TableId, List<String>> lists = new LinkedHashMap<>();
         SourceCatalog catalog = new SourceCatalog(source);
+        boolean columnListsExist = new SourceAdmin(source).server().major() >= 15;
         for (TableSpec spec : specs.values()) {
             java.util.Set<String> dropped = chain.droppedColumns(spec.id());
             if (!dropped.isEmpty()) {
                 char identity = catalog.relation(spec.id()).map(SourceCatalog.Relation::replicaIdentity).orElse('f');
-                if (spec.hasPrimaryKey() && identity != 'f') {
+                if (!columnListsExist) {
+                    LOG.info("drop-columns on {}: {} dropped in the pipeline (PostgreSQL 14 has no publication column lists)",
+                            spec.id(), dropped);
+                }
+                else if (spec.hasPrimaryKey() && identity != 'f') {
                     lists.put(spec.id(), spec.columns().stream().map(c -> c.name()).filter(n -> !dropped.contains(n)).toList());
                     LOG.info("drop-columns on {}: {} left out of the publication (column list), so they never leave the source",
                             spec.id(), dropped);

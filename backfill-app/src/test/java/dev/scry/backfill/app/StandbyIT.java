@@ -32,7 +32,6 @@ import dev.scry.backfill.testing.TableDiff;
  * primary, and the primary carries none of it (no slot, no session of ours); `cdc
  * --exit-when-caught-up` finds its way without writing a marker, `verify` and `status` work there.
  */
-@Execution(ExecutionMode.CONCURRENT)
 class StandbyIT {
 
     private static final int FIRST_PORT = Integer.parseInt(System.getenv().getOrDefault("SCRY_TEST_LOCAL_PORT", "54340")) + 30;
@@ -41,6 +40,7 @@ class StandbyIT {
         return Stream.of(Arguments.of("16", FIRST_PORT), Arguments.of("17", FIRST_PORT + 3));
     }
 
+    @Execution(ExecutionMode.CONCURRENT)
     @ParameterizedTest(name = "PostgreSQL {0}")
     @MethodSource("versions")
     @Timeout(value = 4, unit = TimeUnit.MINUTES)

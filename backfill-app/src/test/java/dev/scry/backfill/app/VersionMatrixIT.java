@@ -33,7 +33,6 @@ import dev.scry.backfill.testing.TableDiff;
  * `verify`. Pairs run side by side (JUnit's concurrent mode for this class only); the rest of the
  * suite stays on one version.
  */
-@Execution(ExecutionMode.CONCURRENT)
 class VersionMatrixIT {
 
     /** Ports after the suite's pair (SCRY_TEST_LOCAL_PORT and the next): two per pair. */
@@ -48,6 +47,7 @@ class VersionMatrixIT {
                 .map(p -> Arguments.of(p.split("-")[0], p.split("-")[1], FIRST_PORT + 2 * PAIRS.indexOf(p)));
     }
 
+    @Execution(ExecutionMode.CONCURRENT)
     @org.junit.jupiter.api.Test
     void anOlderShadowIsRefusedBeforeAnythingIsWritten(@TempDir Path dir) throws Exception {
         PgPair pair = PgPair.local("matrix-17-16", FIRST_PORT + 2 * PAIRS.size(), "17", "16");
@@ -67,6 +67,55 @@ class VersionMatrixIT {
         }
     }
 
+    @Execution(ExecutionMode.CONCURRENT)
+    @org.junit.jupiter.api.Test
+    void dropColumnsWorksOnPostgreSQL14WhichHasNoPublicationColumnLists(@TempDir Path dir) throws Exception {
+        PgPair pair = PgPair.local("matrix-14-14", FIRST_PORT + 2 * PAIRS.indexOf("14-14"), "14", "14");
+        try (Databases db = pair.newDatabases("drop_columns")) {
+            Pipeline pipeline = new Pipeline(db, dir, List.of("public.people"),
+                    "transforms: [{type: drop-columns, columns: [public.people.secret]}]\n");
+            pipeline.source("CREATE TABLE people (id int PRIMARY KEY, secret text, v text)",
+                    "INSERT INTO people SELECT g, 'secret ' || g, 'v' || g FROM generate_series(1, 100) g");
+            assertThat(pipeline.run("snapshot").exitCode()).isZero();
+            pipeline.source("UPDATE people SET secret = 'new', v = 'changed' WHERE id % 3 = 0", "DELETE FROM people WHERE id % 7 = 0",
+                    "INSERT INTO people VALUES (1000, 'secret', 'new row')");
+
+            Pipeline.Outcome cdc = pipeline.run("cdc", "--exit-when-caught-up");
+
+            assertThat(cdc.exitCode()).as(cdc.err()).isZero();
+            assertThat(pipeline.shadowLong("SELECT count(*) FROM pg_attribute WHERE attrelid = 'people'::regclass AND attname = 'secret'"))
+                    .isZero();
+            try (Connection source = db.source(); Connection shadow = db.shadow()) {
+                String rows = "(SELECT id, v FROM people)";
+                assertThat(TableDiff.differences(source, shadow, rows)).isEmpty();
+                assertThat(TableDiff.count(shadow, "people")).isEqualTo(TableDiff.count(source, "people")).isPositive();
+            }
+            pipeline.run("teardown", "--drop-metadata");
+        }
+    }
+
+    @Execution(ExecutionMode.CONCURRENT)
+    @org.junit.jupiter.api.Test
+    void anOrdinarySlotBecomesAFailoverSlotWhereTheServerHasThem(@TempDir Path dir) throws Exception {
+        PgPair pair = PgPair.local("matrix-17-17", FIRST_PORT + 2 * PAIRS.indexOf("17-17"), "17", "17");
+        try (Databases db = pair.newDatabases("failover_slot")) {
+            Pipeline pipeline = new Pipeline(db, dir, EveryShape.COMPOSITE_KEYS.tables(), "slot-failover: false\n");
+            pipeline.source(EveryShape.COMPOSITE_KEYS.ddl());
+            String failover = "SELECT failover::int FROM pg_replication_slots WHERE slot_name = '" + pipeline.slot() + "'";
+            assertThat(pipeline.run("cdc", "--exit-when-caught-up").exitCode()).isZero();
+            assertThat(pipeline.sourceLong(failover)).as("slot-failover: false").isZero();
+
+            pipeline.writeConfig(EveryShape.COMPOSITE_KEYS.tables(), "");
+            pipeline.source(EveryShape.COMPOSITE_KEYS.changes());
+            Pipeline.Outcome again = pipeline.run("cdc", "--exit-when-caught-up");
+
+            assertThat(again.exitCode()).as(again.err()).isZero();
+            assertThat(pipeline.sourceLong(failover)).as("altered when the next command started").isEqualTo(1);
+            pipeline.run("teardown", "--drop-metadata");
+        }
+    }
+
+    @Execution(ExecutionMode.CONCURRENT)
     @ParameterizedTest(name = "PostgreSQL {0} -> {1}")
     @MethodSource("pairs")
     @Timeout(value = 8, unit = TimeUnit.MINUTES)

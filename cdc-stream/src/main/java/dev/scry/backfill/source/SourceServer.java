@@ -48,6 +48,7 @@ public record SourceServer(int versionNum, String version, boolean standby) {
 
     /** {@code PostgreSQL 17.6 (standby)}, for messages. */
     public String describe() {
-        return "PostgreSQL " + version + (standby ? " (standby)" : "");
+        // server_version may carry the packager's suffix: "15.18 (Debian 15.18-0+deb12u1)".
+        return "PostgreSQL " + version.split(" ")[0] + (standby ? " (standby)" : "");
     }
 }
