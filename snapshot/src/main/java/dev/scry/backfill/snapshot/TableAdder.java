@@ -15,7 +15,10 @@ import dev.scry.backfill.checkpoint.CheckpointStore;
 import dev.scry.backfill.checkpoint.TableCounts;
 import dev.scry.backfill.model.ConnectionSettings;
 import dev.scry.backfill.model.TableSpec;
-import dev.scry.backfill.sink.ShadowSchema;
+import dev.scry.backfill.sink.schema.SchemaDiff;
+import dev.scry.backfill.sink.schema.SchemaScope;
+import dev.scry.backfill.sink.schema.SchemaSettings;
+import dev.scry.backfill.sink.schema.SchemaSync;
 import dev.scry.backfill.sink.ShadowTypes;
 import dev.scry.backfill.source.SourceAdmin;
 import dev.scry.backfill.source.SourceCatalog;
@@ -43,10 +46,12 @@ public final class TableAdder {
     private final CheckpointStore checkpoints;
     private final dev.scry.backfill.throttle.Throttle throttle;
     private final dev.scry.backfill.transform.TransformChain chain;
+    private final SchemaSettings schema;
 
     public TableAdder(ConnectionSettings source, ConnectionSettings shadow, String publication, CheckpointStore checkpoints,
-                      dev.scry.backfill.throttle.Throttle throttle, dev.scry.backfill.transform.TransformChain chain) {
+                      dev.scry.backfill.throttle.Throttle throttle, dev.scry.backfill.transform.TransformChain chain, SchemaSettings schema) {
         this.chain = chain;
+        this.schema = schema;
         this.source = source;
         this.shadow = shadow;
         this.publication = publication;
@@ -64,7 +69,13 @@ public final class TableAdder {
             SourceCatalog.Relation relation = new SourceCatalog(src).relation(spec.id()).orElseThrow(() -> new SQLException(
                     "table " + spec.id() + " disappeared from the source"));
             ShadowTypes.ensure(src, dst, List.of(relation.oid()));
-            ShadowSchema.ensureTables(dst, List.of(chain.shape(spec)), false);
+            // A new table is small: its keys, indexes and constraints are created with it.
+            SchemaDiff diff = new SchemaSync(new SchemaScope(List.of(spec.id()), List.of(), new TransformShaping(chain, List.of(spec)), schema))
+                    .plan(src, dst).diff();
+            diff.refuseDifferences();
+            dst.setAutoCommit(false);
+            SchemaSync.create(dst, diff.missing());
+            dst.commit();
             src.setAutoCommit(false);
             dst.setAutoCommit(false);
             try {
