@@ -32,7 +32,7 @@ public final class ShadowSchema {
     private static final Logger LOG = LoggerFactory.getLogger(ShadowSchema.class);
 
     private static final String COLUMNS_SQL = """
-            SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull
+            SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, a.attidentity = 'a'
             FROM pg_attribute a
             JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
             WHERE n.nspname = ? AND c.relname = ? AND a.attnum > 0 AND NOT a.attisdropped
@@ -244,8 +244,8 @@ public final class ShadowSchema {
             ps.setString(2, table.name());
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    // The shadow side only needs name, declared type and nullability.
-                    out.add(new ColumnSpec(rs.getString(1), rs.getString(2), rs.getBoolean(3), rs.getString(2), false));
+                    // The shadow side only needs name, declared type, nullability and identity.
+                    out.add(new ColumnSpec(rs.getString(1), rs.getString(2), rs.getBoolean(3), rs.getString(2), false, rs.getBoolean(4)));
                 }
             }
         }
