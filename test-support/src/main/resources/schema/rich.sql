@@ -66,7 +66,7 @@ BEGIN ATOMIC
 END;
 CREATE PROCEDURE shop.archive(days int) LANGUAGE plpgsql AS $$
 BEGIN
-  UPDATE shop.orders SET status = 'done' WHERE placed < current_date - days;
+  UPDATE shop.orders SET status = 'done' WHERE placed < current_date - days AND status <> 'done';
 END $$;
 COMMENT ON PROCEDURE shop.archive(int) IS 'closes old orders';
 

@@ -75,6 +75,9 @@ final class SequenceSchedule implements AutoCloseable {
                 return;
             }
             catch (SQLException | RuntimeException e) {
+                if (closed) {
+                    return;
+                }
                 LOG.warn("copying sequence values failed ({}); trying again in {} ms", e instanceof SQLException s ? SqlErrors.describe(s)
                         : e.toString(), every);
             }
