@@ -335,8 +335,8 @@ if runs_part fullschema; then
     CREATE INDEX narrow_v_idx ON narrow (v);
     CREATE INDEX events_kind_idx ON events (kind, at);
     CREATE INDEX events_mixed_idx ON events (mixed_id);
-    ALTER TABLE narrow ADD CONSTRAINT narrow_v_fkey FOREIGN KEY (v) REFERENCES kinds (id);
-    VACUUM ANALYZE"
+    ALTER TABLE narrow ADD CONSTRAINT narrow_v_fkey FOREIGN KEY (v) REFERENCES kinds (id)"
+  q "$SOURCE_PORT" "$FULL" -c "VACUUM ANALYZE"
   FULL_MB=$(q "$SOURCE_PORT" "$FULL" -c "SELECT round(sum(pg_total_relation_size(c.oid))::numeric / 1048576, 1) FROM pg_class c
     JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind IN ('r', 'm')")
   fresh_full() {
