@@ -2,6 +2,9 @@
 # The demo: starts the local PostgreSQL pair, loads a small shop into the source, copies it with
 # `snapshot`, streams a burst of live changes through the `cdc` daemon, and checks that every
 # shadow table equals its source table. Safe to run again: it starts the demo over each time.
+# The clusters are left running (scripts/pg-local.sh stop stops them). PG_SOURCE_PORT,
+# PG_SHADOW_PORT and PG_LOCAL_DIR move them; METRICS_PORT moves the metrics endpoint (9464) that
+# `snapshot` and `cdc` serve while they run.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
@@ -109,14 +112,34 @@ step "status"
 scripts/backfill status -c "$CONFIG"
 
 step "checking that every shadow table equals its source table"
+# Row count and digest (md5 over the sorted md5s of the rows' text) of each table on both sides,
+# computed by psql here, independently of scry-backfill.
 fail=0
-printf '%-12s %10s %10s  %s\n' table source shadow result
-for t in "${TABLES[@]}"; do
-  q="SELECT count(*) || ' ' || coalesce(md5(string_agg(md5(t::text), '' ORDER BY md5(t::text))), '-') FROM $t t"
-  a=$(src -tA -c "$q"); b=$(shd -tA -c "$q")
-  result=equal; [[ $a == "$b" ]] || { result=DIFFERENT; fail=1; }
-  printf '%-12s %10s %10s  %s\n' "$t" "${a%% *}" "${b%% *}" "$result"
-done
+compare() {
+  local t q a b result
+  printf '%-12s %10s %10s  %-32s  %-32s  %s\n' table source shadow "source digest" "shadow digest" result
+  for t in "${TABLES[@]}"; do
+    q="SELECT count(*) || ' ' || coalesce(md5(string_agg(md5(t::text), '' ORDER BY md5(t::text))), '-') FROM $t t"
+    a=$(src -tA -c "$q"); b=$(shd -tA -c "$q")
+    result=equal; [[ $a == "$b" ]] || result=DIFFERENT
+    printf '%-12s %10s %10s  %-32s  %-32s  %s\n' "$t" "${a%% *}" "${b%% *}" "${a#* }" "${b#* }" "$result"
+  done
+}
+table=$(compare)
+echo "$table"
+grep -q DIFFERENT <<<"$table" && fail=1
+# README ("Try it") says this prints each table's row count and digest on both sides: hold it to that.
+printed=$(grep -cE '^[a-z_]+ +[0-9]+ +[0-9]+  [0-9a-f]{32}  [0-9a-f]{32}  (equal|DIFFERENT)$' <<<"$table" || true)
+if [[ $printed -ne ${#TABLES[@]} ]]; then
+  echo "demo FAILED: the comparison printed $printed of ${#TABLES[@]} tables with a row count and digest on both sides," \
+       "as README's \"Try it\" says it does" >&2
+  exit 1
+fi
+
+step "verify: scry-backfill's own comparison (count and digest computed inside each database)"
+verify_status=0
+scripts/backfill verify -c "$CONFIG" || verify_status=$?
+[[ $verify_status -eq 0 ]] || fail=1
 if [[ $fail -ne 0 ]]; then
   echo "demo FAILED: the shadow differs from the source" >&2
   exit 1
@@ -124,3 +147,5 @@ fi
 echo
 echo "demo passed: the shadow equals the source, row for row."
 echo "Try: scripts/backfill status -c $CONFIG   |   scripts/backfill teardown -c $CONFIG"
+echo "The clusters keep running (source 127.0.0.1:$SOURCE_PORT, shadow 127.0.0.1:$SHADOW_PORT); stop them with:"
+echo "  PG_SOURCE_PORT=$SOURCE_PORT PG_SHADOW_PORT=$SHADOW_PORT PG_LOCAL_DIR=${PG_LOCAL_DIR:-.pg-local} scripts/pg-local.sh stop"

@@ -70,6 +70,15 @@ BEGIN
 END $$;
 COMMENT ON PROCEDURE shop.archive(int) IS 'closes old orders';
 
+-- An extension's type as a key: the extension is created on the shadow with the types.
+CREATE EXTENSION IF NOT EXISTS citext;
+CREATE TABLE shop.coupons (
+  code citext PRIMARY KEY,
+  customer_id bigint REFERENCES shop.customers (id) ON DELETE CASCADE,
+  discount numeric(5,2) NOT NULL CHECK (discount BETWEEN 0 AND 100)
+);
+CREATE INDEX coupons_customer_idx ON shop.coupons (customer_id);
+
 CREATE TABLE shop.bookings (
   id int PRIMARY KEY,
   room int,

@@ -53,11 +53,16 @@ final class CatalogSourceSchema implements SourceSchema, AutoCloseable {
         }
         SourceCatalog.Description description = catalog.describe(table, relation.get());
         Map<String, String> unsupported = new LinkedHashMap<>();
+        dev.scry.backfill.model.TableSpec shaped = chain.shape(description.spec());
         for (ColumnSpec column : description.spec().columns()) {
-            SupportedTypes.whyUnsupported(column, debeziumReader).ifPresent(why -> unsupported.put(column.name(), why));
+            if (shaped.column(column.name()) == null) {
+                continue; // dropped by a transform: its type never reaches the shadow
+            }
+            SupportedTypes.whyUnsupported(column, description.heldTypes(column.name()), debeziumReader)
+                    .ifPresent(why -> unsupported.put(column.name(), why));
         }
         description.generatedColumns().forEach(g -> unsupported.put(g.name(), "it is a generated column, which logical replication does not send"));
-        return Optional.of(new Shape(chain.shape(description.spec()), catalog.missingValues(relation.get()), unsupported,
+        return Optional.of(new Shape(shaped, catalog.missingValues(relation.get()), unsupported,
                 catalog.typeNames(relation.get())));
     }
 

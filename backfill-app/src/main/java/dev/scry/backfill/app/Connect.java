@@ -39,6 +39,11 @@ final class Connect {
                 throw new SetupException("database " + settings.database() + " does not exist on " + side + " "
                         + settings.host() + ":" + settings.port() + "; check " + side + ".database", e);
             }
+            java.util.Optional<String> unresolved = SqlErrors.unresolvedHost(e);
+            if (unresolved.isPresent()) {
+                throw new PipelineFailure("cannot connect to " + where + ": the host name " + unresolved.get()
+                        + " does not resolve (no DNS or /etc/hosts entry); check " + side + ".host", e);
+            }
             throw new PipelineFailure("cannot connect to " + where + ": " + rootMessage(e)
                     + "; check " + side + ".host and " + side + ".port and that the server is running", e);
         }

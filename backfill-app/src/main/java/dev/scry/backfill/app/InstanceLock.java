@@ -28,7 +28,8 @@ final class InstanceLock implements AutoCloseable {
     private static final String TRY_LOCK = "SELECT pg_try_advisory_lock(?, hashtext(?))";
     private static final String HOLDER = """
             SELECT a.application_name, a.client_addr, a.pid FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-            WHERE l.locktype = 'advisory' AND l.classid::int = ? AND l.objid::int = hashtext(?) AND l.granted LIMIT 1""";
+            WHERE l.locktype = 'advisory' AND l.classid::int = ? AND l.objid::int = hashtext(?) AND l.granted
+              AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) LIMIT 1""";
 
     private final Connection connection;
 
@@ -38,20 +39,23 @@ final class InstanceLock implements AutoCloseable {
 
     /**
      * Takes the pipeline's lock. When another instance holds it: refuses with who holds it, or with
-     * {@code standby}, waits until it is released (the active instance stopped or died).
+     * {@code standby}, waits until it is released (the active instance stopped or died), after
+     * calling {@code waiting} once.
      */
-    static InstanceLock acquire(ConnectionSettings shadow, String pipeline, boolean standby) throws SQLException, InterruptedException {
+    static InstanceLock acquire(ConnectionSettings shadow, String pipeline, boolean standby, Runnable waiting)
+            throws SQLException, InterruptedException {
         Connection c = Connect.open(shadow, "shadow", "scry-backfill " + pipeline + " (pid " + ProcessHandle.current().pid() + ")");
         try {
             boolean announced = false;
             while (!tryLock(c, pipeline)) {
-                String holder = holder(c, pipeline);
+                String holder = holder(c, pipeline).orElse("another session");
                 if (!standby) {
                     throw new SetupException("pipeline " + pipeline + " is already running (" + holder + " holds its lock on the"
                             + " shadow); stop that instance first, or set `standby: true` to wait as a hot standby");
                 }
                 if (!announced) {
                     LOG.info("standby: pipeline {} is active elsewhere ({}); taking over when it stops", pipeline, holder);
+                    waiting.run();
                     announced = true;
                 }
                 Thread.sleep(Duration.ofMillis(500).toMillis());
@@ -88,16 +92,22 @@ final class InstanceLock implements AutoCloseable {
         }
     }
 
-    private static String holder(Connection c, String pipeline) throws SQLException {
+    /**
+     * Who holds the pipeline's lock (the command running it: its application name, address and
+     * shadow backend pid), or empty when no session does. Reads only; {@code status} asks this.
+     */
+    static java.util.Optional<String> holder(Connection c, String pipeline) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement(HOLDER)) {
             ps.setInt(1, NAMESPACE);
             ps.setString(2, pipeline);
             try (ResultSet rs = ps.executeQuery()) {
                 if (!rs.next()) {
-                    return "another session";
+                    return java.util.Optional.empty();
                 }
-                return "'" + rs.getString(1) + "' from " + (rs.getString(2) == null ? "a local socket" : rs.getString(2))
-                        + ", shadow backend pid " + rs.getInt(3);
+                // Another role's session shows no application name or address without pg_read_all_stats.
+                String name = rs.getString(1) == null || rs.getString(1).isEmpty() ? "a session" : "'" + rs.getString(1) + "'";
+                return java.util.Optional.of(name + " from " + (rs.getString(2) == null ? "a local socket" : rs.getString(2))
+                        + ", shadow backend pid " + rs.getInt(3));
             }
         }
     }

@@ -37,6 +37,24 @@ public final class JsonLogLayout extends LayoutBase<ILoggingEvent> {
         return write(line) + System.lineSeparator();
     }
 
+    /**
+     * A line of the same shape for what the process writes outside logging (a command's error,
+     * its output on stdout), with the pipeline and phase from the MDC.
+     */
+    static String event(String level, String logger, String message) {
+        Map<String, Object> line = new LinkedHashMap<>();
+        line.put("timestamp", Instant.now().toString());
+        line.put("level", level);
+        line.put("logger", logger);
+        line.put("message", message);
+        line.put("thread", Thread.currentThread().getName());
+        Map<String, String> mdc = org.slf4j.MDC.getCopyOfContextMap();
+        if (mdc != null) {
+            line.putAll(mdc);
+        }
+        return write(line);
+    }
+
     static String write(Map<String, Object> line) {
         try {
             return JSON.writeValueAsString(line);

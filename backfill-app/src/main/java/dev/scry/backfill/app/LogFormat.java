@@ -1,11 +1,6 @@
 package dev.scry.backfill.app;
 
-import java.time.Instant;
-import java.util.LinkedHashMap;
-import java.util.Map;
-
 import org.slf4j.LoggerFactory;
-import org.slf4j.MDC;
 
 import ch.qos.logback.classic.LoggerContext;
 import ch.qos.logback.classic.spi.ILoggingEvent;
@@ -64,18 +59,22 @@ final class LogFormat {
 
     /** A command's one-line error, in the chosen format. */
     static String errorLine(String message) {
-        if (!json) {
-            return "error: " + message;
+        return json ? JsonLogLayout.event("ERROR", "scry-backfill", "error: " + message) : "error: " + message;
+    }
+
+    /**
+     * The format a command line asks for, read before picocli parses it, so that even a usage
+     * error and help come out in it: {@code json} only when {@code --log-format json} is there; an
+     * invalid value is left for the option to refuse.
+     */
+    static String requested(String[] args) {
+        for (int i = 0; i < args.length; i++) {
+            String value = args[i].startsWith("--log-format=") ? args[i].substring("--log-format=".length())
+                    : args[i].equals("--log-format") && i + 1 < args.length ? args[i + 1] : null;
+            if ("json".equals(value)) {
+                return "json";
+            }
         }
-        Map<String, Object> line = new LinkedHashMap<>();
-        line.put("timestamp", Instant.now().toString());
-        line.put("level", "ERROR");
-        line.put("logger", "scry-backfill");
-        line.put("message", "error: " + message);
-        Map<String, String> mdc = MDC.getCopyOfContextMap();
-        if (mdc != null) {
-            line.putAll(mdc);
-        }
-        return JsonLogLayout.write(line);
+        return "text";
     }
 }

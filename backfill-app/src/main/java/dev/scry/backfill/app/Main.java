@@ -23,10 +23,13 @@ import picocli.CommandLine.Option;
  * The {@code backfill} command line. Exit codes: 0 success, 1 runtime failure, 2 usage or
  * configuration error (including a source that is not prepared), 3 verification found differences.
  */
-@Command(name = "backfill", mixinStandardHelpOptions = true, version = "scry-backfill 0.1.0",
+// INHERIT gives every subcommand -h/--help (and -V); picocli validates no required option, such as
+// --config, when help is asked for.
+@Command(name = "backfill", mixinStandardHelpOptions = true, scope = CommandLine.ScopeType.INHERIT, version = "scry-backfill 0.1.0",
         description = "Copies a PostgreSQL database into a shadow PostgreSQL and keeps it in step through logical replication.",
         subcommands = {Main.SnapshotCommand.class, Main.CdcCommand.class, Main.ResumeCommand.class, Main.StatusCommand.class,
-            Main.TeardownCommand.class, Main.VerifyCommand.class, Main.DlqCommand.class})
+            Main.TeardownCommand.class, Main.VerifyCommand.class, Main.DlqCommand.class, Main.TableCommand.class,
+            CommandLine.HelpCommand.class})
 public final class Main {
 
     public static final int OK = 0;
@@ -42,9 +45,19 @@ public final class Main {
 
     /** Runs a command line and returns its exit code (tests call this in-process). */
     public static int run(String[] args, PrintStream out, PrintStream err) {
+        LogFormat.use(LogFormat.requested(args));
+        CommandOutput output = CommandOutput.to(out);
         CommandLine cli = new CommandLine(new Main());
-        cli.setOut(new PrintWriter(out, true));
+        cli.setOut(output);
         cli.setErr(new PrintWriter(err, true));
+        CommandLine.IParameterExceptionHandler usage = cli.getParameterExceptionHandler();
+        cli.setParameterExceptionHandler((e, arguments) -> {
+            if (!LogFormat.json()) {
+                return usage.handleParseException(e, arguments);
+            }
+            err.println(LogFormat.errorLine(e.getMessage() + "; `backfill help` lists the commands and options"));
+            return USAGE;
+        });
         cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
             if (e instanceof SetupException) {
                 err.println(LogFormat.errorLine(e.getMessage()));
@@ -59,7 +72,12 @@ public final class Main {
             LOG.error("unexpected failure", e);
             return FAILURE;
         });
-        return cli.execute(args);
+        try {
+            return cli.execute(args);
+        }
+        finally {
+            output.close(); // the stream stays open; a last line without its newline is written
+        }
     }
 
     /** Options every command takes. */
@@ -71,7 +89,7 @@ public final class Main {
         CommandLine.Model.CommandSpec spec;
 
         @Option(names = "--log-format", paramLabel = "FORMAT", defaultValue = "text",
-                description = "Logs on stderr as text (default) or json (one object per line).")
+                description = "text (default) or json: then every line on stdout and stderr is one JSON object.")
         String logFormat;
 
         BackfillConfig load() {
@@ -82,8 +100,9 @@ public final class Main {
             return loaded;
         }
 
-        PrintWriter out() {
-            return spec.commandLine().getOut();
+        /** The command's output (Main.run hands picocli a {@link CommandOutput}). */
+        CommandOutput out() {
+            return (CommandOutput) spec.commandLine().getOut();
         }
     }
 
@@ -102,7 +121,7 @@ public final class Main {
 
         @Override
         public Integer call() throws SQLException, InterruptedException {
-            return new PipelineRunner(load(), out()).stream(false, exitWhenCaughtUp);
+            return new PipelineRunner(load(), out()).stream(PipelineRunner.Start.CDC, exitWhenCaughtUp);
         }
     }
 
@@ -111,13 +130,18 @@ public final class Main {
         @Option(names = "--exit-when-caught-up", description = "Exit 0 once every change committed on the source before the start is applied.")
         boolean exitWhenCaughtUp;
 
+        @Option(names = "--snapshot-if-new", description = "A pipeline without a checkpoint takes its snapshot first (as `snapshot` does),"
+                + " then streams, instead of exiting 2: one command for a daemon that starts new pipelines too.")
+        boolean snapshotIfNew;
+
         @Override
         public Integer call() throws SQLException, InterruptedException {
-            return new PipelineRunner(load(), out()).stream(true, exitWhenCaughtUp);
+            return new PipelineRunner(load(), out()).stream(snapshotIfNew ? PipelineRunner.Start.RESUME_OR_SNAPSHOT : PipelineRunner.Start.RESUME,
+                    exitWhenCaughtUp);
         }
     }
 
-    @Command(name = "status", description = "Show the phase, checkpoint, rows applied per table and the slot's lag.")
+    @Command(name = "status", description = "Show what runs and what can resume, the phase, checkpoint, rows applied per table and the slot's lag.")
     static final class StatusCommand extends ConfigOption implements Callable<Integer> {
         @Option(names = "--json", description = "Print JSON.")
         boolean json;
@@ -155,9 +179,32 @@ public final class Main {
             try (java.sql.Connection source = Connect.open(config.source(), "source");
                  java.sql.Connection shadow = Connect.open(config.shadow(), "shadow")) {
                 VerifyReport report = new Verifier(config, Math.max(0, maxKeys)).run(source, shadow);
-                report.print(out(), json);
+                if (json) {
+                    out().document(report.document());
+                }
+                else {
+                    report.print(out());
+                }
                 return report.equal() ? OK : DIFFERENT;
             }
+        }
+    }
+
+    @Command(name = "table", description = "Act on one table of the pipeline. resnapshot TABLE: copy it again while the pipeline is"
+            + " stopped; `resume` then skips its changes made before the copy (the way on after a change the stream could not apply).")
+    static final class TableCommand extends ConfigOption implements Callable<Integer> {
+        @CommandLine.Parameters(index = "0", paramLabel = "ACTION", description = "resnapshot")
+        String action;
+
+        @CommandLine.Parameters(index = "1", paramLabel = "TABLE", description = "schema.table, as SQL writes it")
+        String table;
+
+        @Override
+        public Integer call() throws SQLException, InterruptedException {
+            if (!action.equals("resnapshot")) {
+                throw new SetupException("unknown table action '" + action + "'; use `table resnapshot <schema.table> -c <config>`");
+            }
+            return new TableResnapshot(load(), out()).run(table);
         }
     }
 

@@ -18,6 +18,7 @@ import dev.scry.backfill.checkpoint.Checkpoint;
 import dev.scry.backfill.checkpoint.CheckpointStore;
 import dev.scry.backfill.checkpoint.ShadowOffsetBackingStore;
 import dev.scry.backfill.error.PipelineFailure;
+import dev.scry.backfill.error.ReplicaIdentityFailure;
 import dev.scry.backfill.error.SetupException;
 import dev.scry.backfill.error.TransientException;
 import dev.scry.backfill.sink.RetryPolicy;
@@ -81,9 +82,9 @@ final class PipelineRunner {
 
     /** {@code snapshot}: copy the tables consistently with the slot, then stop. */
     int snapshot() throws SQLException, InterruptedException {
-        try (InstanceLock lock = InstanceLock.acquire(config.shadow(), config.pipeline(), config.standby());
-             RateReporter rates = new RateReporter(config, throttle);
+        try (InstanceLock lock = acquireLock();
              Operations ops = startOperations();
+             RateReporter rates = new RateReporter(config, throttle);
              Connection source = Connect.open(config.source(), "source"); Connection shadow = Connect.open(config.shadow(), "shadow")) {
             config = ResolvedTables.of(config, source);
             Map<TableId, TableSpec> specs = preflight(source, shadow, false);
@@ -117,18 +118,27 @@ final class PipelineRunner {
         }
     }
 
-    /**
-     * {@code cdc} ({@code resume == false}) and {@code resume}: stream from the checkpoint; resume
-     * also completes an interrupted snapshot first and refuses when there is no checkpoint at all.
-     */
-    int stream(boolean resume, boolean exitWhenCaughtUp) throws SQLException, InterruptedException {
-        try (InstanceLock lock = InstanceLock.acquire(config.shadow(), config.pipeline(), config.standby());
-             RateReporter rates = new RateReporter(config, throttle);
+    /** How a streaming command starts, given what the checkpoint says. */
+    enum Start {
+        /** {@code cdc}: streams from the checkpoint, or from now on without one; refuses an unfinished snapshot. */
+        CDC,
+        /** {@code resume}: completes an unfinished snapshot first; refuses when there is no checkpoint. */
+        RESUME,
+        /** {@code resume --snapshot-if-new}: as {@code resume}, and takes the snapshot first when there is no checkpoint. */
+        RESUME_OR_SNAPSHOT
+    }
+
+    /** {@code cdc} and {@code resume}: stream from the checkpoint, after whatever snapshot {@code start} calls for. */
+    int stream(Start start, boolean exitWhenCaughtUp) throws SQLException, InterruptedException {
+        boolean resume = start != Start.CDC;
+        try (InstanceLock lock = acquireLock();
              Operations ops = startOperations();
+             RateReporter rates = new RateReporter(config, throttle);
              Connection source = Connect.open(config.source(), "source"); Connection shadow = Connect.open(config.shadow(), "shadow")) {
             config = ResolvedTables.of(config, source);
             Optional<Checkpoint> checkpoint = checkpoints.read(shadow);
             boolean following = checkpoint.isPresent() && checkpoint.get().phase() == Phase.STREAMING;
+            SnapshotPlan.Decision decision = SnapshotPlan.decide(checkpoint);
             // A pipeline whose checkpoint Debezium wrote (its snapshot, or a version before the
             // pgoutput reader) keeps streaming with Debezium, which alone reads those offsets.
             debeziumOffsets = following && checkpoint.get().offset().isPresent()
@@ -139,26 +149,31 @@ final class PipelineRunner {
                 awaitSlotReleased(admin);
             }
             Optional<SlotInfo> slot = admin.idleSlot(config.slot(), config.pipeline());
-            if (checkpoint.isEmpty() && resume) {
+            if (decision == SnapshotPlan.Decision.FRESH && start == Start.RESUME) {
                 throw new SetupException("pipeline " + config.pipeline() + " has no checkpoint on the shadow " + config.shadow().describe()
                         + "; nothing to resume. Start it with `snapshot` (copy, then `cdc`) or `cdc` (changes from now on)");
             }
-            if (checkpoint.isPresent() && checkpoint.get().phase() == Phase.SNAPSHOT) {
-                if (!resume) {
-                    throw new SetupException("the snapshot of pipeline " + config.pipeline()
-                            + " was interrupted; run `resume` to complete it and continue streaming");
+            boolean snapshotTaken = false;
+            if (decision == SnapshotPlan.Decision.RESTART && !resume) {
+                throw new SetupException("the snapshot of pipeline " + config.pipeline()
+                        + " was interrupted; run `resume` to complete it and continue streaming");
+            }
+            if (decision == SnapshotPlan.Decision.RESTART || decision == SnapshotPlan.Decision.FRESH && start == Start.RESUME_OR_SNAPSHOT) {
+                if (decision == SnapshotPlan.Decision.FRESH) {
+                    LOG.info("pipeline {} has no checkpoint: taking its snapshot, then streaming", config.pipeline());
                 }
-                SnapshotStart start = startSnapshot(SnapshotPlan.Decision.RESTART, checkpoint, specs, source, shadow);
-                SnapshotProgress progress = start.progress();
+                SnapshotStart snapshot = startSnapshot(decision, checkpoint, specs, source, shadow);
+                SnapshotProgress progress = snapshot.progress();
                 if (config.snapshot().method() == SnapshotSettings.Method.DEBEZIUM) {
                     return report(newRun(specs, specs, progress).snapshotThenStream(exitWhenCaughtUp), exitWhenCaughtUp);
                 }
-                if (!copySnapshot(specs, start)) {
+                if (!copySnapshot(specs, snapshot)) {
                     out.printf("snapshot of pipeline %s stopped before completing; run `resume` to complete it%n", config.pipeline());
                     return 1;
                 }
                 syncSequences();
                 progress.printSummary(out, config.pipeline());
+                snapshotTaken = true;
             }
             List<TableSpec> toAdd = new java.util.ArrayList<>();
             if (checkpoint.isPresent() && checkpoint.get().phase() == Phase.STREAMING) {
@@ -166,7 +181,7 @@ final class PipelineRunner {
                 toAdd = tablesAddedSinceSnapshot(checkpoint.get(), source, shadow, specs);
                 LOG.info("pipeline {}: resuming streaming from checkpoint LSN {}", config.pipeline(), checkpoint.get().lsn());
             }
-            else if (checkpoint.isPresent()) {
+            else if (checkpoint.isPresent() || snapshotTaken) {
                 LOG.info("pipeline {}: streaming from the end of its snapshot", config.pipeline());
             }
             else if (slot.isPresent()) {
@@ -197,6 +212,9 @@ final class PipelineRunner {
                     schedule.syncNow();
                 }
                 return code;
+            }
+            catch (ReplicaIdentityFailure e) {
+                throw new PipelineFailure(IdentityAdvice.of(config, e), e);
             }
         }
     }
@@ -247,7 +265,7 @@ final class PipelineRunner {
                 try (Connection source = Connect.open(config.source(), "source"); Connection shadow = Connect.open(config.shadow(), "shadow")) {
                     config = ResolvedTables.of(config, source);
                     Map<TableId, TableSpec> refreshed = new SourcePreflight(source, config.source().describe(),
-                            config.debeziumReader() || debeziumOffsets).check(config.tables());
+                            config.debeziumReader() || debeziumOffsets).check(config.tables(), TransformChain.dropsColumn(config.transforms()));
                     Map<TableId, TableSpec> shadowNow = new LinkedHashMap<>();
                     for (TableSpec spec : List.copyOf(refreshed.values())) {
                         try {
@@ -312,13 +330,14 @@ final class PipelineRunner {
     /** Everything checked before anything is written: the source's readiness and the shadow tables' shape. */
     private Map<TableId, TableSpec> preflight(Connection source, Connection shadow, boolean following) throws SQLException {
         Map<TableId, TableSpec> specs = new SourcePreflight(source, config.source().describe(),
-                config.debeziumReader() || debeziumOffsets).check(config.tables());
+                config.debeziumReader() || debeziumOffsets).check(config.tables(), TransformChain.dropsColumn(config.transforms()));
         try {
             chain = TransformChain.create(config.transforms(), List.copyOf(specs.values()));
         }
         catch (IllegalArgumentException e) {
             throw new SetupException(e.getMessage(), e);
         }
+        ShadowTypes.check(source, shadow, columnsKeepingType(source, specs));
         ShadowSchema.check(shadow, shaped(specs).values(), following);
         schema = new SchemaSync(new SchemaScope(List.copyOf(specs.keySet()), config.wholeSchemas(schemas(source)),
                 new TransformShaping(chain, specs.values()), config.schema()));
@@ -341,6 +360,16 @@ final class PipelineRunner {
             while (rs.next()) {
                 out.add(rs.getString(1));
             }
+        }
+        return out;
+    }
+
+    /** Source relation OID to the columns whose type reaches the shadow: what {@link ShadowTypes} must provide. */
+    private Map<Long, java.util.Set<String>> columnsKeepingType(Connection source, Map<TableId, TableSpec> specs) throws SQLException {
+        Map<Long, java.util.Set<String>> out = new LinkedHashMap<>();
+        SourceCatalog catalog = new SourceCatalog(source);
+        for (TableSpec spec : specs.values()) {
+            catalog.relation(spec.id()).ifPresent(r -> out.put(r.oid(), chain.columnsKeepingType(spec)));
         }
         return out;
     }
@@ -443,14 +472,7 @@ final class PipelineRunner {
     private void addTable(TableSpec spec) throws SQLException, InterruptedException {
         TableAdder adder = new TableAdder(config.source(), config.shadow(), config.publication(), checkpoints,
                 throttle, chain, config.schema());
-        for (int attempt = 1; attempt <= 30; attempt++) {
-            if (adder.add(spec, () -> { }).isPresent()) {
-                return;
-            }
-            Thread.sleep(1000);
-        }
-        throw new PipelineFailure("table " + spec.id() + " could not be locked against writes for 2 s in 30 attempts, so it"
-                + " cannot be added consistently; run `resume` at a quieter time");
+        TableAdder.whenLocked(spec.id(), () -> adder.add(spec, () -> { }));
     }
 
     /** How a run creates the shadow's schema objects. */
@@ -470,12 +492,7 @@ final class PipelineRunner {
     private Map<TableId, TableSpec> prepareWrites(Connection source, Connection shadow, Map<TableId, TableSpec> specs, Load load)
             throws SQLException {
         checkpoints.ensureSchema(shadow);
-        List<Long> oids = new java.util.ArrayList<>();
-        SourceCatalog catalog = new SourceCatalog(source);
-        for (TableId table : specs.keySet()) {
-            catalog.relation(table).ifPresent(r -> oids.add(r.oid()));
-        }
-        ShadowTypes.ensure(source, shadow, oids);
+        ShadowTypes.ensure(source, shadow, columnsKeepingType(source, specs));
         SchemaSync sync = schema;
         if (load == Load.FOLLOWING) {
             List<TableId> missing = new java.util.ArrayList<>();
@@ -488,31 +505,11 @@ final class PipelineRunner {
         }
         if (sync != null) {
             // Read again: a snapshot just completed has built what the start-up reading lacked.
-            SchemaDiff diff = sync.plan(source, shadow).diff();
-            boolean auto = shadow.getAutoCommit();
-            shadow.setAutoCommit(false);
-            try {
-                if (load == Load.DEFERRED) {
-                    SchemaSync.create(shadow, diff.missing(ObjectKind.Section.PRE_DATA));
-                    new SnapshotJournal(config.pipeline()).defer(shadow, SchemaSync.deferred(diff.missing(ObjectKind.Section.POST_DATA)));
-                }
-                else {
-                    SchemaSync.create(shadow, diff.missing());
-                }
-                shadow.commit();
-            }
-            catch (SQLException | RuntimeException e) {
-                shadow.rollback();
-                throw e;
-            }
-            finally {
-                shadow.setAutoCommit(auto);
-            }
+            SchemaDiff diff = sync.createMissing(source, shadow, load == Load.DEFERRED ? new SnapshotJournal(config.pipeline()) : null);
             if (!diff.missing().isEmpty()) {
-                LOG.info("created {} schema object(s) on the shadow{}", load == Load.DEFERRED ? diff.missing(ObjectKind.Section.PRE_DATA).size()
-                        : diff.missing().size(), load == Load.DEFERRED && !diff.missing(ObjectKind.Section.POST_DATA).isEmpty()
-                        ? "; " + diff.missing(ObjectKind.Section.POST_DATA).size() + " more (keys, indexes, constraints, triggers) are built"
-                        + " once their rows are in" : "");
+                int later = load == Load.DEFERRED ? diff.missing(ObjectKind.Section.POST_DATA).size() : 0;
+                LOG.info("created {} schema object(s) on the shadow{}", diff.missing().size() - later, later == 0 ? ""
+                        : "; " + later + " more (keys, indexes, constraints, triggers) are built once their rows are in");
             }
         }
         new SourceAdmin(source).ensurePublication(config.publication(), specs.keySet(), columnLists(source, specs));
@@ -525,10 +522,41 @@ final class PipelineRunner {
 
     private Operations ops;
 
+    /**
+     * Takes the pipeline's lock, then starts the operations endpoint (if it is not running yet)
+     * and marks it active. A standby starts the endpoint as soon as it has to wait, so that it
+     * serves /health and /ready meanwhile: an orchestrator restarts or holds back an instance whose
+     * endpoint does not answer, and a hot standby nobody can see is no standby. An instance that is
+     * refused never opens the endpoint (its port may be the active instance's, on the same machine).
+     */
+    private InstanceLock acquireLock() throws SQLException, InterruptedException {
+        try {
+            InstanceLock lock = InstanceLock.acquire(config.shadow(), config.pipeline(), config.standby(), () -> {
+                if (startOperations() != null) {
+                    ops.standby();
+                }
+            });
+            if (startOperations() != null) {
+                ops.active();
+            }
+            return lock;
+        }
+        catch (SQLException | InterruptedException | RuntimeException e) {
+            if (ops != null) {
+                ops.close();
+            }
+            throw e;
+        }
+    }
+
+    /** The operations endpoint, started once per command; null when {@code metrics.port} is 0. */
     private Operations startOperations() {
-        ops = Operations.start(config.metricsHost(), config.metricsPort(), config.source(), config.shadow(), config.slot());
-        if (ops != null) {
-            ops.throttle(throttle);
+        if (ops == null) {
+            ops = Operations.start(config.metricsHost(), config.metricsPort(), config.pipeline(), config.source(), config.shadow(),
+                    config.slot());
+            if (ops != null) {
+                ops.throttle(throttle);
+            }
         }
         return ops;
     }
@@ -579,7 +607,10 @@ final class PipelineRunner {
         CopySnapshot copy = new CopySnapshot(config.source(), config.shadow(), config.slot(), checkpoints, List.copyOf(specs.values()),
                 throttle, progress, config.snapshot(), chain);
         Signals.onTermination(copy::requestStop);
-        progress.startDisplay();
+        if (!LogFormat.json()) {
+            // Bars redrawn on a terminal are no JSON lines; the periodic progress log lines are.
+            progress.startDisplay();
+        }
         try {
             return (start.continueFrom() == null ? copy.run() : copy.continueRun(start.continueFrom())) != null;
         }

@@ -1,15 +1,10 @@
 package dev.scry.backfill.app;
 
-import java.io.PrintWriter;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
-
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 
 import dev.scry.backfill.app.config.BackfillConfig;
 import dev.scry.backfill.checkpoint.Checkpoint;
@@ -21,8 +16,9 @@ import dev.scry.backfill.source.SlotInfo;
 import dev.scry.backfill.source.SourceAdmin;
 
 /**
- * {@code status}: the phase, the checkpoint, rows applied per table, and how far the slot trails
- * the source's WAL. Reads only; shows no password.
+ * {@code status}: what runs and what can resume (see {@link PipelineState}), the phase, the
+ * checkpoint, rows applied per table, and how far the slot trails the source's WAL. Reads only;
+ * shows no password.
  */
 final class StatusReport {
 
@@ -35,9 +31,13 @@ final class StatusReport {
     Map<String, Object> collect() throws SQLException {
         Map<String, Object> status = new LinkedHashMap<>();
         status.put("pipeline", config.pipeline());
+        status.put("state", null); // decided below, once the slot is known; shown first
+        Optional<Checkpoint> cp;
+        Optional<String> lockHolder;
         try (Connection shadow = Connect.open(config.shadow(), "shadow")) {
             CheckpointStore store = new CheckpointStore(config.pipeline());
-            Optional<Checkpoint> cp = store.read(shadow);
+            cp = store.read(shadow);
+            lockHolder = InstanceLock.holder(shadow, config.pipeline());
             status.put("phase", cp.map(c -> c.phase().label()).orElse("not started"));
             status.put("checkpoint_lsn", cp.map(c -> c.lsn().toString()).orElse(null));
             status.put("checkpoint_at", cp.map(c -> String.valueOf(c.updatedAt())).orElse(null));
@@ -61,13 +61,14 @@ final class StatusReport {
                 tables.put(t.toString(), row);
             }
             status.put("tables", tables);
-            status.put("rate", rates(shadow));
+            status.put("rate", rates(shadow, lockHolder.isPresent()));
         }
+        Optional<SlotInfo> slot;
         try (Connection source = Connect.open(config.source(), "source")) {
             SourceAdmin admin = new SourceAdmin(source);
             Lsn current = admin.currentWalLsn();
             status.put("source_wal_lsn", current.toString());
-            Optional<SlotInfo> slot = admin.slot(config.slot());
+            slot = admin.slot(config.slot());
             Map<String, Object> s = new LinkedHashMap<>();
             s.put("name", config.slot());
             s.put("exists", slot.isPresent());
@@ -81,11 +82,22 @@ final class StatusReport {
             status.put("slot", s);
             status.put("publication", Map.of("name", config.publication(), "exists", admin.publicationExists(config.publication())));
         }
+        PipelineState state = PipelineState.of(config.pipeline(), config.slot(), lockHolder, cp, slot);
+        Map<String, Object> s = new LinkedHashMap<>();
+        s.put("name", state.name());
+        s.put("running", state.running());
+        s.put("held_by", state.heldBy());
+        s.put("resumable", state.resumable());
+        s.put("advice", state.advice());
+        status.put("state", s);
         return status;
     }
 
-    /** The configured limit (from the file) and what the running pipeline last reported (see RateReporter). */
-    private Map<String, Object> rates(Connection shadow) throws SQLException {
+    /**
+     * The configured limit (from the file) and what the pipeline last reported (see RateReporter):
+     * {@code current} says whether that is a running command's or the last run's.
+     */
+    private Map<String, Object> rates(Connection shadow, boolean running) throws SQLException {
         Map<String, Object> rate = new LinkedHashMap<>();
         rate.put("configured_rows_per_second", config.rateLimit().rowsPerSecond());
         rate.put("configured_bytes_per_second", config.rateLimit().bytesPerSecond());
@@ -97,6 +109,7 @@ final class StatusReport {
                 ps.setString(1, config.pipeline());
                 try (java.sql.ResultSet rs = ps.executeQuery()) {
                     if (rs.next()) {
+                        rate.put("current", running);
                         rate.put("running_rows_limit", rs.getLong(1));
                         rate.put("running_bytes_limit", rs.getLong(2));
                         rate.put("achieved_rows_per_second", Math.round(rs.getDouble(3)));
@@ -111,18 +124,16 @@ final class StatusReport {
         return rate;
     }
 
-    void print(PrintWriter out, boolean json) throws SQLException {
+    void print(CommandOutput out, boolean json) throws SQLException {
         Map<String, Object> status = collect();
         if (json) {
-            try {
-                out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(status));
-            }
-            catch (JsonProcessingException e) {
-                throw new IllegalStateException(e);
-            }
+            out.document(status);
             return;
         }
+        @SuppressWarnings("unchecked")
+        Map<String, Object> state = (Map<String, Object>) status.get("state");
         out.printf("pipeline     %s%n", status.get("pipeline"));
+        out.printf("state        %s: %s%n", state.get("name"), state.get("advice"));
         out.printf("phase        %s%n", status.get("phase"));
         out.printf("checkpoint   %s%s%n", orDash(status.get("checkpoint_lsn")),
                 status.get("checkpoint_at") == null ? "" : " at " + status.get("checkpoint_at"));
@@ -142,10 +153,13 @@ final class StatusReport {
         out.printf("rate limit   configured %s rows/s, %s bytes/s (0 = unlimited)%n", rate.get("configured_rows_per_second"),
                 rate.get("configured_bytes_per_second"));
         if (rate.containsKey("achieved_rows_per_second")) {
-            out.printf("rate         achieved %s rows/s, %s bytes/s under a running limit of %s rows/s, %s bytes/s; throttled %s s"
-                    + " (reported %s s ago)%n", rate.get("achieved_rows_per_second"), rate.get("achieved_bytes_per_second"),
-                    rate.get("running_rows_limit"), rate.get("running_bytes_limit"), rate.get("throttled_seconds"),
-                    rate.get("report_age_seconds"));
+            // Without a running command the figures are the last run's, however recent.
+            boolean current = Boolean.TRUE.equals(rate.get("current"));
+            out.printf("rate         %s %s rows/s, %s bytes/s under %s limit of %s rows/s, %s bytes/s; throttled %s s"
+                    + " (reported %s s ago%s)%n", current ? "achieved" : "last run achieved", rate.get("achieved_rows_per_second"),
+                    rate.get("achieved_bytes_per_second"), current ? "a running" : "its", rate.get("running_rows_limit"),
+                    rate.get("running_bytes_limit"), rate.get("throttled_seconds"), rate.get("report_age_seconds"),
+                    current ? "" : "; nothing runs now");
         }
         out.println("tables       snapshot rows / inserts / updates / deletes / truncates");
         @SuppressWarnings("unchecked")

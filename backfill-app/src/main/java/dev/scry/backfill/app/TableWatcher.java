@@ -91,7 +91,7 @@ final class TableWatcher implements AutoCloseable {
                     continue;
                 }
                 TableSpec spec = new SourcePreflight(source, config.source().describe(), config.debeziumReader())
-                        .check(List.of(table)).get(table);
+                        .check(List.of(table), dev.scry.backfill.transform.TransformChain.dropsColumn(config.transforms())).get(table);
                 if (published == null) {
                     published = new dev.scry.backfill.source.SourceAdmin(source).publishedTables(config.publication());
                     try (Connection shadow = Connect.open(config.shadow(), "shadow")) {

@@ -39,6 +39,10 @@ class BadInputIT {
         pipeline = new Pipeline(db, dir, List.of("public.good"), "");
         pipeline.source("CREATE TABLE good (id int PRIMARY KEY, v text)", "CREATE TABLE keyless (v text)",
                 "CREATE TABLE clash (id int PRIMARY KEY, v text)", "CREATE ROLE plain_user LOGIN",
+                "CREATE TABLE \"Gen\" (id int PRIMARY KEY, twice int GENERATED ALWAYS AS (id * 2) STORED)",
+                "CREATE TABLE refs (id int PRIMARY KEY, rel regclass)",
+                "CREATE TABLE parted (at int, v text) PARTITION BY RANGE (at)",
+                "CREATE TABLE parted_1 PARTITION OF parted FOR VALUES FROM (0) TO (10)",
                 "CREATE ROLE noselect_user LOGIN REPLICATION",
                 // pg-local.sh makes this role (only) log in with a password.
                 "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'scry_password_check') THEN"
@@ -106,6 +110,21 @@ class BadInputIT {
         assertRefused(config, "snapshot", "table public.keyless has no primary key");
         // Publishing it would have made UPDATE and DELETE on the source fail; they still work.
         pipeline.source("INSERT INTO keyless VALUES ('x')", "UPDATE keyless SET v = 'y'", "DELETE FROM keyless");
+    }
+
+    @Test
+    void everyBrokenTableIsReportedInOneMessage() throws Exception {
+        Path config = write("several.yaml", valid().replace("[public.good]",
+                "[public.good, public.nothere, public.keyless, 'public.\"Gen\"', public.refs, public.parted]"));
+
+        String message = assertRefused(config, "snapshot", "the configured tables cannot be replicated as they are (5 problems):",
+                "(1) table public.nothere does not exist on the source",
+                "(2) table public.keyless has no primary key", "ALTER TABLE \"public\".\"keyless\" REPLICA IDENTITY FULL;",
+                "(3) table public.\"Gen\" has generated column twice",
+                "(4) table public.refs column rel: type regclass cannot be carried",
+                "(5) partitioned table public.parted has no usable replica identity on public.parted itself, public.parted_1",
+                "ALTER TABLE \"public\".\"parted\" REPLICA IDENTITY FULL; ALTER TABLE \"public\".\"parted_1\" REPLICA IDENTITY FULL;");
+        assertThat(message).doesNotContain("public.good");
     }
 
     @Test
@@ -181,6 +200,41 @@ class BadInputIT {
 
         assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(30));
         assertThat(message).contains("192.0.2.1");
+    }
+
+    @Test
+    void hostNameThatDoesNotResolveIsSaidSo() throws Exception {
+        // .invalid never resolves (RFC 2606).
+        Path config = write("unknown-host.yaml", valid().replaceFirst("(shadow: \\{host: )[^,]+", "$1shadow-db.invalid"));
+
+        String message = assertRefused(config, "snapshot", 1, "shadow-db.invalid does not resolve", "check shadow.host");
+
+        assertThat(message).doesNotEndWith("shadow-db.invalid");
+    }
+
+    @Test
+    void everyShadowTableThatHoldsRowsIsNamedInOneMessage() throws Exception {
+        pipeline.source("CREATE SCHEMA \"Other Schema\"", "CREATE TABLE filled_a (id int PRIMARY KEY)",
+                "CREATE TABLE \"Other Schema\".filled_b (id int PRIMARY KEY)");
+        try (Connection c = db.shadow(); Statement st = c.createStatement()) {
+            st.execute("CREATE SCHEMA \"Other Schema\"");
+            st.execute("CREATE TABLE filled_a (id int PRIMARY KEY)");
+            st.execute("CREATE TABLE \"Other Schema\".filled_b (id int PRIMARY KEY)");
+            st.execute("INSERT INTO filled_a VALUES (1)");
+            st.execute("INSERT INTO \"Other Schema\".filled_b VALUES (1)");
+        }
+        try {
+            Path config = write("filled.yaml", valid().replace("[public.good]", "[public.good, public.filled_a, '\"Other Schema\".filled_b']"));
+
+            assertRefused(config, "snapshot", "public.filled_a", "\"Other Schema\".filled_b",
+                    "TRUNCATE \"public\".\"filled_a\", \"Other Schema\".\"filled_b\"");
+        }
+        finally {
+            try (Connection c = db.shadow(); Statement st = c.createStatement()) {
+                st.execute("DROP SCHEMA \"Other Schema\" CASCADE");
+                st.execute("DROP TABLE filled_a");
+            }
+        }
     }
 
     @Test

@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.sql.Connection;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -14,7 +15,10 @@ import org.junit.jupiter.api.Timeout;
 
 import dev.scry.backfill.testing.PgPair;
 
-/** One active instance per pipeline: a second one is refused, or waits as a standby and takes over. */
+/**
+ * One active instance per pipeline: a second one is refused, or waits as a standby and takes over,
+ * serving its health and readiness while it waits.
+ */
 class InstanceIT extends PipelineTest {
 
     @BeforeEach
@@ -34,6 +38,9 @@ class InstanceIT extends PipelineTest {
     @Test
     @Timeout(120)
     void secondInstanceIsRefusedNamingTheActiveOne() throws Exception {
+        // Both on one machine with one metrics port: the refusal names the holder, not the port.
+        pipeline.writeConfig(List.of(Workload.TABLES), "batch: {max-rows: 100, max-delay-ms: 20}\nmetrics: {host: 127.0.0.1, port: "
+                + OpsEndpoint.freePort() + "}\n");
         Process active = pipeline.spawn(dir.resolve("active.log"), "cdc");
         Pipeline.await("the daemon streams", Duration.ofSeconds(60), Pipeline.sql(this::slotActive));
 
@@ -83,5 +90,31 @@ class InstanceIT extends PipelineTest {
         long journal = pipeline.sourceLong("SELECT count(*) FROM journal");
         assertThat(pipeline.shadowLong("SELECT snapshot_rows + inserts FROM scry_backfill.table_progress WHERE table_name = 'journal'"))
                 .isEqualTo(journal);
+    }
+
+    @Test
+    @Timeout(180)
+    void standbyAnswersHealthAndReadinessWhileItWaitsAndReportsItselfActiveOnceItTakesOver() throws Exception {
+        pipeline.writeConfig(List.of(Workload.TABLES),
+                "batch: {max-rows: 100, max-delay-ms: 20}\nstandby: true\nmetrics: {host: 127.0.0.1, port: ${METRICS_PORT}}\n");
+        OpsEndpoint activeOps = new OpsEndpoint(OpsEndpoint.freePort());
+        OpsEndpoint standbyOps = new OpsEndpoint(OpsEndpoint.freePort());
+        String activeGauge = "backfill_active{pipeline=\"" + db.name() + "\"}";
+        Process active = pipeline.spawn(dir.resolve("active.log"), Map.of("METRICS_PORT", Integer.toString(activeOps.port())), "cdc");
+        Pipeline.await("the daemon streams", Duration.ofSeconds(60), Pipeline.sql(this::slotActive));
+        Process standby = pipeline.spawn(dir.resolve("standby.log"), Map.of("METRICS_PORT", Integer.toString(standbyOps.port())), "resume");
+
+        Pipeline.await("the standby says it is ready to take over", Duration.ofSeconds(60),
+                () -> standbyOps.status("/ready") == 200 && standbyOps.body("/ready").contains("\"phase\":\"standby\""));
+        assertThat(standbyOps.status("/health")).isEqualTo(200);
+        assertThat(OpsEndpoint.value(standbyOps.body("/metrics"), activeGauge)).isZero();
+        assertThat(OpsEndpoint.value(activeOps.body("/metrics"), activeGauge)).isEqualTo(1);
+
+        Pipeline.kill9(active);
+        Pipeline.await("the standby streams and says it is active", Duration.ofSeconds(60),
+                () -> standbyOps.body("/ready").contains("\"phase\":\"streaming\"")
+                        && OpsEndpoint.value(standbyOps.body("/metrics"), activeGauge) == 1);
+        standby.destroy();
+        assertThat(Pipeline.waitFor(standby, Duration.ofSeconds(60))).isZero();
     }
 }

@@ -42,9 +42,14 @@ class LauncherIT extends PipelineTest {
     }
 
     private Launch launch(String command) throws IOException, InterruptedException {
+        return launch(command, "-c", pipeline.config().toString(), "--json");
+    }
+
+    private Launch launch(String command, String... options) throws IOException, InterruptedException {
         Path err = dir.resolve(command + ".err");
-        ProcessBuilder pb = new ProcessBuilder("bash", PgPair.repositoryRoot().resolve("scripts/backfill").toString(), command, "-c",
-                pipeline.config().toString(), "--json").directory(dir.toFile()).redirectError(err.toFile());
+        List<String> args = new java.util.ArrayList<>(List.of("bash", PgPair.repositoryRoot().resolve("scripts/backfill").toString(), command));
+        args.addAll(List.of(options));
+        ProcessBuilder pb = new ProcessBuilder(args).directory(dir.toFile()).redirectError(err.toFile());
         pb.environment().put("BACKFILL_CDS_DIR", cds.toString());
         pb.environment().remove("BACKFILL_CDS");
         pb.environment().remove("BACKFILL_JAVA_OPTS");
@@ -90,6 +95,15 @@ class LauncherIT extends PipelineTest {
                 .redirectErrorStream(true).start();
         String trialOut = new String(trial.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertThat(trial.waitFor()).as("a JVM that must map the archive starts: " + trialOut).isZero();
+    }
+
+    @Test
+    void helpThroughTheLauncherNeedsNoConfig() throws Exception {
+        Launch help = launch("snapshot", "--help");
+
+        assertThat(help.exitCode()).as(help.err()).isZero();
+        assertThat(help.out()).contains("Usage: backfill snapshot");
+        assertThat(help.err()).doesNotContain("Missing required option");
     }
 
     @Test

@@ -80,7 +80,13 @@ final class Pipeline {
 
     /** Runs a command in this JVM, e.g. {@code run("snapshot")}. */
     Outcome run(String command, String... options) {
-        List<String> args = new ArrayList<>(List.of(command, "-c", config.toString()));
+        return run(List.of(command), options);
+    }
+
+    /** Runs a command with a subcommand in this JVM, e.g. {@code run(List.of("table", "resnapshot"), "public.t")}. */
+    Outcome run(List<String> command, String... options) {
+        List<String> args = new ArrayList<>(command);
+        args.addAll(List.of("-c", config.toString()));
         args.addAll(List.of(options));
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
@@ -96,12 +102,27 @@ final class Pipeline {
 
     /** The same, with {@code env} added to the process's environment. */
     Process spawn(Path log, Map<String, String> env, String command, String... options) throws IOException {
+        ProcessBuilder pb = processBuilder(command, options).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+        pb.environment().putAll(env);
+        return pb.start();
+    }
+
+    /** The same, with stdout and stderr each to a file of its own. */
+    Process spawn(Path stdout, Path stderr, String command, String... options) throws IOException {
+        return processBuilder(command, options).redirectOutput(stdout.toFile()).redirectError(stderr.toFile()).start();
+    }
+
+    private ProcessBuilder processBuilder(String command, String... options) {
         List<String> args = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-Xmx512m", "-cp", System.getProperty("java.class.path"), Main.class.getName(), command, "-c", config.toString()));
         args.addAll(List.of(options));
-        ProcessBuilder pb = new ProcessBuilder(args).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
-        pb.environment().putAll(env);
-        return pb.start();
+        return new ProcessBuilder(args);
+    }
+
+    /** Waits until a daemon streams from the pipeline's slot (the slot is active). */
+    void awaitStreaming() throws InterruptedException {
+        await("the daemon streams", Duration.ofSeconds(60), sql(() ->
+                sourceLong("SELECT count(*) FROM pg_replication_slots WHERE active AND slot_name = '" + slot() + "'") == 1));
     }
 
     /** `verify` finds every configured table equal (exit 0). */

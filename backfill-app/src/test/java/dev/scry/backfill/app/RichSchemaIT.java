@@ -29,7 +29,7 @@ import dev.scry.backfill.testing.SchemaDump;
 class RichSchemaIT extends PipelineTest {
 
     private static final List<String> SCHEMAS = List.of("shop", "ledger");
-    private static final String[] TABLES = {"shop.customers", "shop.orders", "shop.bookings", "shop.tags", "shop.events",
+    private static final String[] TABLES = {"shop.customers", "shop.orders", "shop.coupons", "shop.bookings", "shop.tags", "shop.events",
         "shop.daily_totals", "ledger.entries"};
 
     @BeforeEach
@@ -44,6 +44,7 @@ class RichSchemaIT extends PipelineTest {
             st.execute("INSERT INTO shop.orders (customer_id, amount, status, placed, note) SELECT 1000 + 5 * (g % 300), g % 500,"
                     + " (ARRAY['new', 'paid', 'done'])[g % 3 + 1], DATE '2024-01-01' + g % 400, repeat('n', g % 50)"
                     + " FROM generate_series(1, 20000) g");
+            st.execute("INSERT INTO shop.coupons SELECT 'Code-' || g, 1000 + 5 * (g % 300), g % 100 FROM generate_series(1, 1000) g");
             st.execute("INSERT INTO shop.bookings SELECT g, CASE WHEN g % 2 = 0 THEN g END,"
                     + " tsrange(TIMESTAMP '2024-01-01' + g * interval '1 hour', TIMESTAMP '2024-01-01' + (g + 1) * interval '1 hour')"
                     + " FROM generate_series(1, 500) g");
@@ -143,7 +144,12 @@ class RichSchemaIT extends PipelineTest {
                                 + " AND NOT EXISTS (SELECT 1 FROM shop.events WHERE customer_id = " + (1000 + 5 * n) + ")");
                         case 4 -> st.execute("UPDATE shop.events SET kind = 'click', at = at + 1 WHERE id % 500 = " + n);
                         case 5 -> st.execute("INSERT INTO ledger.entries (order_id, amount) SELECT max(id), " + n + " FROM shop.orders");
-                        case 6 -> st.execute("UPDATE shop.tags SET label = label || '.' WHERE tag = 't" + (n % 200 + 1) + "'");
+                        case 6 -> {
+                            st.execute("UPDATE shop.tags SET label = label || '.' WHERE tag = 't" + (n % 200 + 1) + "'");
+                            // citext keys compare without case: an update through another spelling of the key.
+                            st.execute("UPDATE shop.coupons SET discount = " + (n % 100) + " WHERE code = 'CODE-" + (n + 1) + "'");
+                            st.execute("INSERT INTO shop.coupons VALUES ('New-" + i + "', NULL, 5)");
+                        }
                         default -> {
                             st.execute("CALL shop.archive(" + (300 + n) + ")");
                             st.execute("INSERT INTO shop.bookings VALUES (" + (1000 + i) + ", NULL, tsrange('2030-01-01', '2030-01-02'))");

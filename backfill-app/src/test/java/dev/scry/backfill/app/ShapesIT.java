@@ -101,7 +101,9 @@ class ShapesIT extends PipelineTest {
         pipeline.writeConfig(List.of("public.parted"), "");
         refused = pipeline.run("snapshot");
         assertThat(refused.exitCode()).isEqualTo(2);
-        assertThat(refused.err()).contains("partition parted_1 of public.parted has no primary key");
+        assertThat(refused.err()).contains("partitioned table public.parted has no usable replica identity on public.parted itself,"
+                + " public.parted_1", "ALTER TABLE \"public\".\"parted\" REPLICA IDENTITY FULL; ALTER TABLE \"public\".\"parted_1\""
+                + " REPLICA IDENTITY FULL;");
 
         assertThat(pipeline.sourceLong("SELECT count(*) FROM pg_publication")).isZero();
         // Writes on the source still work: nothing was published.

@@ -153,6 +153,28 @@ class StreamingIT extends PipelineTest {
     }
 
     @Test
+    void resumeWithSnapshotIfNewCopiesANewPipelineThenStreamsAndLaterOnlyResumes() throws Exception {
+        Path log = dir.resolve("resume.log");
+        Process daemon = pipeline.spawn(log, "resume", "--snapshot-if-new");
+        Pipeline.await("the snapshot is done and the daemon streams", Duration.ofSeconds(120), Pipeline.sql(() -> "streaming".equals(pipeline.phase())));
+        pipeline.source("INSERT INTO events (account_id, kind) VALUES (1, 'after the snapshot')");
+        Pipeline.await("the streamed row is on the shadow", Duration.ofSeconds(60),
+                Pipeline.sql(() -> pipeline.shadowLong("SELECT count(*) FROM events WHERE kind = 'after the snapshot'") == 1));
+        daemon.destroy();
+        assertThat(Pipeline.waitFor(daemon, Duration.ofSeconds(60))).as(Files.readString(log)).isZero();
+        assertThat(Files.readString(log)).contains("no checkpoint: taking its snapshot").contains("streaming from the end of its snapshot");
+        pipeline.assertShadowEqualsSource(Workload.TABLES);
+
+        long copied = pipeline.shadowLong("SELECT sum(snapshot_rows) FROM scry_backfill.table_progress");
+        pipeline.source("DELETE FROM accounts WHERE id > 190");
+        Pipeline.Outcome again = pipeline.run("resume", "--snapshot-if-new", "--exit-when-caught-up");
+
+        assertThat(again.exitCode()).as(again.err()).isZero();
+        assertThat(pipeline.shadowLong("SELECT sum(snapshot_rows) FROM scry_backfill.table_progress")).as("nothing copied again").isEqualTo(copied);
+        pipeline.assertShadowEqualsSource(Workload.TABLES);
+    }
+
+    @Test
     void tableAddedToTablesAfterTheSnapshotIsCopiedThenStreamed() throws Exception {
         assertThat(pipeline.run("snapshot").exitCode()).isZero();
         pipeline.source("CREATE TABLE late (id int PRIMARY KEY, v text)", "INSERT INTO late SELECT g, 'before' FROM generate_series(1, 300) g");

@@ -46,8 +46,7 @@ class VerifyIT extends PipelineTest {
     @Test
     void whileCdcRunsVerifyWaitsForTheShadowToCatchUp() throws Exception {
         Process cdc = pipeline.spawn(dir.resolve("cdc.log"), "cdc");
-        Pipeline.await("the daemon streams", java.time.Duration.ofSeconds(60), Pipeline.sql(() ->
-                pipeline.sourceLong("SELECT count(*) FROM pg_replication_slots WHERE active AND slot_name = '" + pipeline.slot() + "'") == 1));
+        pipeline.awaitStreaming();
         // Changes the daemon has not applied yet when verify starts reading.
         pipeline.source("UPDATE pairs SET v = '{\"g\": 0}' WHERE b % 3 = 0", "DELETE FROM pairs WHERE b % 7 = 0");
 
@@ -55,6 +54,88 @@ class VerifyIT extends PipelineTest {
 
         assertThat(verify.exitCode()).as(verify.out() + verify.err()).isZero();
         assertThat(verify.out()).contains("compared while cdc runs");
+        cdc.destroy();
+        assertThat(Pipeline.waitFor(cdc, java.time.Duration.ofSeconds(30))).isZero();
+    }
+
+    @Test
+    void whileCdcRunsAnIdleSourceComparesEqual() throws Exception {
+        Process cdc = startCdc();
+        try {
+            Pipeline.Outcome verify = pipeline.run("verify", "--json");
+
+            assertThat(verify.exitCode()).as(verify.out() + verify.err()).isZero();
+            JsonNode doc = new ObjectMapper().readTree(verify.out());
+            assertThat(doc.get("equal").asBoolean()).isTrue();
+            assertThat(doc.get("pipeline_running").asBoolean()).isTrue();
+            assertThat(doc.get("moving_target").asBoolean()).isFalse();
+        }
+        finally {
+            stop(cdc);
+        }
+    }
+
+    @Test
+    void whileCdcRunsARowChangedOnTheShadowBehindThePipelinesBackIsADifference() throws Exception {
+        Process cdc = startCdc();
+        try {
+            try (Connection c = db.shadow(); Statement st = c.createStatement()) {
+                st.execute("UPDATE pairs SET v = '{\"g\": -1}' WHERE a = 'k7' AND b = 12347");
+            }
+
+            Pipeline.Outcome verify = pipeline.run("verify");
+
+            assertThat(verify.exitCode()).as(verify.out() + verify.err()).isEqualTo(3);
+            assertThat(verify.out()).contains("changed (a, b)=(k7,12347)", "DIFFERENT: 1 of 3 table(s) differ")
+                    .doesNotContain("moving target");
+            JsonNode doc = new ObjectMapper().readTree(pipeline.run("verify", "--json").out());
+            assertThat(doc.get("moving_target").asBoolean()).isFalse();
+            assertThat(doc.get("tables").get(0).get("status").asText()).isEqualTo("different");
+        }
+        finally {
+            stop(cdc);
+        }
+    }
+
+    @Test
+    void aTableWrittenThroughoutTheComparisonIsReportedAsAMovingTarget() throws Exception {
+        Process cdc = startCdc();
+        java.util.concurrent.atomic.AtomicBoolean writing = new java.util.concurrent.atomic.AtomicBoolean(true);
+        Thread writer = new Thread(() -> {
+            try (Connection c = db.source(); Statement st = c.createStatement()) {
+                for (int n = 0; writing.get(); n++) {
+                    st.execute("UPDATE pairs SET v = jsonb_build_object('n', " + n + ") WHERE a = 'k3' AND b = 3");
+                    Thread.sleep(5);
+                }
+            }
+            catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        }, "writer");
+        writer.start();
+        try {
+            Pipeline.Outcome verify = pipeline.run("verify", "--json");
+
+            assertThat(verify.exitCode()).as(verify.out() + verify.err()).isEqualTo(3);
+            JsonNode doc = new ObjectMapper().readTree(verify.out());
+            assertThat(doc.get("moving_target").asBoolean()).isTrue();
+            assertThat(doc.get("tables").get(0).get("moving_target").asBoolean()).as("pairs, written").isTrue();
+            assertThat(doc.get("tables").get(1).get("moving_target").asBoolean()).as("not written").isFalse();
+        }
+        finally {
+            writing.set(false);
+            writer.join();
+            stop(cdc);
+        }
+    }
+
+    private Process startCdc() throws Exception {
+        Process cdc = pipeline.spawn(dir.resolve("cdc.log"), "cdc");
+        pipeline.awaitStreaming();
+        return cdc;
+    }
+
+    private static void stop(Process cdc) throws InterruptedException {
         cdc.destroy();
         assertThat(Pipeline.waitFor(cdc, java.time.Duration.ofSeconds(30))).isZero();
     }

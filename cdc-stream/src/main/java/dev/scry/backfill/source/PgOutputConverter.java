@@ -9,6 +9,7 @@ import java.util.Map;
 import java.util.Objects;
 
 import dev.scry.backfill.error.PipelineFailure;
+import dev.scry.backfill.error.ReplicaIdentityFailure;
 import dev.scry.backfill.model.ChangeEvent;
 import dev.scry.backfill.model.Lsn;
 import dev.scry.backfill.model.Op;
@@ -176,7 +177,7 @@ final class PgOutputConverter implements PgOutputDecoder.Handler {
     @Override
     public void insert(int relationId, PgOutputDecoder.Tuple row) {
         RelationState r = rowMessage(relationId);
-        if (r != null) {
+        if (r != null && !copiedWholeSince(r)) {
             emit(new ChangeEvent(r.table, Op.INSERT, null, r.row(row)));
         }
     }
@@ -184,10 +185,13 @@ final class PgOutputConverter implements PgOutputDecoder.Handler {
     @Override
     public void update(int relationId, char oldKind, PgOutputDecoder.Tuple old, PgOutputDecoder.Tuple row) {
         RelationState r = rowMessage(relationId);
-        if (r == null) {
+        if (r == null || copiedWholeSince(r)) {
             return;
         }
         TableSpec spec = r.spec;
+        if (spec.hasPrimaryKey() && old != null) {
+            r.checkKeySent(oldKind, "an UPDATE");
+        }
         // With REPLICA IDENTITY FULL the old row is sent whole: a value left unsent in the new row
         // (unchanged TOAST) is the old one, so the new row is complete.
         RowImage after = r.row(oldKind == 'O' ? r.completed(row, old) : row);
@@ -195,7 +199,7 @@ final class PgOutputConverter implements PgOutputDecoder.Handler {
             emit(new ChangeEvent(r.table, Op.UPDATE, r.oldRow(old, oldKind), after));
         }
         else if (old != null && r.keyChanged(old, row)) {
-            emit(new ChangeEvent(r.table, Op.DELETE, r.key(old), null));
+            emit(new ChangeEvent(r.table, Op.DELETE, r.key(old, oldKind), null));
             emit(new ChangeEvent(r.table, Op.INSERT, null, after));
         }
         else {
@@ -206,8 +210,8 @@ final class PgOutputConverter implements PgOutputDecoder.Handler {
     @Override
     public void delete(int relationId, char oldKind, PgOutputDecoder.Tuple old) {
         RelationState r = rowMessage(relationId);
-        if (r != null) {
-            RowImage key = r.spec.hasPrimaryKey() ? r.key(old) : r.oldRow(old, oldKind);
+        if (r != null && !copiedWholeSince(r)) {
+            RowImage key = r.spec.hasPrimaryKey() ? r.key(old, oldKind) : r.oldRow(old, oldKind);
             emit(new ChangeEvent(r.table, Op.DELETE, key, null));
         }
     }
@@ -288,6 +292,16 @@ final class PgOutputConverter implements PgOutputDecoder.Handler {
         return r;
     }
 
+    /**
+     * Whether the whole table was copied after the current transaction committed (a continued
+     * snapshot, or {@code table resnapshot}): its change is in the copy already and is skipped
+     * before it is even read, since it may be one the stream could not apply (see
+     * {@link dev.scry.backfill.error.ReplicaIdentityFailure}).
+     */
+    private boolean copiedWholeSince(RelationState r) {
+        return overlap != null && overlap.covers(r.table, commitLsn, null);
+    }
+
     private void emit(ChangeEvent change) {
         messageItems++;
         if (messageItems <= skipItems) {
@@ -359,10 +373,12 @@ final class PgOutputConverter implements PgOutputDecoder.Handler {
             return new RowImage(columns, tuple.values(), tuple.unchanged(), sourceTypes);
         }
 
-        RowImage key(PgOutputDecoder.Tuple old) {
+        RowImage key(PgOutputDecoder.Tuple old, char oldKind) {
             if (old == null) {
-                throw new PipelineFailure("a DELETE on " + table + " arrived without its key; the table needs a primary key");
+                throw new ReplicaIdentityFailure(table, "a DELETE on " + table + " arrived without its key " + keyColumns
+                        + ": the table's replica identity on the source named no columns when it was made");
             }
+            checkKeySent(oldKind, "a DELETE");
             check(old);
             String[] values = new String[keyIndexes.length];
             for (int i = 0; i < values.length; i++) {
@@ -384,11 +400,34 @@ final class PgOutputConverter implements PgOutputDecoder.Handler {
             return new PgOutputDecoder.Tuple(values, null);
         }
 
-        /** A table without a key is changed by its whole old row, which REPLICA IDENTITY FULL sends. */
+        /**
+         * The old key a change sent ('K') holds the key's values only when the relation's identity
+         * columns, as the stream described them when the change was made, include the key's: a
+         * table whose identity was moved to another index sends that index's columns and NULL for
+         * the rest, and applying such a change would miss its row.
+         */
+        void checkKeySent(char oldKind, String what) {
+            if (oldKind == 'O') {
+                return;
+            }
+            List<String> sent = relation.columns().stream().filter(PgOutputDecoder.Column::key).map(PgOutputDecoder.Column::name).toList();
+            if (!sent.containsAll(keyColumns)) {
+                throw new ReplicaIdentityFailure(table, what + " on " + table + " arrived with the replica identity columns " + sent
+                        + " instead of its key " + keyColumns + ": the table's replica identity on the source did not cover its key"
+                        + " when the change was made");
+            }
+        }
+
+        /**
+         * A table without a key is changed by its whole old row, which REPLICA IDENTITY FULL sends
+         * ('O'). A partitioned table's changes are published as its own, and marked by its own
+         * identity: under DEFAULT even the whole row a FULL partition logged arrives as a key.
+         */
         RowImage oldRow(PgOutputDecoder.Tuple old, char kind) {
             if (old == null || kind != 'O') {
-                throw new PipelineFailure("a change on " + table + " (no key) arrived without its old row; set REPLICA IDENTITY"
-                        + " FULL on the source table");
+                throw new ReplicaIdentityFailure(table, "a change to " + table + " (no key) arrived without its whole old row:"
+                        + " the table's replica identity on the source was not FULL when the change was made (for a partitioned"
+                        + " table, its own identity counts as well as its partitions')");
             }
             return row(old);
         }

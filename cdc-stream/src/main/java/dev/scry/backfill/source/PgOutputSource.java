@@ -113,6 +113,17 @@ public final class PgOutputSource implements ChangeSource {
         return PgOutputPosition.read(offset).restart();
     }
 
+    /**
+     * The offset with its overlap extended to {@code copiedAt}: rows copied there (a table copied
+     * again) are newer than the position streaming resumes from, so its changes before them are
+     * skipped (see {@link SnapshotOverlap}).
+     */
+    public static Map<String, Object> overlappedUntil(Map<String, ?> offset, Lsn copiedAt) {
+        PgOutputPosition p = PgOutputPosition.read(offset);
+        Lsn until = p.overlapUntil() != null && p.overlapUntil().isAfter(copiedAt) ? p.overlapUntil() : copiedAt;
+        return new PgOutputPosition(p.restart(), p.inside(), p.commitMicros(), until).offset();
+    }
+
     /** The end of a continued snapshot's overlap that an offset still carries, if any. */
     public static Optional<Lsn> overlapUntil(Map<String, ?> offset) {
         return Optional.ofNullable(PgOutputPosition.read(offset).overlapUntil());

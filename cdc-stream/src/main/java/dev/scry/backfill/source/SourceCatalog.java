@@ -5,12 +5,17 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
 
 import dev.scry.backfill.model.ColumnSpec;
 import dev.scry.backfill.model.TableId;
 import dev.scry.backfill.model.TableSpec;
+import dev.scry.backfill.model.TypeParts;
 
 /**
  * Reads table shapes from the source's catalog: columns with their exact declared types
@@ -24,7 +29,7 @@ public final class SourceCatalog {
     }
 
     /** A relation whose writes a publication would carry, and whether its replica identity lets it. */
-    public record Identity(String relation, char replicaIdentity, boolean hasPrimaryKey, boolean hasIdentityIndex) {
+    public record Identity(TableId relation, char replicaIdentity, boolean hasPrimaryKey, boolean hasIdentityIndex) {
 
         /** False when publishing the relation would make UPDATE and DELETE on it fail. */
         public boolean usable() {
@@ -58,6 +63,25 @@ public final class SourceCatalog {
             FROM cols c JOIN pg_type t ON t.oid = c.typid
             ORDER BY c.attnum, c.depth DESC""";
 
+    // Every built-in type a column's values are made of: through domains (their base), arrays and
+    // other subscriptable types (their element), composite types (their attributes), ranges (their
+    // subtype) and multiranges (their range). A composite holding a regclass is as unreadable on
+    // the shadow as a regclass column.
+    private static final String HELD_TYPES_SQL = """
+            WITH RECURSIVE held(attnum, typid, depth) AS (
+              SELECT a.attnum, a.atttypid, 0 FROM pg_attribute a
+              WHERE a.attrelid = ? AND a.attnum > 0 AND NOT a.attisdropped
+              UNION
+              SELECT h.attnum, parts.child, h.depth + 1
+              FROM held h JOIN pg_type t ON t.oid = h.typid
+              PARTS
+              WHERE h.depth < 32
+            )
+            SELECT a.attname, t.typname
+            FROM held h JOIN pg_type t ON t.oid = h.typid
+            JOIN pg_attribute a ON a.attrelid = ? AND a.attnum = h.attnum
+            WHERE t.typnamespace = 'pg_catalog'::regnamespace""".replace("PARTS", TypeParts.OF_T);
+
     // The columns that identify a row in the change stream: the replica identity index when one
     // is set, else the primary key. REPLICA IDENTITY FULL without a primary key has none.
     private static final String KEY_SQL = """
@@ -70,16 +94,17 @@ public final class SourceCatalog {
 
     // Whether UPDATE and DELETE on a relation can be published: PostgreSQL refuses them on a
     // published table whose replica identity names no columns. A partitioned table's writes are
-    // checked against each leaf partition's own identity.
+    // checked against each leaf partition's own identity, and published (via the partition root)
+    // with the partitioned table's.
     private static final String IDENTITY_SQL = """
-            SELECT c.oid::regclass::text, c.relreplident,
+            SELECT n.nspname, c.relname, c.relreplident,
                    EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary),
                    EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisreplident)
             FROM (SELECT ?::oid::regclass AS relid, 0 AS level
                   UNION ALL
                   SELECT relid, level FROM pg_partition_tree(?::oid::regclass) WHERE isleaf AND level > 0) t
-            JOIN pg_class c ON c.oid = t.relid
-            ORDER BY t.level""";
+            JOIN pg_class c ON c.oid = t.relid JOIN pg_namespace n ON n.oid = c.relnamespace
+            ORDER BY t.level, n.nspname, c.relname""";
 
     // The value rows that existed before ADD COLUMN ... DEFAULT read for the column (PostgreSQL
     // stores it instead of rewriting them, so no change carries it). attmissingval is a
@@ -112,8 +137,18 @@ public final class SourceCatalog {
     public record GeneratedColumn(String name) {
     }
 
-    /** Columns in catalog order and the primary key; generated columns are reported separately. */
-    public record Description(TableSpec spec, List<GeneratedColumn> generatedColumns) {
+    /**
+     * Columns in catalog order and the primary key; generated columns are reported separately.
+     *
+     * @param heldTypes column name to the built-in types ({@code pg_catalog} names) its values are
+     *                  made of, its own type included (see {@link SupportedTypes})
+     */
+    public record Description(TableSpec spec, List<GeneratedColumn> generatedColumns, Map<String, Set<String>> heldTypes) {
+
+        /** The built-in types column {@code name} holds. */
+        public Set<String> heldTypes(String name) {
+            return heldTypes.getOrDefault(name, Set.of());
+        }
     }
 
     public Description describe(TableId table, Relation relation) throws SQLException {
@@ -142,7 +177,17 @@ public final class SourceCatalog {
                 }
             }
         }
-        return new Description(new TableSpec(table, columns, primaryKey), generated);
+        Map<String, Set<String>> held = new HashMap<>();
+        try (PreparedStatement ps = connection.prepareStatement(HELD_TYPES_SQL)) {
+            ps.setLong(1, relation.oid());
+            ps.setLong(2, relation.oid());
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    held.computeIfAbsent(rs.getString(1), k -> new TreeSet<>()).add(rs.getString(2));
+                }
+            }
+        }
+        return new Description(new TableSpec(table, columns, primaryKey), generated, held);
     }
 
     /** The relation itself first, then (for a partitioned table) each leaf partition. */
@@ -153,7 +198,8 @@ public final class SourceCatalog {
             ps.setLong(2, relation.oid());
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    out.add(new Identity(rs.getString(1), rs.getString(2).charAt(0), rs.getBoolean(3), rs.getBoolean(4)));
+                    out.add(new Identity(new TableId(rs.getString(1), rs.getString(2)), rs.getString(3).charAt(0), rs.getBoolean(4),
+                            rs.getBoolean(5)));
                 }
             }
         }

@@ -33,7 +33,8 @@ final class SourceConnection {
             return DriverManager.getConnection(source.jdbcUrl(), properties);
         }
         catch (SQLException e) {
-            String message = "cannot connect to the source " + source.describe() + ": " + SqlErrors.describe(e);
+            String message = "cannot connect to the source " + source.describe() + ": " + SqlErrors.unresolvedHost(e)
+                    .map(host -> "the host name " + host + " does not resolve; check source.host").orElse(SqlErrors.describe(e));
             throw SqlErrors.isTransient(e) ? new TransientException(message, e) : new PipelineFailure(message, e);
         }
     }

@@ -61,6 +61,20 @@ public final class SqlErrors {
                 || state.equals("58000") || state.equals("58030"); // system / io error
     }
 
+    /**
+     * The host name a connection attempt could not resolve, when that is why it failed. pgjdbc
+     * reports it as "The connection attempt failed." over an {@link java.net.UnknownHostException}
+     * whose message is the bare host name, which alone reads as no reason at all.
+     */
+    public static java.util.Optional<String> unresolvedHost(Throwable t) {
+        for (Throwable c = t; c != null && c.getCause() != c; c = c.getCause()) {
+            if (c instanceof java.net.UnknownHostException unknown) {
+                return java.util.Optional.of(String.valueOf(unknown.getMessage()));
+            }
+        }
+        return java.util.Optional.empty();
+    }
+
     /** One line: SQLSTATE and the server's message, without the multi-line detail pgjdbc appends. */
     public static String describe(SQLException e) {
         String message = String.valueOf(e.getMessage());

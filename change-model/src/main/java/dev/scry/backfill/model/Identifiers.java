@@ -20,6 +20,11 @@ public final class Identifiers {
         return '"' + name.replace("\"", "\"\"") + '"';
     }
 
+    /** The name as an operator reads and writes it: plain where SQL needs no quotes, quoted otherwise. */
+    public static String readable(String name) {
+        return name.matches("[a-z_][a-z0-9_$]*") ? name : quote(name);
+    }
+
     /** A string literal for the rare statement that cannot take a bind parameter (DDL, replication commands). */
     public static String literal(String value) {
         if (value.indexOf('\0') >= 0) {

@@ -119,11 +119,7 @@ public record TableId(String schema, String name) implements Comparable<TableId>
     /** The name as an operator reads it: plain where SQL would not need quotes, quoted otherwise. */
     @Override
     public String toString() {
-        return readable(schema) + "." + readable(name);
-    }
-
-    private static String readable(String part) {
-        return part.matches("[a-z_][a-z0-9_$]*") ? part : Identifiers.quote(part);
+        return Identifiers.readable(schema) + "." + Identifiers.readable(name);
     }
 
     @Override

@@ -197,6 +197,33 @@ public final class SnapshotJournal {
         }
     }
 
+    /**
+     * Replaces a table's parts by one whole part copied at {@code at} ({@code table resnapshot}).
+     * In the caller's transaction, the one that wrote the rows.
+     */
+    public void recopied(Connection c, TableId table, String columns, Lsn at, long rows) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("""
+                DELETE FROM scry_backfill.snapshot_parts WHERE pipeline = ? AND schema_name = ? AND table_name = ?""")) {
+            ps.setString(1, pipeline);
+            ps.setString(2, table.schema());
+            ps.setString(3, table.name());
+            ps.executeUpdate();
+        }
+        try (PreparedStatement ps = c.prepareStatement("""
+                INSERT INTO scry_backfill.snapshot_parts (pipeline, part, schema_name, table_name, kind, columns, copied_at, rows)
+                SELECT ?, coalesce(max(part), 0) + 1, ?, ?, 'whole', ?, ?::pg_lsn, ?
+                FROM scry_backfill.snapshot_parts WHERE pipeline = ?""")) {
+            ps.setString(1, pipeline);
+            ps.setString(2, table.schema());
+            ps.setString(3, table.name());
+            ps.setString(4, columns);
+            ps.setString(5, at.toString());
+            ps.setLong(6, rows);
+            ps.setString(7, pipeline);
+            ps.executeUpdate();
+        }
+    }
+
     public void clear(Connection c) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("DELETE FROM scry_backfill.snapshot_parts WHERE pipeline = ?")) {
             ps.setString(1, pipeline);

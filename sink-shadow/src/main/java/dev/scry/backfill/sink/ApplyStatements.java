@@ -158,10 +158,17 @@ final class ApplyStatements {
         });
     }
 
+    /**
+     * One row of a table: a ctid is unique only within one partition, and a partitioned shadow
+     * table holds several.
+     */
+    private static final String ONE_ROW = "(tableoid, ctid)";
+
     /** Deletes one row equal to the old row image (one scalar text parameter per column). */
     Statement deleteOne(TableSpec spec) {
         return cache.computeIfAbsent(List.of("d", spec), k -> new Statement("DELETE FROM " + spec.id().quoted()
-                + " WHERE ctid = (SELECT ctid FROM " + spec.id().quoted() + " WHERE " + rowMatch(spec) + " LIMIT 1)", allColumns(spec)));
+                + " WHERE " + ONE_ROW + " = (SELECT tableoid, ctid FROM " + spec.id().quoted() + " WHERE " + rowMatch(spec) + " LIMIT 1)",
+                allColumns(spec)));
     }
 
     /** Sets every column of one row equal to the old image: new values first, then the old image. */
@@ -172,8 +179,8 @@ final class ApplyStatements {
                 ColumnSpec c = spec.columns().get(i);
                 sql.append(i == 0 ? "" : ", ").append(Identifiers.quote(c.name())).append(" = CAST(? AS ").append(c.type()).append(')');
             }
-            sql.append(" WHERE ctid = (SELECT ctid FROM ").append(spec.id().quoted()).append(" WHERE ").append(rowMatch(spec))
-                    .append(" LIMIT 1)");
+            sql.append(" WHERE ").append(ONE_ROW).append(" = (SELECT tableoid, ctid FROM ").append(spec.id().quoted())
+                    .append(" WHERE ").append(rowMatch(spec)).append(" LIMIT 1)");
             return new Statement(sql.toString(), allColumns(spec));
         });
     }

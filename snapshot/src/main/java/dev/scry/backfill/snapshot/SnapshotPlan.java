@@ -74,11 +74,21 @@ public final class SnapshotPlan {
                         + " has no checkpoint on the shadow; if the slot is left over from this pipeline run `teardown`,"
                         + " otherwise set `slot:` to another name");
             }
+            List<TableId> filled = new java.util.ArrayList<>();
             for (TableId table : tables) {
                 if (hasRows(shadow, table)) {
-                    throw new SetupException("shadow table " + table + " already holds rows; a snapshot into it would keep rows"
-                            + " the source no longer has. Empty it (TRUNCATE " + table.quoted() + ") or drop it, then run again");
+                    filled.add(table);
                 }
+            }
+            if (!filled.isEmpty()) {
+                // Every such table in one message, so that one fix clears them all.
+                String names = filled.stream().map(TableId::toString).collect(java.util.stream.Collectors.joining(", "));
+                String truncate = filled.stream().map(TableId::quoted).collect(java.util.stream.Collectors.joining(", "));
+                throw new SetupException(filled.size() == 1
+                        ? "shadow table " + names + " already holds rows; a snapshot into it would keep rows the source no longer"
+                                + " has. Empty it (TRUNCATE " + truncate + ") or drop it, then run again"
+                        : filled.size() + " shadow tables already hold rows: " + names + "; a snapshot into them would keep rows"
+                                + " the source no longer has. Empty them (TRUNCATE " + truncate + ") or drop them, then run again");
             }
         }
     }

@@ -11,27 +11,37 @@ import java.util.OptionalLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import dev.scry.backfill.checkpoint.Checkpoint;
 import dev.scry.backfill.checkpoint.CheckpointStore;
+import dev.scry.backfill.checkpoint.SnapshotJournal;
 import dev.scry.backfill.checkpoint.TableCounts;
+import dev.scry.backfill.error.PipelineFailure;
+import dev.scry.backfill.error.SetupException;
 import dev.scry.backfill.model.ConnectionSettings;
+import dev.scry.backfill.model.Lsn;
+import dev.scry.backfill.model.SourcePosition;
+import dev.scry.backfill.model.TableId;
 import dev.scry.backfill.model.TableSpec;
 import dev.scry.backfill.sink.schema.SchemaDiff;
 import dev.scry.backfill.sink.schema.SchemaScope;
 import dev.scry.backfill.sink.schema.SchemaSettings;
 import dev.scry.backfill.sink.schema.SchemaSync;
 import dev.scry.backfill.sink.ShadowTypes;
+import dev.scry.backfill.source.PgOutputSource;
 import dev.scry.backfill.source.SourceAdmin;
 import dev.scry.backfill.source.SourceCatalog;
 
 /**
  * Adds one table to a pipeline that already streams (a table created on the source that a pattern
- * in {@code tables} matches, or one added to {@code tables} later), with nothing lost or doubled.
+ * in {@code tables} matches, or one added to {@code tables} later), or copies one of its tables
+ * again ({@code table resnapshot}), with nothing lost or doubled.
  *
  * <p>In one source transaction the table is locked against writes ({@code SHARE}, which waits for
- * writers in flight and lets readers through), added to the publication, and copied; the copy is
- * committed on the shadow, then the source transaction commits. Every write to the table
- * committed before the lock is in the copy; every later one comes after the publication change in
- * the WAL, so it comes out of the slot. The lock is asked for with a short {@code lock_timeout}
+ * writers in flight and lets readers through), added to the publication (a joining table), and
+ * copied; the copy is committed on the shadow, then the source transaction commits. Every write to
+ * the table committed before the lock is in the copy; every later one commits after the lock's
+ * position (and, for a joining table, after the publication change in the WAL), so it comes out of
+ * the slot. The lock is asked for with a short {@code lock_timeout}
  * so that it never queues writers behind a long transaction; the caller tries again later. It is
  * held while the table is copied: meant for new, small tables.
  */
@@ -65,10 +75,67 @@ public final class TableAdder {
      * changes can arrive ({@code joined} should register the table's shadow shape, {@code chain.shape(spec)}). Returns the rows copied, or empty when the lock was not granted in time.
      */
     public OptionalLong add(TableSpec spec, Runnable joined) throws SQLException {
+        return copyUnderLock(spec, true, (dst, at, rows) -> checkpoints.addCounts(dst, Map.of(spec.id(), new TableCounts(rows, 0, 0, 0, 0))),
+                joined);
+    }
+
+    /**
+     * Copies a table of a stopped pipeline again ({@code table resnapshot}): its shadow rows are
+     * replaced by the source's as of a position P read under the lock, and recorded on the shadow,
+     * in the copy's transaction, as a part of the snapshot journal copied whole at P, with the
+     * checkpoint's overlap extended to P. The stream then skips that table's changes committed
+     * before P (see {@link dev.scry.backfill.source.SnapshotOverlap}), the one it could not apply
+     * included, and applies every later one; other tables' changes are applied as ever. Returns
+     * the rows copied, or empty when the lock was not granted in time.
+     */
+    public OptionalLong recopy(TableSpec spec) throws SQLException {
+        return copyUnderLock(spec, false, (dst, at, rows) -> {
+            Checkpoint checkpoint = checkpoints.read(dst).orElseThrow(() -> new SetupException("pipeline " + checkpoints.pipeline()
+                    + " has no checkpoint on the shadow; there is nothing to copy a table again for"));
+            Map<String, Object> offset = PgOutputSource.overlappedUntil(checkpoint.offset().orElseThrow(), at);
+            long before = checkpoints.progress(dst).getOrDefault(spec.id(), TableCounts.ZERO).snapshotRows();
+            new SnapshotJournal(checkpoints.pipeline()).recopied(dst, spec.id(), PartPlanner.columns(spec), at, rows);
+            checkpoints.write(dst, checkpoint.slot(), new SourcePosition(checkpoint.phase(), checkpoint.lsn(), offset),
+                    Map.of(spec.id(), new TableCounts(rows - before, 0, 0, 0, 0)));
+        }, () -> { });
+    }
+
+    /** One attempt at a copy under the table's lock: empty when the lock was not granted in time. */
+    public interface LockedCopy {
+        OptionalLong attempt() throws SQLException;
+    }
+
+    /**
+     * Tries a copy until its lock is granted, a second apart, for about a minute; the rows copied.
+     * A table that stays busy for that long is a {@link PipelineFailure}: try at a quieter time.
+     */
+    public static long whenLocked(TableId table, LockedCopy copy) throws SQLException, InterruptedException {
+        for (int attempt = 1; attempt <= 30; attempt++) {
+            OptionalLong rows = copy.attempt();
+            if (rows.isPresent()) {
+                return rows.getAsLong();
+            }
+            Thread.sleep(1000);
+        }
+        throw new PipelineFailure("table " + table + " could not be locked against writes for 2 s in 30 attempts, so it cannot be"
+                + " copied consistently; try again at a quieter time");
+    }
+
+    /** What is written on the shadow with the copied rows, in their transaction. */
+    private interface Record {
+        void write(Connection shadow, Lsn copiedAt, long rows) throws SQLException;
+    }
+
+    /**
+     * One source transaction: lock the table against writes, optionally publish it, read the
+     * position the copy is at, copy; the shadow transaction (emptied table, rows, {@code record})
+     * commits first, then {@code beforeSourceCommit} runs, then the source transaction commits.
+     */
+    private OptionalLong copyUnderLock(TableSpec spec, boolean publish, Record record, Runnable beforeSourceCommit) throws SQLException {
         try (Connection src = open(source, "source"); Connection dst = open(shadow, "shadow")) {
             SourceCatalog.Relation relation = new SourceCatalog(src).relation(spec.id()).orElseThrow(() -> new SQLException(
                     "table " + spec.id() + " disappeared from the source"));
-            ShadowTypes.ensure(src, dst, List.of(relation.oid()));
+            ShadowTypes.ensure(src, dst, Map.of(relation.oid(), chain.columnsKeepingType(spec)));
             // A new table is small: its keys, indexes and constraints are created with it.
             SchemaDiff diff = new SchemaSync(new SchemaScope(List.of(spec.id()), List.of(), new TransformShaping(chain, List.of(spec)), schema))
                     .plan(src, dst).diff();
@@ -79,31 +146,53 @@ public final class TableAdder {
             src.setAutoCommit(false);
             dst.setAutoCommit(false);
             try {
+                Lsn at;
                 try (Statement st = src.createStatement()) {
                     st.execute("SET LOCAL lock_timeout = '2s'");
                     st.execute("LOCK TABLE " + spec.id().quoted() + " IN SHARE MODE");
+                    // Writes to the table committed before this point are in the copy; later ones
+                    // wait for the lock, so they commit after it.
+                    try (java.sql.ResultSet rs = st.executeQuery("SELECT pg_current_wal_insert_lsn()::text")) {
+                        rs.next();
+                        at = Lsn.parse(rs.getString(1));
+                    }
                 }
-                new SourceAdmin(src).ensurePublication(publication, List.of(spec.id()));
+                if (publish) {
+                    new SourceAdmin(src).ensurePublication(publication, List.of(spec.id()));
+                }
                 try (Statement st = dst.createStatement()) {
-                    // Left over from an attempt whose source transaction did not commit.
-                    st.execute("TRUNCATE " + spec.id().quoted());
+                    // Left over from an attempt whose source transaction did not commit, or the rows to replace.
+                    // A table another one's foreign key references refuses TRUNCATE; DELETE does not
+                    // check it in the replica role the pipeline's sessions run in.
+                    st.execute((referenced(dst, spec.id()) ? "DELETE FROM " : "TRUNCATE ") + spec.id().quoted());
                 }
                 long rows = TableCopy.copy(src, dst, TableCopy.Part.whole(spec), chain, throttle, () -> false, n -> { }).rows();
-                checkpoints.addCounts(dst, Map.of(spec.id(), new TableCounts(rows, 0, 0, 0, 0)));
+                record.write(dst, at, rows);
                 dst.commit();
-                joined.run();
+                beforeSourceCommit.run();
                 src.commit();
-                LOG.info("added table {} to the pipeline: {} rows copied, its changes follow in the stream", spec.id(), rows);
+                LOG.info("{} table {}: {} rows copied at {}, its later changes follow in the stream", publish ? "added" : "copied again",
+                        spec.id(), rows, at);
                 return OptionalLong.of(rows);
             }
-            catch (SQLException e) {
+            catch (SQLException | RuntimeException e) {
                 src.rollback();
                 dst.rollback();
-                if (LOCK_NOT_AVAILABLE.equals(e.getSQLState())) {
+                if (e instanceof SQLException sql && LOCK_NOT_AVAILABLE.equals(sql.getSQLState())) {
                     LOG.info("table {} is busy (no write lock within 2 s); trying again later", spec.id());
                     return OptionalLong.empty();
                 }
                 throw e;
+            }
+        }
+    }
+
+    private static boolean referenced(Connection c, dev.scry.backfill.model.TableId table) throws SQLException {
+        try (java.sql.PreparedStatement ps = c.prepareStatement("SELECT EXISTS (SELECT 1 FROM pg_constraint WHERE contype = 'f'"
+                + " AND confrelid = ?::regclass AND conrelid <> confrelid)")) {
+            ps.setString(1, table.quoted());
+            try (java.sql.ResultSet rs = ps.executeQuery()) {
+                return rs.next() && rs.getBoolean(1);
             }
         }
     }

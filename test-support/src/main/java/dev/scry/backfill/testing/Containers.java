@@ -1,7 +1,7 @@
 package dev.scry.backfill.testing;
 
 import org.testcontainers.DockerClientFactory;
-import org.testcontainers.containers.PostgreSQLContainer;
+import org.testcontainers.postgresql.PostgreSQLContainer;
 
 /** The Testcontainers path, for machines with a Docker engine. */
 final class Containers {
@@ -22,10 +22,10 @@ final class Containers {
 
     @SuppressWarnings("resource") // the containers live as long as the test JVM; Testcontainers' reaper removes them
     static PgPair start() {
-        PostgreSQLContainer<?> source = new PostgreSQLContainer<>(IMAGE)
+        PostgreSQLContainer source = new PostgreSQLContainer(IMAGE)
                 .withCommand("postgres", "-c", "wal_level=logical", "-c", "max_replication_slots=64", "-c", "max_wal_senders=64",
                         "-c", "fsync=off");
-        PostgreSQLContainer<?> shadow = new PostgreSQLContainer<>(IMAGE).withCommand("postgres", "-c", "fsync=off");
+        PostgreSQLContainer shadow = new PostgreSQLContainer(IMAGE).withCommand("postgres", "-c", "fsync=off");
         source.start();
         shadow.start();
         return new PgPair(

@@ -23,8 +23,12 @@ public record ColumnSelector(String text, Pattern schema, Pattern table, Pattern
     }
 
     public boolean matches(TableSpec table, ColumnSpec column) {
-        return schema.matcher(table.id().schema()).matches() && this.table.matcher(table.id().name()).matches()
-                && this.column.matcher(column.name()).matches();
+        return matches(table.id(), column.name());
+    }
+
+    public boolean matches(dev.scry.backfill.model.TableId table, String column) {
+        return schema.matcher(table.schema()).matches() && this.table.matcher(table.name()).matches()
+                && this.column.matcher(column).matches();
     }
 
     public boolean matchesTable(TableSpec table) {

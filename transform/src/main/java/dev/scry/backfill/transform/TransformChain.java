@@ -124,6 +124,22 @@ public final class TransformChain {
         return shaped;
     }
 
+    /**
+     * The columns of a source table that reach the shadow with their source type: the types the
+     * shadow must have for it (a column dropped, or hashed into text, needs none).
+     */
+    public Set<String> columnsKeepingType(TableSpec table) {
+        TableSpec shaped = shape(table);
+        Set<String> out = new java.util.LinkedHashSet<>();
+        for (dev.scry.backfill.model.ColumnSpec column : table.columns()) {
+            dev.scry.backfill.model.ColumnSpec kept = shaped.column(column.name());
+            if (kept != null && kept.type().equals(column.type())) {
+                out.add(column.name());
+            }
+        }
+        return out;
+    }
+
     public boolean isEmpty() {
         return steps.isEmpty();
     }
@@ -152,6 +168,26 @@ public final class TransformChain {
             }
         }
         return new ChangeBatch(out, batch.end(), batch.transactions(), batch.partialTransaction(), batch.markers());
+    }
+
+    /**
+     * Whether the drop-columns entries of {@code configs} remove a column, known before any table
+     * is read: such a column never reaches the shadow, so the checks of what the shadow must hold
+     * leave it out. Entries that do not parse are reported by {@link #create}.
+     */
+    public static java.util.function.BiPredicate<TableId, String> dropsColumn(List<TransformConfig> configs) {
+        List<ColumnSelector> selectors = new ArrayList<>();
+        for (TransformConfig config : configs) {
+            if (config.type().equals("drop-columns")) {
+                try {
+                    selectors.addAll(columns(config.settings()));
+                }
+                catch (IllegalArgumentException reportedByCreate) {
+                    // create() names the entry and what is wrong with it.
+                }
+            }
+        }
+        return (table, column) -> selectors.stream().anyMatch(s -> s.matches(table, column));
     }
 
     /** Columns drop-columns removes from a table: candidates for the publication's column list. */

@@ -40,13 +40,19 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 /**
  * The operations endpoint: Prometheus metrics (Micrometer), {@code /health} and {@code /ready}, on
  * loopback unless configured otherwise. Every metric of ours is named {@code backfill_*}; JVM and
- * HikariCP pool metrics come from their Micrometer binders. Readiness means a pipeline phase is
- * running (snapshotting or streaming) and both databases answered within the last probe.
+ * HikariCP pool metrics come from their Micrometer binders. Every series carries the label
+ * {@code pipeline}, so that one Prometheus, dashboard and rule file serve many pipelines.
+ *
+ * <p>Readiness means this instance does its part and both databases answered within the last
+ * probe: it snapshots or streams, or it is a standby waiting for the active instance's lock (a
+ * standby that cannot reach the databases could not take over, and says so). Which instance is
+ * active is {@code backfill_active}.
  */
 public final class Operations implements AutoCloseable, ShadowSink.Listener {
 
     private static final Logger LOG = LoggerFactory.getLogger(Operations.class);
     private static final long PROBE_EVERY_MILLIS = 2000;
+    private static final String STANDBY = "standby";
 
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final HttpServer server;
@@ -63,12 +69,16 @@ public final class Operations implements AutoCloseable, ShadowSink.Listener {
     private final AtomicLong lagMillis = new AtomicLong();
     private final AtomicLong slotLagBytes = new AtomicLong();
     private volatile String phase = "starting";
+    private volatile boolean active;
     private volatile boolean sourceUp;
     private volatile boolean shadowUp;
     private final Thread prober;
     private volatile boolean closed;
 
-    private Operations(String host, int port, ConnectionSettings source, ConnectionSettings shadow, String slot) throws IOException {
+    private Operations(String host, int port, String pipeline, ConnectionSettings source, ConnectionSettings shadow, String slot)
+            throws IOException {
+        // Before any meter exists: common tags apply to meters registered after them.
+        registry.config().commonTags("pipeline", pipeline);
         this.source = source;
         this.shadow = shadow;
         this.slot = slot;
@@ -88,6 +98,8 @@ public final class Operations implements AutoCloseable, ShadowSink.Listener {
         Gauge.builder("backfill.slot.lag.bytes", slotLagBytes, AtomicLong::doubleValue)
                 .description("WAL between the source's position and the slot's confirmed position").register(registry);
         Gauge.builder("backfill.ready", this, o -> o.ready() ? 1 : 0).description("1 when /ready says ready").register(registry);
+        Gauge.builder("backfill.active", this, o -> o.active ? 1 : 0)
+                .description("1 while this instance holds the pipeline's lock (0: a standby, or not started)").register(registry);
         server = HttpServer.create(new InetSocketAddress(host, port), 0);
         server.createContext("/metrics", ex -> respond(ex, 200, "text/plain; version=0.0.4; charset=utf-8", registry.scrape()));
         server.createContext("/health", ex -> respond(ex, 200, "application/json", "{\"status\":\"UP\"}"));
@@ -105,12 +117,13 @@ public final class Operations implements AutoCloseable, ShadowSink.Listener {
     }
 
     /** Starts the endpoint, or returns null when {@code port} is 0 (off). */
-    public static Operations start(String host, int port, ConnectionSettings source, ConnectionSettings shadow, String slot) {
+    public static Operations start(String host, int port, String pipeline, ConnectionSettings source, ConnectionSettings shadow,
+                                   String slot) {
         if (port == 0) {
             return null;
         }
         try {
-            return new Operations(host, port, source, shadow, slot);
+            return new Operations(host, port, pipeline, source, shadow, slot);
         }
         catch (IOException e) {
             throw new dev.scry.backfill.error.SetupException("cannot serve metrics on " + host + ":" + port + " (" + e.getMessage()
@@ -118,8 +131,24 @@ public final class Operations implements AutoCloseable, ShadowSink.Listener {
         }
     }
 
+    /** The port the endpoint listens on. */
+    public int port() {
+        return server.getAddress().getPort();
+    }
+
     public boolean ready() {
-        return ("snapshot".equals(phase) || "streaming".equals(phase)) && sourceUp && shadowUp;
+        return ("snapshot".equals(phase) || "streaming".equals(phase) || STANDBY.equals(phase)) && sourceUp && shadowUp;
+    }
+
+    /** Waiting for the active instance's lock, ready to take over. */
+    public void standby() {
+        phase = STANDBY;
+    }
+
+    /** Holds the pipeline's lock: the active instance from now on. */
+    public void active() {
+        active = true;
+        phase = "starting";
     }
 
     public void phase(String phase) {
@@ -231,7 +260,10 @@ public final class Operations implements AutoCloseable, ShadowSink.Listener {
     }
 
     @Override
-    public void close() {
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
         closed = true;
         prober.interrupt();
         server.stop(0);

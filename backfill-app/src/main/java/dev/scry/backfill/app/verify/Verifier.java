@@ -22,9 +22,13 @@ import dev.scry.backfill.source.SourcePreflight;
  * {@code verify}: compares every configured table on source and shadow (see {@link TableDigest}).
  *
  * <p>While {@code cdc} runs, the shadow trails the source by the changes in flight. A table that
- * differs is compared again once the shadow's checkpoint has passed a marker message written to
- * the source's WAL after the source was read, a few times; a difference that persists while the
- * source keeps being written is reported with the comparison marked as a moving target.
+ * differs is compared again with the shadow's read between two reads of the source table: the
+ * source is read, a marker message is written to its WAL, the shadow is read once its checkpoint
+ * has passed the marker, and the source is read again. When both source reads agree, the table
+ * did not change meanwhile and the shadow held every change committed before the marker, so a
+ * difference left is a real one. When they disagree the table is being written; after a few such
+ * rounds the table is reported as a moving target. The source's WAL position is no sign of either:
+ * the markers themselves move it.
  */
 public final class Verifier {
 
@@ -46,7 +50,6 @@ public final class Verifier {
         Map<TableId, TableSpec> specs = new SourcePreflight(source, config.source().describe()).describeTables(config.tables());
         SourceAdmin admin = new SourceAdmin(source);
         boolean live = admin.slot(config.slot()).map(s -> s.active()).orElse(false);
-        Lsn startLsn = admin.currentWalLsn();
         List<VerifyReport.Table> results = new ArrayList<>();
         java.util.Set<dev.scry.backfill.model.TableId> transformed;
         try {
@@ -62,21 +65,44 @@ public final class Verifier {
                 continue;
             }
             VerifyReport.Table result = compare(source, shadow, spec);
-            for (int round = 1; result.differs() && live && round < ROUNDS; round++) {
-                // A logical-decoding message (no table is written) that the daemon's stream carries: once the
-                // shadow's checkpoint passes it, the shadow holds every change committed before it.
-                waitForShadow(shadow, admin.emitMarker("verify:" + config.pipeline()));
-                result = compare(source, shadow, spec);
+            if (result.differs() && live && result.shadowRows() >= 0) {
+                result = settle(source, shadow, admin, spec);
             }
             results.add(result);
         }
-        boolean moving = !admin.currentWalLsn().equals(startLsn) && results.stream().anyMatch(VerifyReport.Table::differs);
-        return new VerifyReport(results, live, moving);
+        return new VerifyReport(results, live);
+    }
+
+    /**
+     * Compares a table that differed while the daemon streams, with the shadow read between two
+     * reads of the source (see the class comment), until the source holds still for one round.
+     */
+    private VerifyReport.Table settle(Connection source, Connection shadow, SourceAdmin admin, TableSpec spec)
+            throws SQLException, InterruptedException {
+        TableDigest digest = digest(spec);
+        for (int round = 1; round < ROUNDS; round++) {
+            TableDigest.Sum before = digest.total(source);
+            // A logical-decoding message (no table is written) that the daemon's stream carries: once the
+            // shadow's checkpoint passes it, the shadow holds every change committed before it.
+            waitForShadow(shadow, admin.emitMarker("verify:" + config.pipeline()));
+            TableDigest.Sum shadowSum = digest.total(shadow);
+            TableDigest.Sum after = digest.total(source);
+            if (before.equals(after)) {
+                return shadowSum.equals(after)
+                        ? new VerifyReport.Table(spec.id().toString(), after.rows(), shadowSum.rows(), List.of(), null)
+                        : compare(source, shadow, spec);
+            }
+        }
+        VerifyReport.Table last = compare(source, shadow, spec);
+        return last.differs() ? last.asMovingTarget() : last;
+    }
+
+    private static TableDigest digest(TableSpec spec) {
+        return new TableDigest(spec.id(), spec.columns().stream().map(ColumnSpec::name).toList(), spec.primaryKey());
     }
 
     private VerifyReport.Table compare(Connection source, Connection shadow, TableSpec spec) throws SQLException {
-        List<String> columns = spec.columns().stream().map(ColumnSpec::name).toList();
-        TableDigest digest = new TableDigest(spec.id(), columns, spec.primaryKey());
+        TableDigest digest = digest(spec);
         TableDigest.Sum src = digest.total(source);
         TableDigest.Sum shd;
         try {

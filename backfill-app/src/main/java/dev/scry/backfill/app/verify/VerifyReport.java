@@ -5,26 +5,38 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
-
 /** What {@code verify} found, printed for people or as JSON. */
-public record VerifyReport(List<Table> tables, boolean pipelineRunning, boolean movingTarget) {
+public record VerifyReport(List<Table> tables, boolean pipelineRunning) {
 
     /**
      * One table's result; {@code shadowRows} is -1 when the shadow table could not be read. A
      * transformed table (a transform changes its rows on purpose) is reported as such, not compared.
+     * A moving target differed while its source table kept changing under every comparison, so its
+     * differences may be changes still in flight.
      */
-    public record Table(String table, long sourceRows, long shadowRows, List<Difference> differences, String problem, boolean transformed) {
+    public record Table(String table, long sourceRows, long shadowRows, List<Difference> differences, String problem, boolean transformed,
+                        boolean movingTarget) {
 
         public Table(String table, long sourceRows, long shadowRows, List<Difference> differences, String problem) {
-            this(table, sourceRows, shadowRows, differences, problem, false);
+            this(table, sourceRows, shadowRows, differences, problem, false, false);
+        }
+
+        public Table(String table, long sourceRows, long shadowRows, List<Difference> differences, String problem, boolean transformed) {
+            this(table, sourceRows, shadowRows, differences, problem, transformed, false);
         }
 
         public boolean differs() {
             return !transformed && (!differences.isEmpty() || problem != null);
         }
+
+        Table asMovingTarget() {
+            return new Table(table, sourceRows, shadowRows, differences, problem, transformed, true);
+        }
+    }
+
+    /** Whether some table could not be told apart from changes in flight (see {@link Table#movingTarget()}). */
+    public boolean movingTarget() {
+        return tables.stream().anyMatch(Table::movingTarget);
     }
 
     /** A differing row: its key (or, without a key, its text) and missing / extra / changed. */
@@ -35,41 +47,39 @@ public record VerifyReport(List<Table> tables, boolean pipelineRunning, boolean 
         return tables.stream().noneMatch(Table::differs);
     }
 
-    public void print(PrintWriter out, boolean json) {
-        if (json) {
-            Map<String, Object> doc = new LinkedHashMap<>();
-            doc.put("equal", equal());
-            doc.put("pipeline_running", pipelineRunning);
-            doc.put("moving_target", movingTarget);
-            doc.put("tables", tables.stream().map(t -> {
-                Map<String, Object> m = new LinkedHashMap<>();
-                m.put("table", t.table());
-                m.put("status", t.transformed() ? "transformed" : t.differs() ? "different" : "equal");
-                m.put("source_rows", t.sourceRows());
-                m.put("shadow_rows", t.shadowRows());
-                m.put("differences", t.differences().stream().map(d -> Map.of("key", d.key(), "kind", d.kind())).toList());
-                if (t.problem() != null) {
-                    m.put("problem", t.problem());
-                }
-                return m;
-            }).toList());
-            try {
-                out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(doc));
+    /** The report as a JSON document. */
+    public Map<String, Object> document() {
+        Map<String, Object> doc = new LinkedHashMap<>();
+        doc.put("equal", equal());
+        doc.put("pipeline_running", pipelineRunning);
+        doc.put("moving_target", movingTarget());
+        doc.put("tables", tables.stream().map(t -> {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("table", t.table());
+            m.put("status", t.transformed() ? "transformed" : t.differs() ? "different" : "equal");
+            m.put("source_rows", t.sourceRows());
+            m.put("shadow_rows", t.shadowRows());
+            m.put("moving_target", t.movingTarget());
+            m.put("differences", t.differences().stream().map(d -> Map.of("key", d.key(), "kind", d.kind())).toList());
+            if (t.problem() != null) {
+                m.put("problem", t.problem());
             }
-            catch (JsonProcessingException e) {
-                throw new IllegalStateException(e);
-            }
-            out.flush();
-            return;
-        }
+            return m;
+        }).toList());
+        return doc;
+    }
+
+    /** The report for people. */
+    public void print(PrintWriter out) {
         int width = tables.stream().mapToInt(t -> t.table().length()).max().orElse(5);
         for (Table t : tables) {
             if (t.transformed()) {
                 out.printf("%-" + width + "s  transformed (not compared: transforms change its rows on purpose)%n", t.table());
                 continue;
             }
-            out.printf("%-" + width + "s  %s  (source %,d rows, shadow %s)%n", t.table(), t.differs() ? "DIFFERENT" : "equal",
-                    t.sourceRows(), t.shadowRows() < 0 ? "unreadable" : String.format("%,d rows", t.shadowRows()));
+            out.printf("%-" + width + "s  %s  (source %,d rows, shadow %s)%s%n", t.table(), t.differs() ? "DIFFERENT" : "equal",
+                    t.sourceRows(), t.shadowRows() < 0 ? "unreadable" : String.format("%,d rows", t.shadowRows()),
+                    t.movingTarget() ? "  moving target: written throughout the comparison" : "");
             if (t.problem() != null) {
                 out.printf("    %s%n", t.problem());
             }
@@ -79,7 +89,7 @@ public record VerifyReport(List<Table> tables, boolean pipelineRunning, boolean 
         }
         long differing = tables.stream().filter(Table::differs).count();
         out.printf("%s: %d of %d table(s) differ%s%n", differing == 0 ? "equal" : "DIFFERENT", differing, tables.size(),
-                movingTarget ? "; the source was being written during the comparison (moving target): differences may be"
+                movingTarget() ? "; the source was being written during the comparison (moving target): differences may be"
                         + " changes still in flight" : pipelineRunning ? "; compared while cdc runs, after waiting for the shadow"
                         + " to catch up" : "");
         out.flush();

@@ -82,11 +82,46 @@ public final class SchemaSync {
      * not get, and why.
      */
     public SchemaPlan plan(Connection source, Connection shadow) throws SQLException {
+        SchemaPlan plan = compare(source, shadow);
+        plan.source().leftOut().forEach((what, why) -> LOG.info("not created on the shadow: {} ({})", what, why));
+        plan.source().notes().forEach(LOG::info);
+        return plan;
+    }
+
+    private SchemaPlan compare(Connection source, Connection shadow) throws SQLException {
         SchemaModel wanted = read(source);
         SchemaModel existing = read(shadow);
-        wanted.leftOut().forEach((what, why) -> LOG.info("not created on the shadow: {} ({})", what, why));
-        wanted.notes().forEach(LOG::info);
         return new SchemaPlan(wanted, existing, wanted.diff(existing));
+    }
+
+    /**
+     * Creates what the shadow lacks of the source's schema, in one shadow transaction: everything,
+     * or with a {@code journal} the pre-data only, the post-data recorded there for the snapshot
+     * to build once the rows it needs are in (committed with the tables it belongs to, so that no
+     * table is ever left without the record of what it lacks). Returns what was missing.
+     */
+    public SchemaDiff createMissing(Connection source, Connection shadow, SnapshotJournal journal) throws SQLException {
+        SchemaDiff diff = compare(source, shadow).diff();
+        boolean auto = shadow.getAutoCommit();
+        shadow.setAutoCommit(false);
+        try {
+            if (journal != null) {
+                create(shadow, diff.missing(ObjectKind.Section.PRE_DATA));
+                journal.defer(shadow, deferred(diff.missing(ObjectKind.Section.POST_DATA)));
+            }
+            else {
+                create(shadow, diff.missing());
+            }
+            shadow.commit();
+        }
+        catch (SQLException | RuntimeException e) {
+            shadow.rollback();
+            throw e;
+        }
+        finally {
+            shadow.setAutoCommit(auto);
+        }
+        return diff;
     }
 
     /**

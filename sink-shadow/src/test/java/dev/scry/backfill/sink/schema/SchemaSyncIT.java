@@ -20,7 +20,7 @@ import dev.scry.backfill.testing.SchemaDump;
 /** The shadow's schema built from the source's catalog: what pg_dump shows of both is the same. */
 class SchemaSyncIT {
 
-    private static final List<TableId> TABLES = List.of(new TableId("shop", "bookings"), new TableId("shop", "customers"),
+    private static final List<TableId> TABLES = List.of(new TableId("shop", "bookings"), new TableId("shop", "coupons"), new TableId("shop", "customers"),
             new TableId("shop", "events"), new TableId("shop", "orders"), new TableId("shop", "tags"), new TableId("ledger", "entries"));
 
     private Databases db;
