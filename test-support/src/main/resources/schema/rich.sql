@@ -7,6 +7,9 @@ CREATE SEQUENCE shop.invoice_no AS integer START WITH 1000 INCREMENT BY 10 CACHE
 COMMENT ON SEQUENCE shop.invoice_no IS 'invoice numbers';
 CREATE SEQUENCE shop.spare_seq INCREMENT BY -1 MINVALUE -1000 MAXVALUE -1 START WITH -1 CYCLE;
 
+-- A type only a function uses: the shadow needs it all the same.
+CREATE TYPE shop.priority AS ENUM ('low', 'high');
+CREATE FUNCTION shop.rank(p shop.priority) RETURNS int LANGUAGE sql IMMUTABLE AS $$ SELECT CASE p WHEN 'high' THEN 1 ELSE 2 END $$;
 CREATE FUNCTION shop.next_code() RETURNS text LANGUAGE sql AS $$ SELECT 'C-' || nextval('shop.invoice_no') $$;
 CREATE FUNCTION shop.price_ok(numeric) RETURNS boolean LANGUAGE sql IMMUTABLE AS $$ SELECT $1 >= 0 $$;
 COMMENT ON FUNCTION shop.price_ok(numeric) IS 'no negative prices';

@@ -343,6 +343,7 @@ final class PipelineRunner {
                 new TransformShaping(chain, specs.values()), config.schema()));
         SchemaPlan plan = schema.plan(source, shadow);
         sourceSchema = plan.source();
+        ShadowTypes.checkTypes(source, shadow, sourceSchema.types());
         if (!following) {
             // A pipeline already streaming meets the source's later schema changes as they come.
             plan.diff().refuseDifferences();
@@ -493,6 +494,7 @@ final class PipelineRunner {
             throws SQLException {
         checkpoints.ensureSchema(shadow);
         ShadowTypes.ensure(source, shadow, columnsKeepingType(source, specs));
+        ShadowTypes.ensureTypes(source, shadow, sourceSchema.types());
         SchemaSync sync = schema;
         if (load == Load.FOLLOWING) {
             List<TableId> missing = new java.util.ArrayList<>();

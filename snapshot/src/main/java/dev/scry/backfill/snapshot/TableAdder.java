@@ -23,6 +23,7 @@ import dev.scry.backfill.model.SourcePosition;
 import dev.scry.backfill.model.TableId;
 import dev.scry.backfill.model.TableSpec;
 import dev.scry.backfill.sink.schema.SchemaDiff;
+import dev.scry.backfill.sink.schema.SchemaPlan;
 import dev.scry.backfill.sink.schema.SchemaScope;
 import dev.scry.backfill.sink.schema.SchemaSettings;
 import dev.scry.backfill.sink.schema.SchemaSync;
@@ -137,9 +138,11 @@ public final class TableAdder {
                     "table " + spec.id() + " disappeared from the source"));
             ShadowTypes.ensure(src, dst, Map.of(relation.oid(), chain.columnsKeepingType(spec)));
             // A new table is small: its keys, indexes and constraints are created with it.
-            SchemaDiff diff = new SchemaSync(new SchemaScope(List.of(spec.id()), List.of(), new TransformShaping(chain, List.of(spec)), schema))
-                    .plan(src, dst).diff();
+            SchemaPlan plan = new SchemaSync(new SchemaScope(List.of(spec.id()), List.of(), new TransformShaping(chain, List.of(spec)), schema))
+                    .plan(src, dst);
+            SchemaDiff diff = plan.diff();
             diff.refuseDifferences();
+            ShadowTypes.ensureTypes(src, dst, plan.source().types());
             dst.setAutoCommit(false);
             SchemaSync.create(dst, diff.missing());
             dst.commit();

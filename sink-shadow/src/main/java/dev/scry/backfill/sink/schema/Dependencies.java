@@ -28,12 +28,19 @@ final class Dependencies {
                    CASE WHEN d.refclassid = 'pg_class'::regclass AND d.refobjsubid > 0 THEN
                      (SELECT a.attname FROM pg_attribute a WHERE a.attrelid = d.refobjid AND a.attnum = d.refobjsubid) END,
                    CASE WHEN d.refclassid = 'pg_class'::regclass THEN d.refobjid::regclass::text
-                        WHEN d.refclassid = 'pg_proc'::regclass THEN d.refobjid::regprocedure::text END
+                        WHEN d.refclassid = 'pg_proc'::regclass THEN d.refobjid::regprocedure::text END,
+                   d.refclassid = 'pg_type'::regclass AND d.refobjid >= 16384 AND NOT EXISTS (
+                     SELECT 1 FROM pg_type t JOIN pg_class c ON c.oid = t.typrelid OR c.oid = (SELECT e.typrelid FROM pg_type e WHERE e.oid = t.typelem)
+                     WHERE t.oid = d.refobjid AND c.relkind <> 'c')
             FROM pg_depend d
             WHERE (d.classid, d.objid) IN (SELECT * FROM unnest(?::oid[], ?::oid[])) AND d.deptype IN ('n', 'a')""";
 
+    /**
+     * @param userType the reference is to a type of its own (not a relation's row type) that
+     *                 initdb did not create: the shadow needs it (see {@link SchemaModel#types()})
+     */
     private record Edge(String dependent, long refClass, long refObject, int refColumn, char type, boolean builtIn, String relkind,
-                        String column, String refName) {
+                        String column, String refName, boolean userType) {
     }
 
     private static final Set<String> RELATION_KINDS = Set.of("r", "p", "v", "m", "f", "i", "I");
@@ -119,6 +126,14 @@ final class Dependencies {
             }
         });
         leaveOut(skip);
+        // The types what is left calls for (a function's arguments, a view's casts); a table's
+        // column types are the type sync's already, transforms considered.
+        for (Edge e : edges) {
+            Draft d = model.get(e.dependent());
+            if (e.userType() && d != null && d.kind != ObjectKind.TABLE) {
+                model.type(e.refObject());
+            }
+        }
     }
 
     /** Removes the objects in {@code skip} and, transitively, every object that needs one of them. */
@@ -160,7 +175,7 @@ final class Dependencies {
             String dependent = model.ownerOf(rs.getLong(1), rs.getLong(2));
             if (dependent != null) {
                 out.add(new Edge(dependent, rs.getLong(3), rs.getLong(4), rs.getInt(5), rs.getString(6).charAt(0), rs.getBoolean(7),
-                        rs.getString(8), rs.getString(9), rs.getString(10)));
+                        rs.getString(8), rs.getString(9), rs.getString(10), rs.getBoolean(11)));
             }
         }, classes, objects);
         return out;

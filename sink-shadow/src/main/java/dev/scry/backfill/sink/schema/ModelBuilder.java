@@ -58,6 +58,17 @@ final class ModelBuilder {
     // Every sequence of the model (identity columns' too), for copying their values.
     private final java.util.Set<String> sequences = new java.util.LinkedHashSet<>();
 
+    // The source's types (by OID) that objects other than the tables' columns use.
+    private final java.util.Set<Long> types = new java.util.LinkedHashSet<>();
+
+    void type(long oid) {
+        types.add(oid);
+    }
+
+    java.util.Set<Long> types() {
+        return types;
+    }
+
     void sequence(String name) {
         sequences.add(name);
     }

@@ -19,8 +19,10 @@ public final class SchemaModel {
     private final List<String> notes;
     private final Set<String> roles;
     private final List<String> sequences;
+    private final List<Long> types;
 
-    SchemaModel(List<SchemaObject> objects, Map<String, String> leftOut, List<String> notes, Set<String> roles, Set<String> sequences) {
+    SchemaModel(List<SchemaObject> objects, Map<String, String> leftOut, List<String> notes, Set<String> roles, Set<String> sequences,
+                Set<Long> types) {
         List<SchemaObject> ordered = new ArrayList<>(DependencyOrder.sort(objects.stream()
                 .filter(o -> o.section() == ObjectKind.Section.PRE_DATA).toList()));
         ordered.addAll(DependencyOrder.sort(objects.stream().filter(o -> o.section() == ObjectKind.Section.POST_DATA).toList()));
@@ -29,9 +31,19 @@ public final class SchemaModel {
         this.leftOut = Map.copyOf(leftOut);
         this.notes = List.copyOf(notes);
         this.roles = Set.copyOf(roles);
+        this.types = List.copyOf(types);
         // Only those the model still creates (a sequence whose object was left out is not the shadow's).
         this.sequences = sequences.stream().filter(n -> byKey.containsKey("SEQUENCE " + n)
                 || objects.stream().anyMatch(o -> o.kind() == ObjectKind.IDENTITY && o.statements().get(0).contains("SEQUENCE NAME " + n + " "))).toList();
+    }
+
+    /**
+     * Types (OIDs in the database read) that objects besides the tables' columns use: a function's
+     * arguments, a view's casts. The shadow must have them before the objects are created
+     * (ShadowTypes creates them, and the extensions they come from).
+     */
+    public List<Long> types() {
+        return types;
     }
 
     /** The sequences the shadow gets (identity columns' included), as their qualified names. */

@@ -69,7 +69,7 @@ public final class SchemaSync {
             new CommentReader(catalog, model).read();
             OwnershipReader ownership = new OwnershipReader(catalog, model);
             ownership.read();
-            return new SchemaModel(finish(model), model.skipped(), model.notes(), ownership.roles(), model.sequences());
+            return new SchemaModel(finish(model), model.skipped(), model.notes(), ownership.roles(), model.sequences(), model.types());
         }
         finally {
             c.rollback();

@@ -53,6 +53,7 @@ class SchemaSyncIT {
                 }
             }
             ShadowTypes.ensure(source, shadow, oids);
+            ShadowTypes.ensureTypes(source, shadow, plan.source().types());
             shadow.setAutoCommit(false);
             SchemaSync.create(shadow, plan.diff().missing());
             shadow.commit();
