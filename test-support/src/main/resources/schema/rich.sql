@@ -57,6 +57,9 @@ CREATE INDEX orders_note_fts_idx ON shop.orders USING gin (to_tsvector('simple',
 CREATE INDEX orders_placed_brin ON shop.orders USING brin (placed);
 CREATE INDEX orders_code_hash ON shop.orders USING hash (code);
 ALTER TABLE shop.orders CLUSTER ON orders_customer_idx;
+CREATE STATISTICS shop.orders_status_placed (ndistinct, dependencies) ON status, placed FROM shop.orders;
+ALTER STATISTICS shop.orders_status_placed SET STATISTICS 200;
+COMMENT ON STATISTICS shop.orders_status_placed IS 'status follows the date';
 COMMENT ON INDEX shop.orders_open_idx IS 'what is still to ship';
 CREATE TRIGGER orders_touch BEFORE INSERT OR UPDATE ON shop.orders FOR EACH ROW EXECUTE FUNCTION shop.touch();
 COMMENT ON TRIGGER orders_touch ON shop.orders IS 'marks rows';

@@ -23,6 +23,7 @@ public enum ObjectKind {
     INDEX(Section.POST_DATA, "index"),
     ATTACH_INDEX(Section.POST_DATA, "attach-index"),
     CHECK_NOT_VALID(Section.POST_DATA, "check-not-valid"),
+    STATISTICS(Section.POST_DATA, "statistics"),
     FOREIGN_KEY(Section.POST_DATA, "foreign-key"),
     TRIGGER(Section.POST_DATA, "trigger"),
     REPLICA_IDENTITY(Section.POST_DATA, "replica-identity"),

@@ -65,6 +65,7 @@ public final class SchemaSync {
             new IndexReader(catalog, model).read(relations);
             new ForeignKeyReader(catalog, model).read(tables);
             new TriggerReader(catalog, model).read(relations);
+            new StatisticsReader(catalog, model).read(relations);
             new Dependencies(catalog, model, functions, sequences).resolve();
             new CommentReader(catalog, model).read();
             OwnershipReader ownership = new OwnershipReader(catalog, model);
