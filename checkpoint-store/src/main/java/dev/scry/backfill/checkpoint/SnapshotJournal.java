@@ -13,7 +13,6 @@ import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import dev.scry.backfill.model.Identifiers;
 import dev.scry.backfill.model.Lsn;
 import dev.scry.backfill.model.TableId;
 

@@ -120,7 +120,7 @@ public final class CopySnapshot {
             String exported = created[1];
             List<TableCopy.Part> parts;
             try (Connection src = open(source, "source")) {
-                parts = PartPlanner.plan(src, bySizeDescending(), chunkBytes);
+                parts = PartPlanner.plan(src, bySizeDescending(src), chunkBytes);
             }
             int deferred;
             try (Connection c = open(shadow, "shadow")) {
@@ -479,11 +479,29 @@ public final class CopySnapshot {
         return true;
     }
 
-    /** Largest first, so that the long copies start early and the workers finish together. */
-    private List<TableSpec> bySizeDescending() {
+    /**
+     * Largest first, in bytes on the source (TOAST included, a partitioned table's partitions added up), so that
+     * the long copies start early and the workers finish together; the planner's row estimate
+     * where the size cannot be read.
+     */
+    private List<TableSpec> bySizeDescending(Connection src) throws SQLException {
+        Map<TableId, Long> bytes = new java.util.HashMap<>();
+        try (PreparedStatement ps = src.prepareStatement("""
+                SELECT coalesce(sum(pg_table_size(t.relid)), pg_table_size(?::regclass))
+                FROM pg_partition_tree(?::regclass) t""")) {
+            for (TableSpec table : tables) {
+                ps.setString(1, table.id().quoted());
+                ps.setString(2, table.id().quoted());
+                try (ResultSet rs = ps.executeQuery()) {
+                    if (rs.next()) {
+                        bytes.put(table.id(), rs.getLong(1));
+                    }
+                }
+            }
+        }
         Map<TableId, Long> estimates = progress.estimates();
         List<TableSpec> sorted = new ArrayList<>(tables);
-        sorted.sort(Comparator.comparingLong((TableSpec t) -> estimates.getOrDefault(t.id(), 0L)).reversed());
+        sorted.sort(Comparator.comparingLong((TableSpec t) -> bytes.getOrDefault(t.id(), estimates.getOrDefault(t.id(), 0L))).reversed());
         return sorted;
     }
 
