@@ -153,7 +153,7 @@ final class PipelineRun {
             Signals.onTermination(source::requestStop);
             TableWatcher watcher = config.hasPatterns() && !snapshotFirst
                     ? new TableWatcher(config, live, sink, new TableAdder(config.source(), config.shadow(), config.publication(),
-                            checkpoints, throttle, chain), chain, source::requestStop)
+                            checkpoints, throttle, chain, config.schema()), chain, source::requestStop)
                     : null;
             try (source) {
                 if (watcher != null) {

@@ -58,10 +58,16 @@ final class Pipeline {
     }
 
     void writeConfig(List<String> tables, String extraYaml) throws IOException {
+        writeConfig(tables, extraYaml, db.shadowServer().user());
+    }
+
+    /** The same, connecting to the shadow as {@code shadowUser} (no password). */
+    void writeConfig(List<String> tables, String extraYaml, String shadowUser) throws IOException {
         this.tables = tables;
         this.extraYaml = extraYaml;
         PgServer src = sourceServers.isEmpty() ? db.sourceServer() : sourceServers.get(0);
         PgServer shd = db.shadowServer();
+        boolean sameUser = shadowUser.equals(shd.user());
         String where = sourceServers.size() > 1
                 ? "hosts: [" + String.join(", ", sourceServers.stream().map(s -> "'" + s.host() + ":" + s.port() + "'").toList()) + "]"
                 : "host: " + src.host() + ", port: " + src.port();
@@ -70,7 +76,7 @@ final class Pipeline {
                 .append("source: {").append(where).append(", database: ").append(db.name())
                 .append(", user: ").append(src.user()).append(", password: '").append(src.password()).append("'}\n")
                 .append("shadow: {host: ").append(shd.host()).append(", port: ").append(shd.port()).append(", database: ").append(db.name())
-                .append(", user: ").append(shd.user()).append(", password: '").append(shd.password()).append("'}\n")
+                .append(", user: '").append(shadowUser).append("', password: '").append(sameUser ? shd.password() : "").append("'}\n")
                 .append("tables:\n");
         for (String t : tables) {
             yaml.append("  - '").append(t.replace("'", "''")).append("'\n");

@@ -13,11 +13,13 @@ import java.util.Properties;
  * @param host        the server, or the first of {@code hosts}
  * @param sslMode     libpq's sslmode ({@code disable} ... {@code verify-full}); pgjdbc's default {@code prefer}
  * @param sslRootCert the CA certificate file that verify-ca / verify-full check the server against, or null
+ * @param options     settings every session starts with, as libpq's {@code options} writes them
+ *                    ({@code -c session_replication_role=replica}), or null
  * @param hosts       several servers of which the primary is wanted (a primary and its standbys, for failover), or
  *                    empty for the one at {@code host:port}
  */
 public record ConnectionSettings(String host, int port, String database, String user, String password, String sslMode,
-                                 String sslRootCert, List<HostPort> hosts) {
+                                 String sslRootCert, String options, List<HostPort> hosts) {
 
     /** One server of a list. */
     public record HostPort(String host, int port) {
@@ -40,11 +42,21 @@ public record ConnectionSettings(String host, int port, String database, String 
             "verify-full");
 
     public ConnectionSettings(String host, int port, String database, String user, String password) {
-        this(host, port, database, user, password, "prefer", null);
+        this(host, port, database, user, password, "prefer", null, null);
     }
 
     public ConnectionSettings(String host, int port, String database, String user, String password, String sslMode, String sslRootCert) {
-        this(host, port, database, user, password, sslMode, sslRootCert, List.of());
+        this(host, port, database, user, password, sslMode, sslRootCert, null);
+    }
+
+    public ConnectionSettings(String host, int port, String database, String user, String password, String sslMode, String sslRootCert,
+                              String options) {
+        this(host, port, database, user, password, sslMode, sslRootCert, options, List.of());
+    }
+
+    /** The same database, every session starting with {@code options} (libpq's {@code -c name=value} form). */
+    public ConnectionSettings withOptions(String options) {
+        return new ConnectionSettings(host, port, database, user, password, sslMode, sslRootCert, options, hosts);
     }
 
     /** Any of {@code hosts}, whichever is the primary when connecting (pgjdbc's {@code targetServerType=primary}). */
@@ -53,7 +65,7 @@ public record ConnectionSettings(String host, int port, String database, String 
         if (hosts.isEmpty()) {
             throw new IllegalArgumentException("no hosts");
         }
-        return new ConnectionSettings(hosts.get(0).host(), hosts.get(0).port(), database, user, password, sslMode, sslRootCert,
+        return new ConnectionSettings(hosts.get(0).host(), hosts.get(0).port(), database, user, password, sslMode, sslRootCert, null,
                 hosts.size() == 1 ? List.of() : hosts);
     }
 
@@ -107,6 +119,9 @@ public record ConnectionSettings(String host, int port, String database, String 
             // which host is which for hostRecheckSeconds (default 10): a promoted standby is found sooner.
             p.setProperty("targetServerType", "primary");
             p.setProperty("hostRecheckSeconds", "2");
+        }
+        if (options != null) {
+            p.setProperty("options", options);
         }
         return p;
     }

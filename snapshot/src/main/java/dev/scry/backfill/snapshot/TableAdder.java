@@ -22,7 +22,11 @@ import dev.scry.backfill.model.Lsn;
 import dev.scry.backfill.model.SourcePosition;
 import dev.scry.backfill.model.TableId;
 import dev.scry.backfill.model.TableSpec;
-import dev.scry.backfill.sink.ShadowSchema;
+import dev.scry.backfill.sink.schema.SchemaDiff;
+import dev.scry.backfill.sink.schema.SchemaPlan;
+import dev.scry.backfill.sink.schema.SchemaScope;
+import dev.scry.backfill.sink.schema.SchemaSettings;
+import dev.scry.backfill.sink.schema.SchemaSync;
 import dev.scry.backfill.sink.ShadowTypes;
 import dev.scry.backfill.source.PgOutputSource;
 import dev.scry.backfill.source.SourceAdmin;
@@ -53,10 +57,12 @@ public final class TableAdder {
     private final CheckpointStore checkpoints;
     private final dev.scry.backfill.throttle.Throttle throttle;
     private final dev.scry.backfill.transform.TransformChain chain;
+    private final SchemaSettings schema;
 
     public TableAdder(ConnectionSettings source, ConnectionSettings shadow, String publication, CheckpointStore checkpoints,
-                      dev.scry.backfill.throttle.Throttle throttle, dev.scry.backfill.transform.TransformChain chain) {
+                      dev.scry.backfill.throttle.Throttle throttle, dev.scry.backfill.transform.TransformChain chain, SchemaSettings schema) {
         this.chain = chain;
+        this.schema = schema;
         this.source = source;
         this.shadow = shadow;
         this.publication = publication;
@@ -137,7 +143,15 @@ public final class TableAdder {
             SourceCatalog.Relation relation = new SourceCatalog(src).relation(spec.id()).orElseThrow(() -> new SQLException(
                     "table " + spec.id() + " disappeared from the source"));
             ShadowTypes.ensure(src, dst, Map.of(relation.oid(), chain.columnsKeepingType(spec)));
-            ShadowSchema.ensureTables(dst, List.of(chain.shape(spec)), false);
+            // A new table is small: its keys, indexes and constraints are created with it.
+            SchemaPlan plan = new SchemaSync(new SchemaScope(List.of(spec.id()), List.of(), new TransformShaping(chain, List.of(spec)), schema))
+                    .plan(src, dst);
+            SchemaDiff diff = plan.diff();
+            diff.refuseDifferences();
+            ShadowTypes.ensureTypes(src, dst, plan.source().types());
+            dst.setAutoCommit(false);
+            SchemaSync.create(dst, diff.missing());
+            dst.commit();
             src.setAutoCommit(false);
             dst.setAutoCommit(false);
             try {
@@ -157,7 +171,9 @@ public final class TableAdder {
                 }
                 try (Statement st = dst.createStatement()) {
                     // Left over from an attempt whose source transaction did not commit, or the rows to replace.
-                    st.execute("TRUNCATE " + spec.id().quoted());
+                    // A table another one's foreign key references refuses TRUNCATE; DELETE does not
+                    // check it in the replica role the pipeline's sessions run in.
+                    st.execute((referenced(dst, spec.id()) ? "DELETE FROM " : "TRUNCATE ") + spec.id().quoted());
                 }
                 long rows = TableCopy.copy(src, dst, TableCopy.Part.whole(spec), chain, throttle, () -> false, n -> { }).rows();
                 record.write(dst, at, rows);
@@ -176,6 +192,16 @@ public final class TableAdder {
                     return OptionalLong.empty();
                 }
                 throw e;
+            }
+        }
+    }
+
+    private static boolean referenced(Connection c, dev.scry.backfill.model.TableId table) throws SQLException {
+        try (java.sql.PreparedStatement ps = c.prepareStatement("SELECT EXISTS (SELECT 1 FROM pg_constraint WHERE contype = 'f'"
+                + " AND confrelid = ?::regclass AND conrelid <> confrelid)")) {
+            ps.setString(1, table.quoted());
+            try (java.sql.ResultSet rs = ps.executeQuery()) {
+                return rs.next() && rs.getBoolean(1);
             }
         }
     }
