@@ -395,7 +395,7 @@ case $cmd in
     case $which in
       both)
         stop_cluster source; stop_cluster shadow
-        [[ -f $(cluster_dir standby)/PG_VERSION ]] && stop_cluster standby
+        if [[ -f $(cluster_dir standby)/PG_VERSION ]]; then stop_cluster standby; fi
         ;;
       *) stop_cluster "$which" ;;
     esac
@@ -404,7 +404,7 @@ case $cmd in
     PG_LOCAL_DIR_NOTED=1 resolve_dir
     lock_dir
     for name in source shadow standby; do
-      [[ -f $(cluster_dir "$name")/PG_VERSION ]] && stop_cluster "$name" immediate
+      if [[ -f $(cluster_dir "$name")/PG_VERSION ]]; then stop_cluster "$name" immediate; fi
     done
     rm -rf "$DIR"
     echo "removed $DIR"
