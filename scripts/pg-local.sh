@@ -10,7 +10,7 @@
 # usage: scripts/pg-local.sh start|stop|status|env [source|shadow|standby]
 #        scripts/pg-local.sh promote standby     the standby becomes a primary (pg_ctl promote)
 #        scripts/pg-local.sh crash source        the source stops at once, as in a crash (pg_ctl -m immediate)
-#        scripts/pg-local.sh destroy             stops every cluster and removes their data
+#        scripts/pg-local.sh destroy             stops the clusters and removes their data
 #        scripts/pg-local.sh fetch [VERSION...]  fetches (once) and prints the server binaries of versions (CI does this first)
 #   start/stop with a name act on that cluster only (the fault-injection tests stop and restart one).
 #   `start standby` makes the standby on first use: the source is stopped cleanly for a moment and
@@ -406,8 +406,13 @@ case $cmd in
     for name in source shadow standby; do
       if [[ -f $(cluster_dir "$name")/PG_VERSION ]]; then stop_cluster "$name" immediate; fi
     done
-    rm -rf "$DIR"
-    echo "removed $DIR"
+    # Only what this script made here: the directory may hold other clusters' directories (tests' under .pg-local/).
+    for name in source shadow standby; do
+      rm -rf "${DIR:?}/$name" "$DIR/$name.log" "$DIR/$name-initdb.log" "$DIR/$name.bin"
+    done
+    rm -rf "$DIR/tls" "$DIR/.pg-local.lock"
+    rmdir "$DIR" 2>/dev/null || true
+    echo "removed the clusters in $DIR"
     ;;
   crash)
     [[ $which == source || $which == standby ]] || die "usage: $0 crash source|standby"
