@@ -49,10 +49,13 @@ final class PgOutputConverter implements PgOutputDecoder.Handler {
     private PgOutputPosition.Inside resumeInside;
     // Rows a continued snapshot copied late, whose earlier changes are skipped; null once passed.
     private SnapshotOverlap overlap;
+    // This process's watermarks (table copies while streaming, pauses, removals), or null.
+    private final Watermarks watermarks;
 
     // The transaction being received.
     private boolean inTransaction;
     private String xid;
+    private int xidValue;
     private Lsn commitLsn;
     private int message;
     private int messageItems;
@@ -65,9 +68,11 @@ final class PgOutputConverter implements PgOutputDecoder.Handler {
      *                  messages are added to it
      * @param start     where this run starts
      * @param overlap   a continued snapshot's late parts, or null
+     * @param watermarks this process's watermarks, or null
      */
     PgOutputConverter(Map<TableId, TableSpec> tables, List<TableSelector> selectors, Map<Integer, String> typeNames,
-                      PgOutputPosition start, SnapshotOverlap overlap) {
+                      PgOutputPosition start, SnapshotOverlap overlap, Watermarks watermarks) {
+        this.watermarks = watermarks;
         this.tables = tables;
         this.selectors = List.copyOf(selectors);
         this.typeNames = new HashMap<>(typeNames);
@@ -128,6 +133,7 @@ final class PgOutputConverter implements PgOutputDecoder.Handler {
         }
         inTransaction = true;
         xid = Long.toString(transactionId);
+        xidValue = (int) transactionId;
         commitLsn = new Lsn(finalLsn);
         message = 0;
         if (resumeInside != null && !resumeInside.commitLsn().equals(commitLsn)) {
@@ -150,6 +156,9 @@ final class PgOutputConverter implements PgOutputDecoder.Handler {
         }
         resumeInside = null;
         inTransaction = false;
+        if (watermarks != null) {
+            watermarks.streamed(xidValue);
+        }
         restart = new Lsn(endLsn);
         commitMicros = micros;
         if (overlap != null && !overlap.until().isAfter(restart)) {
@@ -239,12 +248,34 @@ final class PgOutputConverter implements PgOutputDecoder.Handler {
         if (SourceAdmin.MARKER_PREFIX.equals(prefix)) {
             out.add(SourceItem.marker(new String(content, StandardCharsets.UTF_8), here(), TICKET));
         }
+        else if (Watermarks.PREFIX.equals(prefix) && inTransaction && watermarks != null) {
+            watermark(new String(content, StandardCharsets.UTF_8));
+        }
         else if (!inTransaction) {
             // Someone's non-transactional message (our heartbeat's, or another tool's): a position.
             out.add(heartbeat(new Lsn(lsn)));
         }
         else if (!HEARTBEAT_PREFIX.equals(prefix)) {
             out.add(SourceItem.of(SourceItem.Kind.SKIP, here(), TICKET));
+        }
+    }
+
+    /**
+     * One of this process's watermarks: what its action emits belongs to its transaction, counted
+     * as one message, so that a resume inside it skips what was applied (see {@link Watermarks}).
+     */
+    private void watermark(String content) {
+        startMessage();
+        Watermarks.Reached reached = watermarks.reached(content);
+        if (reached == null) {
+            out.add(SourceItem.of(SourceItem.Kind.SKIP, here(), TICKET));
+            return;
+        }
+        for (ChangeEvent change : reached.changes()) {
+            emit(change);
+        }
+        for (dev.scry.backfill.model.TableControl control : reached.controls()) {
+            out.add(SourceItem.control(control, here(), TICKET));
         }
     }
 
@@ -277,6 +308,10 @@ final class PgOutputConverter implements PgOutputDecoder.Handler {
     }
 
     private RelationState track(RelationState r) {
+        if (watermarks != null && watermarks.ignores(r.table)) {
+            // Removed from the pipeline: its changes still in the stream are not applied.
+            return null;
+        }
         if (r.spec == null) {
             TableSpec spec = tables.get(r.table);
             if (spec == null) {
@@ -306,6 +341,9 @@ final class PgOutputConverter implements PgOutputDecoder.Handler {
         messageItems++;
         if (messageItems <= skipItems) {
             return;
+        }
+        if (watermarks != null) {
+            watermarks.changed(change, xidValue);
         }
         if (overlap != null && change.op() != Op.TRUNCATE && overlap.covers(change.table(), commitLsn, firstKey(change))) {
             return;

@@ -170,7 +170,7 @@ public final class TransformChain {
                 out.add(t);
             }
         }
-        return new ChangeBatch(out, batch.end(), batch.transactions(), batch.partialTransaction(), batch.markers());
+        return new ChangeBatch(out, batch.end(), batch.transactions(), batch.partialTransaction(), batch.markers(), batch.controls());
     }
 
     /**
