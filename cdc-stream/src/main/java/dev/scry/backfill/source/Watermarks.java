@@ -102,6 +102,16 @@ public final class Watermarks {
         public CompletableFuture<Outcome> done() {
             return done;
         }
+
+        /** Waits until {@link #done()}: the stream brings the watermark once it has applied everything before it. */
+        public Outcome await() throws InterruptedException {
+            try {
+                return done.get();
+            }
+            catch (java.util.concurrent.ExecutionException e) {
+                throw new IllegalStateException("watermark " + id + " failed", e.getCause());
+            }
+        }
     }
 
     /** What a watermark emits, inside its transaction. */
@@ -227,7 +237,7 @@ public final class Watermarks {
     // --- the reader thread's side ---
 
     /** Whether changes to the table are ignored: it was removed from the pipeline. */
-    boolean ignores(TableId table) {
+    public boolean ignores(TableId table) {
         return removed.contains(table);
     }
 

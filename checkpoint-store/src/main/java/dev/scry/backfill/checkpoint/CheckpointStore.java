@@ -178,7 +178,7 @@ public final class CheckpointStore {
     }
 
     /** Whether a table of the metadata schema exists: one a later version added may not, yet. */
-    static boolean tableExists(Connection c, String table) throws SQLException {
+    public static boolean tableExists(Connection c, String table) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("SELECT to_regclass(?) IS NOT NULL")) {
             ps.setString(1, SCHEMA + "." + table);
             try (ResultSet rs = ps.executeQuery()) {

@@ -126,6 +126,16 @@ public final class TableStates {
         }
     }
 
+    /** A table that joined by {@code table add} without a copy by chunks (one without a key, copied under a lock): it streams. */
+    public void member(Connection c, TableId table) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("""
+                INSERT INTO scry_backfill.table_states (pipeline, schema_name, table_name, state, added) VALUES (?, ?, ?, 'streaming', true)
+                ON CONFLICT (pipeline, schema_name, table_name) DO UPDATE SET state = 'streaming', added = true, since = clock_timestamp()""")) {
+            key(ps, table);
+            ps.executeUpdate();
+        }
+    }
+
     private void set(Connection c, TableId table, State state) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("""
                 INSERT INTO scry_backfill.table_states AS s (pipeline, schema_name, table_name, state) VALUES (?, ?, ?, ?)

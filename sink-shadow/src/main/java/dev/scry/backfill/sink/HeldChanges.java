@@ -107,7 +107,7 @@ public final class HeldChanges {
     /** What is held per table (for {@code status}); empty without the metadata schema. */
     public Map<TableId, Held> summary(Connection c) throws SQLException {
         Map<TableId, Held> out = new LinkedHashMap<>();
-        if (!CheckpointStore.schemaExists(c)) {
+        if (!CheckpointStore.tableExists(c, "held_changes")) {
             return out;
         }
         try (PreparedStatement ps = c.prepareStatement("""

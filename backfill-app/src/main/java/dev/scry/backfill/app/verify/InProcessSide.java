@@ -109,6 +109,21 @@ final class InProcessSide implements Side {
         return out;
     }
 
+    @Override
+    public Map<String, Row> rows(Set<String> keys) throws SQLException {
+        Map<String, Row> out = new HashMap<>();
+        scan((keyText, values, md5, bucket) -> {
+            if (keys.contains(keyText)) {
+                List<String> k = new ArrayList<>(key.length);
+                for (int i : key) {
+                    k.add(values[i]);
+                }
+                out.merge(keyText, new Row(k, md5), (a, b) -> new Row(a.key(), a.md5() + "+" + b.md5()));
+            }
+        });
+        return out;
+    }
+
     private interface RowConsumer {
         void accept(String keyText, String[] values, String md5, int bucket);
     }

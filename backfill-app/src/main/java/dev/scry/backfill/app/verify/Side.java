@@ -32,4 +32,7 @@ interface Side {
 
     /** Key text (a row's text, without a key) to the rows in the given buckets. */
     Map<String, Row> rows(List<Integer> buckets) throws SQLException;
+
+    /** The rows whose key text (see {@link RowText#record}) is one of {@code keys}. */
+    Map<String, Row> rows(java.util.Set<String> keys) throws SQLException;
 }

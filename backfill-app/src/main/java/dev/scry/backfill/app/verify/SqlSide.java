@@ -77,13 +77,22 @@ final class SqlSide implements Side {
 
     @Override
     public Map<String, Row> rows(List<Integer> buckets) throws SQLException {
+        return rows(bucket(keyText) + " = ANY (?)", connection.createArrayOf("int4", buckets.toArray()));
+    }
+
+    @Override
+    public Map<String, Row> rows(java.util.Set<String> keys) throws SQLException {
+        return rows(keyText + " = ANY (?)", connection.createArrayOf("text", keys.toArray()));
+    }
+
+    private Map<String, Row> rows(String where, java.sql.Array values) throws SQLException {
         List<String> select = new ArrayList<>(keyColumns);
         select.add(keyText);
         select.add("md5(" + rowText + ")");
-        String sql = "SELECT " + String.join(", ", select) + " FROM " + from + " WHERE " + bucket(keyText) + " = ANY (?)";
+        String sql = "SELECT " + String.join(", ", select) + " FROM " + from + " WHERE " + where;
         Map<String, Row> out = new HashMap<>();
         try (PreparedStatement ps = prepare(sql)) {
-            ps.setArray(parameters.size() + 1, connection.createArrayOf("int4", buckets.toArray()));
+            ps.setArray(parameters.size() + 1, values);
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     List<String> key = new ArrayList<>(keyColumns.size());

@@ -59,8 +59,15 @@ public final class Verifier {
         return this;
     }
 
-    /** One table's result, and every key that differs (the report lists at most {@code maxKeys}). */
-    public record Comparison(VerifyReport.Table result, List<List<String>> differingKeys) {
+    /**
+     * One table's result, and every key that differs (the report lists at most {@code maxKeys}),
+     * each as its key columns' text on the shadow; {@code sourceKeys} says whether that is also
+     * the source's (no transform changes a key column), so that the keys can be read again there.
+     */
+    public record Comparison(VerifyReport.Table result, List<List<String>> differingKeys, boolean sourceKeys) {
+        Comparison(VerifyReport.Table result, List<List<String>> differingKeys) {
+            this(result, differingKeys, true);
+        }
     }
 
     public VerifyReport run(Connection source, Connection shadow) throws SQLException, InterruptedException {
@@ -74,9 +81,72 @@ public final class Verifier {
 
     public Map<TableId, Comparison> compare(Connection source, Connection shadow, Set<TableId> only)
             throws SQLException, InterruptedException {
-        if (config.hasPatterns()) {
-            config = config.withTables(new dev.scry.backfill.source.SourceCatalog(source).resolve(config.selectors()));
+        Context context = context(source, shadow);
+        Map<TableId, Comparison> results = new LinkedHashMap<>();
+        for (TableSpec spec : context.specs().values()) {
+            if (!only.isEmpty() && !only.contains(spec.id())) {
+                continue;
+            }
+            if (notCompared.containsKey(spec.id())) {
+                results.put(spec.id(), new Comparison(VerifyReport.Table.skipped(spec.id().toString(), notCompared.get(spec.id())), List.of()));
+                continue;
+            }
+            Pair pair = sides(source, shadow, spec, context.chain(), context.sql().forTable());
+            if (pair.notComparable() != null) {
+                results.put(spec.id(), new Comparison(VerifyReport.Table.skipped(spec.id().toString(), pair.notComparable()), List.of()));
+                continue;
+            }
+            Comparison result = compare(pair, spec.id());
+            if (result.result().differs() && context.live() && result.result().shadowRows() >= 0) {
+                result = settle(context.admin(), shadow, pair, spec.id());
+            }
+            results.put(spec.id(), new Comparison(result.result(), result.differingKeys(), pair.sourceKeys()));
         }
+        return results;
+    }
+
+    /**
+     * Compares only the given keys of each table (after a repair), with the shadow read between
+     * two reads of the source while cdc runs, as a differing table is (see the class comment).
+     * The result lists every key that still differs.
+     */
+    public Map<TableId, Comparison> recheck(Connection source, Connection shadow, Map<TableId, List<List<String>>> keys)
+            throws SQLException, InterruptedException {
+        Context context = context(source, shadow);
+        Map<TableId, Comparison> results = new LinkedHashMap<>();
+        for (Map.Entry<TableId, List<List<String>>> e : keys.entrySet()) {
+            TableSpec spec = context.specs().get(e.getKey());
+            Pair pair = spec == null ? null : sides(source, shadow, spec, context.chain(), context.sql().forTable());
+            if (pair == null || pair.notComparable() != null) {
+                continue;
+            }
+            Set<String> texts = new java.util.HashSet<>();
+            e.getValue().forEach(k -> texts.add(RowText.record(k)));
+            Comparison result = null;
+            for (int round = 1; round <= ROUNDS && result == null; round++) {
+                Map<String, Side.Row> before = pair.source().rows(texts);
+                if (context.live()) {
+                    waitForShadow(shadow, context.admin().emitMarker("verify:" + config.pipeline()));
+                }
+                Map<String, Side.Row> shd = pair.shadow().rows(texts);
+                Map<String, Side.Row> after = context.live() ? pair.source().rows(texts) : before;
+                if (before.equals(after) || round == ROUNDS) {
+                    result = differences(pair, e.getKey(), after, shd, after.size(), shd.size(), null);
+                    if (!before.equals(after)) {
+                        result = new Comparison(result.result().asMovingTarget(), result.differingKeys(), pair.sourceKeys());
+                    }
+                }
+            }
+            results.put(e.getKey(), result);
+        }
+        return results;
+    }
+
+    /** What every comparison of one run shares. */
+    private record Context(Map<TableId, TableSpec> specs, TransformChain chain, SourceSql sql, boolean live, SourceAdmin admin) {
+    }
+
+    private Context context(Connection source, Connection shadow) throws SQLException {
         sameSettings(source);
         sameSettings(shadow);
         Map<TableId, TableSpec> specs = new SourcePreflight(source, config.source().describe()).describeTables(config.tables());
@@ -87,30 +157,7 @@ public final class Verifier {
         catch (IllegalArgumentException e) {
             throw new SetupException(e.getMessage(), e);
         }
-        SourceSql sql = SourceSql.of(source);
-        boolean live = live(source);
-        SourceAdmin admin = new SourceAdmin(source);
-        Map<TableId, Comparison> results = new LinkedHashMap<>();
-        for (TableSpec spec : specs.values()) {
-            if (!only.isEmpty() && !only.contains(spec.id())) {
-                continue;
-            }
-            if (notCompared.containsKey(spec.id())) {
-                results.put(spec.id(), new Comparison(VerifyReport.Table.skipped(spec.id().toString(), notCompared.get(spec.id())), List.of()));
-                continue;
-            }
-            Pair pair = sides(source, shadow, spec, chain, sql.forTable());
-            if (pair.notComparable() != null) {
-                results.put(spec.id(), new Comparison(VerifyReport.Table.skipped(spec.id().toString(), pair.notComparable()), List.of()));
-                continue;
-            }
-            Comparison result = compare(pair, spec.id());
-            if (result.result().differs() && live && result.result().shadowRows() >= 0) {
-                result = settle(admin, shadow, pair, spec.id());
-            }
-            results.put(spec.id(), result);
-        }
-        return results;
+        return new Context(specs, chain, SourceSql.of(source), live(source), new SourceAdmin(source));
     }
 
     private boolean live(Connection source) throws SQLException {
@@ -130,8 +177,11 @@ public final class Verifier {
         }
     }
 
-    /** The two sides of one table, or why it cannot be compared. */
-    private record Pair(Side source, Side shadow, List<String> keyNames, String method, String notComparable) {
+    /** The two sides of one table, or why it cannot be compared; {@code sourceKeys}: no transform changes its key. */
+    private record Pair(Side source, Side shadow, List<String> keyNames, String method, String notComparable, boolean sourceKeys) {
+        Pair(Side source, Side shadow, List<String> keyNames, String method, String notComparable) {
+            this(source, shadow, keyNames, method, notComparable, true);
+        }
     }
 
     private Pair sides(Connection source, Connection shadow, TableSpec spec, TransformChain chain, SourceSql sql) throws SQLException {
@@ -140,7 +190,8 @@ public final class Verifier {
         List<String> keys = shaped.primaryKey();
         Side shadowSide = new SqlSide(shadow, spec.id(), SqlSide.plain(names), SqlSide.plain(keys), List.of());
         TableForm form = chain.sourceForm(spec, sql);
-        return switch (form.kind()) {
+        boolean sourceKeys = keys.stream().noneMatch(form.changed()::contains);
+        Pair pair = switch (form.kind()) {
             case UNTRANSFORMED -> new Pair(new SqlSide(source, spec.id(), SqlSide.plain(names), SqlSide.plain(keys), List.of()),
                     shadowSide, keys, "sql", null);
             case SQL -> new Pair(new SqlSide(source, spec.id(), form.expressions(),
@@ -154,6 +205,7 @@ public final class Verifier {
                     + (form.notComparable().size() == 1 ? " has" : " have") + " no source-side form (a custom transform declares one"
                     + " with Transform.sourceForm())");
         };
+        return new Pair(pair.source(), pair.shadow(), pair.keyNames(), pair.method(), pair.notComparable(), sourceKeys);
     }
 
     private static boolean utf8(Connection c) throws SQLException {
@@ -209,8 +261,13 @@ public final class Verifier {
                 differing.add(bucket);
             }
         }
-        Map<String, Side.Row> srcRows = pair.source().rows(differing);
-        Map<String, Side.Row> shdRows = pair.shadow().rows(differing);
+        return differences(pair, table, pair.source().rows(differing), pair.shadow().rows(differing), src.rows(), shd.rows(),
+                "contents differ");
+    }
+
+    /** The keys whose rows differ; {@code unexplained} is the problem reported when the digests differed but no row does. */
+    private Comparison differences(Pair pair, TableId table, Map<String, Side.Row> srcRows, Map<String, Side.Row> shdRows, long sourceRows,
+                                   long shadowRows, String unexplained) {
         List<VerifyReport.Difference> differences = new ArrayList<>();
         List<List<String>> keys = new ArrayList<>();
         Set<String> texts = new TreeSet<>(srcRows.keySet());
@@ -228,8 +285,9 @@ public final class Verifier {
                 differences.add(new VerifyReport.Difference(keyNames + text, kind));
             }
         }
-        return new Comparison(new VerifyReport.Table(table.toString(), src.rows(), shd.rows(), differences,
-                differences.isEmpty() && keys.isEmpty() ? "contents differ" : null, null, false, pair.method()), keys);
+        return new Comparison(new VerifyReport.Table(table.toString(), sourceRows, shadowRows, differences,
+                keys.isEmpty() ? unexplained : null, null, false, pair.method()),
+                keys, pair.sourceKeys());
     }
 
     /** Waits (bounded) until the shadow's checkpoint covers {@code lsn}. */
