@@ -18,7 +18,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.scry.backfill.testing.PgPair;
 
 /**
- * One table at a time while cdc runs: `table add` and `table resnapshot` copy in key-ordered chunks
+ * One table at a time while cdc runs (and through the configuration and SIGHUP): `table add` and `table resnapshot` copy in key-ordered chunks
  * between watermarks while a writer keeps writing and never waits on a lock; `table pause` holds
  * the table's changes on the shadow and `table resume` applies them in order; `table remove` takes
  * it out of the publication and leaves its shadow table; `status` shows each table's state.
@@ -129,6 +129,7 @@ class TableOperationsIT extends PipelineTest {
         assertThat(paused.get("name").asText()).isEqualTo("paused");
         assertThat(paused.get("held_changes").asLong()).isGreaterThanOrEqualTo(506);
         assertThat(paused.get("held_bytes").asLong()).isPositive();
+        System.out.printf("paused: %d changes held in %d bytes%n", paused.get("held_changes").asLong(), paused.get("held_bytes").asLong());
         assertThat(pipeline.shadowLong("SELECT count(*) FROM a")).as("nothing applied while paused").isEqualTo(before);
         Pipeline.Outcome verify = pipeline.run("verify");
         assertThat(verify.out()).contains("paused since", "not compared until it resumes");
@@ -189,6 +190,50 @@ class TableOperationsIT extends PipelineTest {
         assertThat(notOurs.out()).contains("public.big is not a table of pipeline", "`table add public.big` adds it");
     }
 
+    @Test
+    void tablesTheConfigurationGainsOrLosesJoinOrLeaveOnSighup() throws Exception {
+        Process cdc = startCdc();
+
+        pipeline.writeConfig(List.of("public.a", "public.big"), CONFIG);
+        hangUp(cdc);
+
+        Pipeline.await("big is copied and streams", Duration.ofSeconds(120), Pipeline.sql(() ->
+                pipeline.shadowLong("SELECT count(*) FROM big") == 20000
+                        && stateOf("public.big").equals("streaming")));
+        pipeline.source("UPDATE big SET v = 'after joining' WHERE id < 100");
+
+        pipeline.writeConfig(List.of("public.big"), CONFIG);
+        hangUp(cdc);
+
+        Pipeline.await("a is removed", Duration.ofSeconds(60), () -> stateOf("public.a").equals("removed"));
+        stopCaughtUp(cdc);
+        pipeline.assertShadowEqualsSource("public.big");
+        assertThat(pipeline.sourceLong("SELECT count(*) FROM pg_publication_tables WHERE tablename = 'a'")).isZero();
+    }
+
+    @Test
+    void theDebeziumReaderRefusesTableCommandsSayingWhy() throws Exception {
+        assertThat(pipeline.run("teardown", "--drop-metadata").exitCode()).isZero();
+        try (Connection c = db.shadow(); Statement st = c.createStatement()) {
+            st.execute("DROP TABLE a");
+        }
+        pipeline.writeConfig(List.of("public.a"), "snapshot: {method: debezium}\n");
+        Pipeline.Outcome snapshot = pipeline.run("snapshot");
+        assertThat(snapshot.exitCode()).as(snapshot.err()).isZero();
+
+        Pipeline.Outcome pause = pipeline.run(List.of("table", "pause"), "public.a");
+        Pipeline.Outcome repair = pipeline.run("repair");
+
+        assertThat(pause.exitCode()).isEqualTo(2);
+        assertThat(pause.err()).contains("streams with the Debezium reader", "needs the pgoutput reader");
+        assertThat(repair.exitCode()).isEqualTo(2);
+        assertThat(pipeline.shadowLong("SELECT count(*) FROM scry_backfill.table_requests")).as("nothing queued").isZero();
+    }
+
+    private static void hangUp(Process cdc) throws Exception {
+        assertThat(new ProcessBuilder("kill", "-HUP", Long.toString(cdc.pid())).start().waitFor()).isZero();
+    }
+
     private Process startCdc() throws Exception {
         Process cdc = pipeline.spawn(dir.resolve("cdc.log"), "cdc");
         pipeline.awaitStreaming();
@@ -201,6 +246,16 @@ class TableOperationsIT extends PipelineTest {
         assertThat(Pipeline.waitFor(cdc, Duration.ofSeconds(30))).as(Files.readString(dir.resolve("cdc.log"))).isZero();
         Pipeline.Outcome caughtUp = pipeline.run("cdc", "--exit-when-caught-up");
         assertThat(caughtUp.exitCode()).as(caughtUp.err()).isZero();
+    }
+
+    /** The table's state in `status --json`, or "" while it cannot be read. */
+    private String stateOf(String table) {
+        try {
+            return status().get("tables").get(table).get("state").get("name").asText();
+        }
+        catch (Exception | AssertionError e) {
+            return "";
+        }
     }
 
     private JsonNode status() throws Exception {
