@@ -59,6 +59,10 @@ final class Repair {
         boolean unrepairable = false;
         for (Map.Entry<TableId, Verifier.Comparison> e : found.entrySet()) {
             Verifier.Comparison c = e.getValue();
+            if (c.result().notCompared() != null) {
+                out.printf("%s: %s; not repaired%n", e.getKey(), c.result().notCompared());
+                continue;
+            }
             if (!c.result().differs()) {
                 continue;
             }
