@@ -140,6 +140,8 @@ public final class Watermarks {
     private final AtomicLong sequence = new AtomicLong();
     private final Map<String, Mark> pending = new ConcurrentHashMap<>();
     private final Set<TableId> removed = ConcurrentHashMap.newKeySet();
+    // Copies given up (a failed read): their recording ends at the reader's next change.
+    private final Set<TableId> abandoned = ConcurrentHashMap.newKeySet();
     // The reader thread's alone.
     private final Map<TableId, Recording> recordings = new HashMap<>();
     private final int[] recent = new int[RECENT];
@@ -162,6 +164,7 @@ public final class Watermarks {
     /** Begins a copy of {@code table} by chunks; with {@code truncate} the shadow table is emptied at the watermark. */
     public Mark startCopy(TableId table, List<String> keyColumns, boolean truncate, Map<String, Object> details) {
         return register(mark -> {
+            abandoned.remove(table);
             recordings.put(table, new Recording(List.copyOf(keyColumns), recentXids()));
             removed.remove(table);
             return new Reached(truncate ? List.of(ChangeEvent.truncate(table)) : List.of(),
@@ -219,6 +222,11 @@ public final class Watermarks {
         }
     }
 
+    /** A copy stopped before its finish watermark: the stream stops recording the table's keys for it. */
+    public void abandon(TableId table) {
+        abandoned.add(table);
+    }
+
     /** The caller gives up on a mark (it could not write it); a late arrival does nothing. */
     public void forget(Mark mark) {
         pending.remove(mark.id);
@@ -248,6 +256,9 @@ public final class Watermarks {
 
     /** A change of transaction {@code xid}, in stream order: recorded while its table is being copied. */
     void changed(ChangeEvent change, int xid) {
+        if (!abandoned.isEmpty() && abandoned.remove(change.table())) {
+            recordings.remove(change.table());
+        }
         Recording recording = recordings.get(change.table());
         if (recording == null || change.op() == Op.READ) {
             return;

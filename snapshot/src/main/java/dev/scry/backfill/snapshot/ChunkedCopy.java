@@ -96,6 +96,7 @@ public final class ChunkedCopy {
      */
     public long copyTable(Mode mode, List<String> cursor, boolean continued, Progress progress)
             throws SQLException, InterruptedException {
+        boolean finished = false;
         try (Connection src = open()) {
             long estimate = estimate(src);
             Map<String, Object> details = new LinkedHashMap<>();
@@ -104,6 +105,7 @@ public final class ChunkedCopy {
             details.put("continued", continued);
             writeAndAwait(watermarks.startCopy(table.id(), table.primaryKey(), !continued, details), src);
             Deque<InFlight> flight = new ArrayDeque<>();
+            int retries = 0;
             List<List<String>> unsettled = new ArrayList<>();
             long applied = 0;
             List<String> next = cursor;
@@ -122,6 +124,7 @@ public final class ChunkedCopy {
                 InFlight oldest = flight.removeFirst();
                 Watermarks.Outcome outcome = await(oldest.mark);
                 if (outcome.retry()) {
+                    tooManyRetries(++retries);
                     LOG.info("chunk of {} after {} read again: its snapshot missed a transaction the stream had delivered", table.id(),
                             oldest.from);
                     flight.addFirst(readRange(src, oldest.from, oldest.last, oldest.from));
@@ -136,20 +139,33 @@ public final class ChunkedCopy {
                 return -1;
             }
             writeAndAwait(watermarks.finishCopy(table.id(), Map.of("mode", mode.label())), src);
+            finished = true;
             return applied + again;
+        }
+        finally {
+            if (!finished) {
+                watermarks.abandon(table.id());
+            }
         }
     }
 
     /** Reads the keys again (a repair); returns the keys applied, or -1 when stopped. */
     public long copyKeys(List<List<String>> keys, Progress progress) throws SQLException, InterruptedException {
+        boolean finished = false;
         try (Connection src = open()) {
             writeAndAwait(watermarks.startCopy(table.id(), table.primaryKey(), false, Map.of("mode", Mode.REPAIR.label(),
                     "estimate", keys.size(), "continued", false)), src);
             long applied = readKeys(src, keys, progress);
             if (applied >= 0) {
                 writeAndAwait(watermarks.finishCopy(table.id(), Map.of("mode", Mode.REPAIR.label())), src);
+                finished = true;
             }
             return applied;
+        }
+        finally {
+            if (!finished) {
+                watermarks.abandon(table.id());
+            }
         }
     }
 
@@ -167,10 +183,11 @@ public final class ChunkedCopy {
                     return -1;
                 }
                 List<List<String>> part = todo.subList(from, Math.min(todo.size(), from + chunkRows));
-                Watermarks.Outcome outcome;
-                do {
+                Watermarks.Outcome outcome = await(readByKeys(src, part));
+                for (int retry = 1; outcome.retry(); retry++) {
+                    tooManyRetries(retry);
                     outcome = await(readByKeys(src, part));
-                } while (outcome.retry());
+                }
                 again.addAll(outcome.requeued());
                 applied += outcome.applied();
                 progress.applied(applied, keys.size());
@@ -178,6 +195,15 @@ public final class ChunkedCopy {
             todo = again;
         }
         return applied;
+    }
+
+    /** A snapshot that keeps missing a transaction the stream delivered is no passing moment: something is stuck. */
+    private void tooManyRetries(int retries) {
+        if (retries > MAX_ROUNDS) {
+            throw new PipelineFailure("chunks of " + table.id() + " were read again " + MAX_ROUNDS + " times because their snapshot"
+                    + " missed a transaction the stream had already delivered; a transaction seems stuck between its commit and"
+                    + " its end on the source (pg_stat_activity shows it); run the command again once it is gone");
+        }
     }
 
     /** A chunk written to the stream: its first key (null: the table's start), last key and rows read. */

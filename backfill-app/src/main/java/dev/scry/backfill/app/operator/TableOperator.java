@@ -138,7 +138,9 @@ public final class TableOperator implements AutoCloseable {
                 return;
             }
             state = TableRequests.State.FAILED;
-            message = e instanceof SQLException sql ? SqlErrors.describe(sql) : e.getMessage();
+            message = (e instanceof SQLException sql ? SqlErrors.describe(sql) : e.getMessage())
+                    + (request.action() == TableRequests.Action.ADD || request.action() == TableRequests.Action.RESNAPSHOT
+                    ? "; `table " + request.action().label() + " " + request.table() + "` again continues the copy from its last chunk" : "");
         }
         LOG.info("table request {} ({} {}): {}: {}", request.id(), request.action().label(), request.table(),
                 state.name().toLowerCase(java.util.Locale.ROOT), message);
