@@ -52,7 +52,7 @@ final class StatusReport {
                 shown.addAll(progress.keySet());
             }
             TableStatesReport states = TableStatesReport.read(config.pipeline(), shadow);
-            shown.addAll(new dev.scry.backfill.checkpoint.TableStates(config.pipeline()).read(shadow).keySet());
+            shown.addAll(states.tables());
             for (TableId t : shown) {
                 TableCounts c = progress.getOrDefault(t, TableCounts.ZERO);
                 Map<String, Object> row = new LinkedHashMap<>();

@@ -40,6 +40,11 @@ final class TableStatesReport {
         return out;
     }
 
+    /** The tables with a state (added, removed, paused, being copied, or done with one of those). */
+    java.util.Set<TableId> tables() {
+        return states.keySet();
+    }
+
     TableStates.State state(TableId table) {
         TableStates.Entry e = states.get(table);
         return e == null ? TableStates.State.STREAMING : e.state();

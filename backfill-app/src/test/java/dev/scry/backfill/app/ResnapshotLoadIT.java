@@ -48,40 +48,14 @@ class ResnapshotLoadIT extends PipelineTest {
     void aLargeTableIsCopiedAgainWhileAWriterUpdatesItWithoutWaitingOnALock() throws Exception {
         Process cdc = pipeline.spawn(dir.resolve("cdc.log"), "cdc");
         pipeline.awaitStreaming();
-        Figures chunked;
-        try (SourceWriter writer = new SourceWriter(db, "load_t", ROWS).start(); LockSampler locks = new LockSampler(db)) {
-            Pipeline.await("the writer writes", Duration.ofSeconds(10), () -> writer.writes() > 50);
-            writer.measure(true);
-            long started = System.nanoTime();
-
-            Pipeline.Outcome resnapshot = pipeline.run(List.of("table", "resnapshot"), "public.load_t");
-
-            double seconds = (System.nanoTime() - started) / 1e9;
-            writer.measure(false);
-            assertThat(resnapshot.exitCode()).as(resnapshot.out() + resnapshot.err()).isZero();
-            assertThat(locks.seen()).as("the writer never waited on a table lock").isEmpty();
-            chunked = new Figures("by chunks, cdc running", seconds, writer);
-        }
+        Figures chunked = resnapshot("by chunks, cdc running", false);
         cdc.destroy();
         assertThat(Pipeline.waitFor(cdc, Duration.ofSeconds(60))).as(Files.readString(dir.resolve("cdc.log"))).isZero();
         Pipeline.Outcome caughtUp = pipeline.run("cdc", "--exit-when-caught-up");
         assertThat(caughtUp.exitCode()).as(caughtUp.err()).isZero();
         pipeline.assertVerifyEqual();
 
-        Figures locked;
-        try (SourceWriter writer = new SourceWriter(db, "load_t", ROWS).start(); LockSampler locks = new LockSampler(db)) {
-            Pipeline.await("the writer writes", Duration.ofSeconds(10), () -> writer.writes() > 50);
-            writer.measure(true);
-            long started = System.nanoTime();
-
-            Pipeline.Outcome resnapshot = pipeline.run(List.of("table", "resnapshot"), "public.load_t");
-
-            double seconds = (System.nanoTime() - started) / 1e9;
-            writer.measure(false);
-            assertThat(resnapshot.exitCode()).as(resnapshot.out() + resnapshot.err()).isZero();
-            assertThat(locks.seen()).as("the locked method makes the writer wait").isNotEmpty();
-            locked = new Figures("under a SHARE lock, cdc stopped", seconds, writer);
-        }
+        Figures locked = resnapshot("under a SHARE lock, cdc stopped", true);
         Pipeline.Outcome resumed = pipeline.run("resume", "--exit-when-caught-up");
         assertThat(resumed.exitCode()).as(resumed.err()).isZero();
         pipeline.assertVerifyEqual();
@@ -90,6 +64,32 @@ class ResnapshotLoadIT extends PipelineTest {
                 ROWS, CHUNK, chunked, locked);
         System.out.print(report);
         Files.writeString(Path.of("target", "resnapshot-load.txt"), report);
+    }
+
+    /**
+     * Runs `table resnapshot` while a writer updates the table and pg_locks is sampled: the copy by
+     * chunks must never make the writer wait on a table lock; the locked copy must (else this
+     * test could not tell them apart).
+     */
+    private Figures resnapshot(String how, boolean locked) throws Exception {
+        try (SourceWriter writer = new SourceWriter(db, "load_t", ROWS).start(); LockSampler locks = new LockSampler(db)) {
+            Pipeline.await("the writer writes", Duration.ofSeconds(10), () -> writer.writes() > 50);
+            writer.measure(true);
+            long started = System.nanoTime();
+
+            Pipeline.Outcome resnapshot = pipeline.run(List.of("table", "resnapshot"), "public.load_t");
+
+            double seconds = (System.nanoTime() - started) / 1e9;
+            writer.measure(false);
+            assertThat(resnapshot.exitCode()).as(resnapshot.out() + resnapshot.err()).isZero();
+            if (locked) {
+                assertThat(locks.seen()).as("the locked method makes the writer wait").isNotEmpty();
+            }
+            else {
+                assertThat(locks.seen()).as("the writer never waited on a table lock").isEmpty();
+            }
+            return new Figures(how, seconds, writer);
+        }
     }
 
     /** One copy's figures: its duration, rate, time per million rows, and the writer's latencies meanwhile. */

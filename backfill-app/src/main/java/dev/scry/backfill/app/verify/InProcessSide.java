@@ -96,24 +96,18 @@ final class InProcessSide implements Side {
     @Override
     public Map<String, Row> rows(List<Integer> buckets) throws SQLException {
         Set<Integer> wanted = new HashSet<>(buckets);
-        Map<String, Row> out = new HashMap<>();
-        scan((keyText, values, md5, bucket) -> {
-            if (wanted.contains(bucket)) {
-                List<String> k = new ArrayList<>(key.length);
-                for (int i : key) {
-                    k.add(values[i]);
-                }
-                out.merge(keyText, new Row(k, md5), (a, b) -> new Row(a.key(), a.md5() + "+" + b.md5()));
-            }
-        });
-        return out;
+        return rows((keyText, bucket) -> wanted.contains(bucket));
     }
 
     @Override
     public Map<String, Row> rows(Set<String> keys) throws SQLException {
+        return rows((keyText, bucket) -> keys.contains(keyText));
+    }
+
+    private Map<String, Row> rows(java.util.function.BiPredicate<String, Integer> wanted) throws SQLException {
         Map<String, Row> out = new HashMap<>();
         scan((keyText, values, md5, bucket) -> {
-            if (keys.contains(keyText)) {
+            if (wanted.test(keyText, bucket)) {
                 List<String> k = new ArrayList<>(key.length);
                 for (int i : key) {
                     k.add(values[i]);
