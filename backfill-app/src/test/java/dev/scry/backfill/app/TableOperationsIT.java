@@ -191,6 +191,29 @@ class TableOperationsIT extends PipelineTest {
     }
 
     @Test
+    void aCopyCutByAKillGoesOnFromItsLastChunkWhenTheDaemonStartsAgain() throws Exception {
+        Process cdc = startCdc();
+        AtomicReference<Pipeline.Outcome> add = new AtomicReference<>();
+        Thread command = new Thread(() -> add.set(pipeline.run(List.of("table", "add"), "public.big")));
+        command.start();
+        Pipeline.await("the copy is under way", Duration.ofSeconds(60), () -> copied("public.big") >= 2000);
+        Pipeline.kill9(cdc);
+        command.join(30_000);
+        assertThat(add.get().exitCode()).as(add.get().out() + add.get().err()).isEqualTo(1);
+        assertThat(add.get().err()).contains("stays queued and goes on when `cdc` or `resume` runs again");
+        long before = copied("public.big");
+        assertThat(before).as("cut part-way").isBetween(2000L, 19_999L);
+        pipeline.source("UPDATE big SET v = 'while stopped' WHERE id % 97 = 0", "DELETE FROM big WHERE id % 101 = 0");
+
+        cdc = startCdc();
+        Pipeline.await("the request is served", Duration.ofSeconds(120), () -> stateOf("public.big").equals("streaming"));
+        stopCaughtUp(cdc);
+        pipeline.assertShadowEqualsSource("public.a", "public.big");
+        assertThat(pipeline.shadowLong("SELECT count(*) FROM scry_backfill.table_requests WHERE state = 'done'"
+                + " AND message LIKE '%continued from its last chunk%'")).as("the copy went on where it was cut").isEqualTo(1);
+    }
+
+    @Test
     void tablesTheConfigurationGainsOrLosesJoinOrLeaveOnSighup() throws Exception {
         Process cdc = startCdc();
 
@@ -246,6 +269,17 @@ class TableOperationsIT extends PipelineTest {
         assertThat(Pipeline.waitFor(cdc, Duration.ofSeconds(30))).as(Files.readString(dir.resolve("cdc.log"))).isZero();
         Pipeline.Outcome caughtUp = pipeline.run("cdc", "--exit-when-caught-up");
         assertThat(caughtUp.exitCode()).as(caughtUp.err()).isZero();
+    }
+
+    /** Rows a copy of the table has committed so far, or -1 while none is under way. */
+    private long copied(String table) {
+        try {
+            JsonNode state = status().get("tables").get(table).get("state");
+            return state.has("rows_copied") ? state.get("rows_copied").asLong() : -1;
+        }
+        catch (Exception | AssertionError e) {
+            return -1;
+        }
     }
 
     /** The table's state in `status --json`, or "" while it cannot be read. */
