@@ -8,7 +8,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -122,19 +121,6 @@ public final class Watermarks {
         Reached at(Mark mark);
     }
 
-    /** A table being copied: the keys the stream changed since its start, by transaction. */
-    private static final class Recording {
-        final List<String> keyColumns;
-        final Set<Integer> before;
-        final Map<List<String>, List<long[]>> touches = new HashMap<>();
-        final List<Integer> truncates = new ArrayList<>();
-
-        Recording(List<String> keyColumns, Set<Integer> before) {
-            this.keyColumns = keyColumns;
-            this.before = before;
-        }
-    }
-
     private final String pipeline;
     private final String run = UUID.randomUUID().toString().substring(0, 8);
     private final AtomicLong sequence = new AtomicLong();
@@ -143,7 +129,7 @@ public final class Watermarks {
     // Copies given up (a failed read): their recording ends at the reader's next change.
     private final Set<TableId> abandoned = ConcurrentHashMap.newKeySet();
     // The reader thread's alone.
-    private final Map<TableId, Recording> recordings = new HashMap<>();
+    private final Map<TableId, KeyRecording> recordings = new HashMap<>();
     private final int[] recent = new int[RECENT];
     private int recentCount;
 
@@ -165,7 +151,7 @@ public final class Watermarks {
     public Mark startCopy(TableId table, List<String> keyColumns, boolean truncate, Map<String, Object> details) {
         return register(mark -> {
             abandoned.remove(table);
-            recordings.put(table, new Recording(List.copyOf(keyColumns), recentXids()));
+            recordings.put(table, new KeyRecording(keyColumns, recentXids()));
             removed.remove(table);
             return new Reached(truncate ? List.of(ChangeEvent.truncate(table)) : List.of(),
                     List.of(new TableControl(mark.id, table, TableControl.Action.COPY_STARTED, details)));
@@ -259,22 +245,10 @@ public final class Watermarks {
         if (!abandoned.isEmpty() && abandoned.remove(change.table())) {
             recordings.remove(change.table());
         }
-        Recording recording = recordings.get(change.table());
-        if (recording == null || change.op() == Op.READ) {
-            return;
+        KeyRecording recording = recordings.get(change.table());
+        if (recording != null && change.op() != Op.READ) {
+            recording.record(change, xid);
         }
-        if (change.op() == Op.TRUNCATE) {
-            recording.truncates.add(xid);
-            return;
-        }
-        RowImage row = change.op() == Op.DELETE ? change.key() : change.after();
-        List<String> key = new ArrayList<>(recording.keyColumns.size());
-        for (String column : recording.keyColumns) {
-            int i = row.columns().indexOf(column);
-            key.add(i < 0 ? null : row.value(i));
-        }
-        boolean whole = change.op() != Op.UPDATE || !change.after().hasUnchanged();
-        recording.touches.computeIfAbsent(key, k -> new ArrayList<>(1)).add(new long[] {xid, whole ? 1 : 0});
     }
 
     /** A watermark message of {@code content}; null when it is not this run's. */
@@ -304,15 +278,15 @@ public final class Watermarks {
     }
 
     private Reached applyChunk(Mark mark, Chunk chunk) {
-        Recording recording = recordings.get(chunk.table());
+        KeyRecording recording = recordings.get(chunk.table());
         XidSnapshot s = chunk.snapshot();
-        if (recording == null || recording.before.stream().anyMatch(s.running()::contains)) {
+        if (recording == null || recording.missesEarlier(s)) {
             // Not recording (the copy's start was not this run's), or a transaction the stream
             // delivered before the recording began is still invisible to the read: read it again.
             mark.outcome = new Outcome(true, 0, 0, List.of());
             return new Reached(List.of(), List.of());
         }
-        boolean truncated = recording.truncates.stream().anyMatch(x -> !s.visible(x));
+        boolean truncated = recording.truncatedSince(s);
         int[] keyIndexes = chunk.keyColumns().stream().mapToInt(chunk.columns()::indexOf).toArray();
         Map<List<String>, String[]> byKey = new LinkedHashMap<>();
         for (String[] row : chunk.rows()) {
@@ -324,12 +298,12 @@ public final class Watermarks {
         long applied = 0;
         long dropped = 0;
         for (List<String> key : keys) {
-            Boolean streamWins = truncated ? Boolean.TRUE : streamWins(recording, key, s);
-            if (streamWins == null) {
+            KeyRecording.Verdict verdict = truncated ? KeyRecording.Verdict.STREAM : recording.verdict(key, s);
+            if (verdict == KeyRecording.Verdict.AGAIN) {
                 requeued.add(key);
                 continue;
             }
-            if (streamWins) {
+            if (verdict == KeyRecording.Verdict.STREAM) {
                 dropped++;
                 continue;
             }
@@ -342,42 +316,11 @@ public final class Watermarks {
             }
             applied++;
         }
-        forgetSeenBy(recording, s);
+        recording.forgetSeenBy(s);
         mark.outcome = new Outcome(false, applied, dropped, requeued);
         Map<String, Object> details = new LinkedHashMap<>(chunk.details());
         details.put("rows", applied);
         return new Reached(changes, List.of(new TableControl(mark.id, chunk.table(), TableControl.Action.CHUNK_COPIED, details)));
-    }
-
-    /**
-     * Whether the stream's version of a key is newer than the chunk's: true when a transaction the
-     * snapshot did not see changed it, starting with a whole row or a delete; null when it started
-     * with an update that left values unsent (the key is read again); false when the chunk's row,
-     * or its absence, is the key's state.
-     */
-    private static Boolean streamWins(Recording recording, List<String> key, XidSnapshot s) {
-        List<long[]> touches = recording.touches.get(key);
-        if (touches == null) {
-            return false;
-        }
-        for (long[] touch : touches) {
-            if (!s.visible((int) touch[0])) {
-                return touch[1] == 1 ? Boolean.TRUE : null;
-            }
-        }
-        return false;
-    }
-
-    /** Changes the snapshot saw are in every later chunk's snapshot too: no later decision needs them. */
-    private static void forgetSeenBy(Recording recording, XidSnapshot s) {
-        for (Iterator<List<long[]>> it = recording.touches.values().iterator(); it.hasNext(); ) {
-            List<long[]> touches = it.next();
-            touches.removeIf(t -> s.visible((int) t[0]));
-            if (touches.isEmpty()) {
-                it.remove();
-            }
-        }
-        recording.truncates.removeIf(s::visible);
     }
 
     private static List<String> key(String[] row, int[] indexes) {
