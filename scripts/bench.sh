@@ -7,10 +7,13 @@
 #     Debezium engine with a consumer that does nothing, all three on the same backlog
 #   steady-state end-to-end lag p50/p99 at 5,000 changes/s for LAG_SECONDS (default 60)
 #   peak RSS and peak heap used of the backfill JVM
+#   full-schema snapshot rows/s: the same tables with secondary indexes, foreign keys and a partitioned
+#     table (database bench_full): backfill snapshot  vs  pg_dump -Fd -j N then pg_restore -j N (N =
+#     snapshot.parallelism, 2), the tool a user would otherwise pick
 # SCALE multiplies the data set (1 = the issue's: 1M mixed rows, 2M narrow rows, 50k rows of 4 KB
 # text; backlogs of 1M changes). Wall times include the JVM's start for backfill and the raw
 # engine alike. The figures also go to bench-results/<timestamp>.txt. ONLY (a comma-separated list
-# of snapshot, catchup100, catchup1, lag; default all) runs some of the measures. SSLMODE (default
+# of snapshot, catchup100, catchup1, lag, fullschema; default all) runs some of the measures. SSLMODE (default
 # prefer, which the local pair answers with TLS) is used by every connection of all three: psql,
 # the native subscription and backfill. Before each timed run both clusters take a CHECKPOINT, so
 # that no run pays for writing out the previous one's load.
@@ -45,7 +48,7 @@ scaled() { awk -v n="$1" -v s="$SCALE" 'BEGIN { printf "%d", n * s }'; }
 MIXED=$(scaled 1000000); NARROW=$(scaled 2000000); WIDE=$(scaled 50000); BACKLOG=$(( $(scaled 1000000) / 1000 * 1000 ))
 ROWS=$((MIXED + NARROW + WIDE))
 LAG_SECONDS=${LAG_SECONDS:-60}
-ONLY=${ONLY:-snapshot,catchup100,catchup1,lag}
+ONLY=${ONLY:-snapshot,catchup100,catchup1,lag,fullschema}
 runs_part() { [[ ",$ONLY," == *",$1,"* ]]; }
 JAR=$ROOT/backfill-app/target/scry-backfill.jar
 CONFIG=$WORK/bench.yaml
@@ -74,11 +77,17 @@ settle() {
   q "$SHADOW_PORT" postgres -c "CHECKPOINT"
 }
 
+# The COPY pipe and native replication need the tables on the shadow; backfill creates its own
+# (keys built after the load) and gets only the lag table with its probe beforehand.
 fresh_shadow() {
   scripts/backfill teardown -c "$CONFIG" --drop-metadata >/dev/null 2>&1 || true
   q "$SHADOW_PORT" postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)"
   q "$SHADOW_PORT" postgres -c "CREATE DATABASE $DB"
-  shd -c "$SCHEMA"
+  if [[ ${1:-} == backfill ]]; then
+    shd -c "CREATE TABLE lag (id bigserial PRIMARY KEY, written_at timestamptz NOT NULL, v int)"
+  else
+    shd -c "$SCHEMA"
+  fi
   shd -c "$LAG_PROBE"
 }
 
@@ -123,7 +132,7 @@ say "data set: $ROWS rows, $MB MB on the source"
 # build and adopted by the next launch (scripts/backfill): an untimed first snapshot and catch-up
 # record theirs, so the timed runs measure an installed backfill, not its first start. The first
 # snapshot's time is printed as well.
-fresh_shadow
+fresh_shadow backfill
 settle
 t0=$(now)
 scripts/backfill snapshot -c "$CONFIG" >/dev/null 2>"$WORK/first.err" || { cat "$WORK/first.err"; exit 1; }
@@ -153,7 +162,7 @@ for run in $(seq 1 "$RUNS"); do
   native+=("$(calc "$ROWS / ($(now) - $t0)")")
   shd -c "DROP SUBSCRIPTION bench_native"
 
-  fresh_shadow
+  fresh_shadow backfill
   settle
   t0=$(now)
   # scripts/backfill execs java, so $! is the JVM itself.
@@ -197,7 +206,7 @@ catch_up() {
   local nat="q $SHADOW_PORT ${DB}_native"
   for run in $(seq 1 "$RUNS"); do
     restore_narrow
-    fresh_shadow
+    fresh_shadow backfill
     scripts/backfill snapshot -c "$CONFIG" >/dev/null 2>&1
     # The native subscriber starts where ours does: its own copy of the table (initial sync), then
     # the subscription is disabled while the backlog is written, so both apply it to the same rows.
@@ -265,7 +274,7 @@ if runs_part lag; then
 for run in $(seq 1 "$RUNS"); do
   src -c "TRUNCATE lag"
   restore_narrow
-  fresh_shadow
+  fresh_shadow backfill
   scripts/backfill snapshot -c "$CONFIG" >/dev/null 2>&1
   scripts/backfill cdc -c "$CONFIG" >"$WORK/lag.out" 2>"$WORK/lag.err" &
   pid=$!
@@ -286,6 +295,96 @@ say ""
 say "steady state: $expected inserts over $LAG_SECONDS s (written at $(median "${rates[@]}") changes/s), end-to-end lag, source insert to"
 say "shadow apply (median of $RUNS; runs p50 ${p50s[*]} | p99 ${p99s[*]} | max ${maxes[*]} ms):"
 say "  p50 $(median "${p50s[@]}") ms, p99 $(median "${p99s[@]}") ms, max $(median "${maxes[@]}") ms (target: p99 < 1000 ms)"
+fi
+# --- full-schema snapshot: secondary indexes, foreign keys and a partitioned table (database bench_full) ---
+# backfill creates the tables, copies the rows and builds keys, indexes and foreign keys after them
+# with snapshot.parallelism workers; pg_dump -Fd -j N dumps the same database to a directory and
+# pg_restore -j N loads it the same way (tables, data, then indexes and constraints in parallel).
+FULL=bench_full
+PARALLEL=2
+FULL_CONFIG=$WORK/bench_full.yaml
+cat > "$FULL_CONFIG" <<YAML
+pipeline: bench_full
+source: {host: 127.0.0.1, port: $SOURCE_PORT, database: $FULL, user: postgres, sslmode: $SSLMODE}
+shadow: {host: 127.0.0.1, port: $SHADOW_PORT, database: $FULL, user: postgres, sslmode: $SSLMODE}
+tables: ['public.*']
+snapshot: {parallelism: $PARALLEL}
+metrics: {port: 0}
+YAML
+if runs_part fullschema; then
+  PG_DUMP=$BIN/pg_dump; PG_RESTORE=$BIN/pg_restore
+  EVENTS=$MIXED
+  FULL_ROWS=$((ROWS + EVENTS + 1000))
+  q "$SOURCE_PORT" postgres -c "DROP DATABASE IF EXISTS $FULL WITH (FORCE)"
+  q "$SOURCE_PORT" postgres -c "CREATE DATABASE $FULL"
+  q "$SOURCE_PORT" "$FULL" -c "$SCHEMA
+    CREATE TABLE kinds (id int PRIMARY KEY, label text NOT NULL);
+    CREATE TABLE events (id bigint NOT NULL, at date NOT NULL, mixed_id bigint REFERENCES mixed (id), kind int, note text,
+                         PRIMARY KEY (id, at)) PARTITION BY RANGE (at);
+    CREATE TABLE events_2023 PARTITION OF events FOR VALUES FROM ('2023-01-01') TO ('2024-01-01');
+    CREATE TABLE events_2024 PARTITION OF events FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+    CREATE TABLE events_rest PARTITION OF events DEFAULT;
+    INSERT INTO kinds SELECT g, 'kind ' || g FROM generate_series(0, 999) g;
+    INSERT INTO mixed SELECT g, 'name ' || g, g / 100.0, timestamptz '2024-01-01' + g * interval '1 second', g % 2 = 0,
+           jsonb_build_object('k', g, 'v', 'value ' || g), ARRAY['a' || g % 10, 'b'] FROM generate_series(1, $MIXED) g;
+    INSERT INTO narrow SELECT g, g % 1000 FROM generate_series(1, $NARROW) g;
+    INSERT INTO wide SELECT g, repeat(md5(g::text), 128) FROM generate_series(1, $WIDE) g;
+    INSERT INTO events SELECT g, DATE '2023-01-01' + g % 900, g % $MIXED + 1, g % 1000, 'event ' || g FROM generate_series(1, $EVENTS) g;
+    CREATE INDEX mixed_at_idx ON mixed (at);
+    CREATE INDEX mixed_name_idx ON mixed (name);
+    CREATE INDEX narrow_v_idx ON narrow (v);
+    CREATE INDEX events_kind_idx ON events (kind, at);
+    CREATE INDEX events_mixed_idx ON events (mixed_id);
+    ALTER TABLE narrow ADD CONSTRAINT narrow_v_fkey FOREIGN KEY (v) REFERENCES kinds (id)"
+  q "$SOURCE_PORT" "$FULL" -c "VACUUM ANALYZE"
+  FULL_MB=$(q "$SOURCE_PORT" "$FULL" -c "SELECT round(sum(pg_total_relation_size(c.oid))::numeric / 1048576, 1) FROM pg_class c
+    JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind IN ('r', 'm')")
+  fresh_full() {
+    scripts/backfill teardown -c "$FULL_CONFIG" --drop-metadata >/dev/null 2>&1 || true
+    q "$SHADOW_PORT" postgres -c "DROP DATABASE IF EXISTS $FULL WITH (FORCE)"
+    q "$SHADOW_PORT" postgres -c "CREATE DATABASE $FULL"
+  }
+  dumped=(); fullours=(); fullrss=()
+  # Untimed: the launcher records the class-data archive of this configuration's snapshot.
+  fresh_full
+  scripts/backfill snapshot -c "$FULL_CONFIG" >/dev/null 2>"$WORK/full.err" || { cat "$WORK/full.err"; exit 1; }
+  for run in $(seq 1 "$RUNS"); do
+    fresh_full
+    rm -rf "$WORK/dump"
+    settle
+    t0=$(now)
+    "$PG_DUMP" -h 127.0.0.1 -p "$SOURCE_PORT" -U postgres -d "$FULL" -Fd -j "$PARALLEL" -f "$WORK/dump"
+    "$PG_RESTORE" -h 127.0.0.1 -p "$SHADOW_PORT" -U postgres -d "$FULL" -j "$PARALLEL" "$WORK/dump"
+    dumped+=("$(calc "$FULL_ROWS / ($(now) - $t0)")")
+    [[ $(q "$SHADOW_PORT" "$FULL" -c "SELECT count(*) FROM pg_indexes WHERE schemaname = 'public'") -ge 10 ]] \
+      || { echo "bench: pg_restore left indexes out" >&2; exit 1; }
+
+    fresh_full
+    settle
+    t0=$(now)
+    scripts/backfill snapshot -c "$FULL_CONFIG" > "$WORK/full.out" 2>"$WORK/full.err" &
+    pid=$!
+    watch_jvm "$pid"
+    wait "$pid" || { cat "$WORK/full.err"; exit 1; }
+    fullours+=("$(calc "$FULL_ROWS / ($(now) - $t0)")")
+    fullrss+=("$PEAK_RSS")
+    # The same schema and rows as the source, or the rate means nothing.
+    for table in mixed narrow wide events kinds; do
+      [[ $(q "$SHADOW_PORT" "$FULL" -c "SELECT count(*) FROM $table") == $(q "$SOURCE_PORT" "$FULL" -c "SELECT count(*) FROM $table") ]] \
+        || { echo "bench: backfill's $table differs from the source's" >&2; exit 1; }
+    done
+    [[ $(q "$SHADOW_PORT" "$FULL" -c "SELECT count(*) FROM pg_indexes WHERE schemaname = 'public'") == \
+       $(q "$SOURCE_PORT" "$FULL" -c "SELECT count(*) FROM pg_indexes WHERE schemaname = 'public'") ]] \
+      || { echo "bench: backfill's shadow lacks indexes" >&2; exit 1; }
+  done
+  d=$(median "${dumped[@]}"); f=$(median "${fullours[@]}")
+  say ""
+  say "full-schema snapshot rows/s: $FULL_ROWS rows, $FULL_MB MB with indexes, 6 secondary indexes on 3 tables, 2 foreign keys,"
+  say "  a table of 3 partitions; $PARALLEL workers each (median of $RUNS; runs: pg_dump+pg_restore ${dumped[*]} | backfill ${fullours[*]})"
+  say "  pg_dump -Fd -j $PARALLEL + pg_restore -j $PARALLEL   $d rows/s"
+  say "  backfill snapshot                 $f rows/s  = $(calc "$f / $d") x pg_dump | pg_restore (target >= 1.0)"
+  say "  backfill JVM: peak RSS $(median "${fullrss[@]}") MB"
+  scripts/backfill teardown -c "$FULL_CONFIG" --drop-metadata >/dev/null 2>&1 || true
 fi
 scripts/backfill teardown -c "$CONFIG" --drop-metadata >/dev/null 2>&1 || true
 say ""

@@ -8,9 +8,11 @@ import java.util.List;
 import dev.scry.backfill.app.config.BackfillConfig;
 import dev.scry.backfill.error.SetupException;
 import dev.scry.backfill.model.ChangeEvent;
+import dev.scry.backfill.model.ConnectionSettings;
 import dev.scry.backfill.sink.DeadLetterCodec;
 import dev.scry.backfill.sink.DeadLetterReplay;
 import dev.scry.backfill.sink.DeadLetters;
+import dev.scry.backfill.sink.ReplicaRole;
 
 /** {@code dlq list|show|replay|purge}: the dead letters of a pipeline (errors.tolerance: all). */
 final class DeadLetterCommands {
@@ -49,7 +51,12 @@ final class DeadLetterCommands {
 
     /** Replays one letter, or all in order; exit 1 when some are still rejected. */
     int replay(Long id) throws SQLException {
-        try (Connection c = Connect.open(config.shadow(), "shadow")) {
+        ConnectionSettings shadow;
+        try (Connection probe = Connect.open(config.shadow(), "shadow")) {
+            // A replayed change is one the stream missed: applied like the stream's, triggers and foreign keys quiet.
+            shadow = ReplicaRole.apply(config.shadow(), probe, false);
+        }
+        try (Connection c = Connect.open(shadow, "shadow")) {
             DeadLetters letters = new DeadLetters(config.pipeline());
             List<DeadLetters.Letter> todo = id == null ? letters.list(c) : List.of(find(c, id));
             DeadLetterReplay replay = new DeadLetterReplay(config.pipeline());

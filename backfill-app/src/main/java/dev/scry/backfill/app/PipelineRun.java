@@ -168,7 +168,8 @@ final class PipelineRun {
             Signals.onTermination(source::requestStop);
             TableWatcher watcher = config.hasPatterns() && !snapshotFirst
                     ? new TableWatcher(config, live, sink, new TableAdder(config.source(), config.shadow(), config.publication(),
-                            checkpoints, throttle, chain), chain, source::requestStop, t -> watermarks != null && watermarks.ignores(t))
+                            checkpoints, throttle, chain, config.schema()), chain, source::requestStop,
+                            t -> watermarks != null && watermarks.ignores(t))
                     : null;
             TableOperator operator = watermarks == null ? null
                     : new TableOperator(config, live, sink, chain, watermarks, throttle, source::requestStop, serveRequestsThenStop);

@@ -27,7 +27,17 @@ import dev.scry.backfill.model.Phase;
 import dev.scry.backfill.model.TableId;
 import dev.scry.backfill.model.TableSpec;
 import dev.scry.backfill.sink.ShadowSchema;
+import dev.scry.backfill.sink.ReplicaRole;
 import dev.scry.backfill.sink.ShadowTypes;
+import dev.scry.backfill.checkpoint.SnapshotJournal;
+import dev.scry.backfill.sink.schema.ObjectKind;
+import dev.scry.backfill.sink.schema.SchemaDiff;
+import dev.scry.backfill.sink.schema.SchemaModel;
+import dev.scry.backfill.sink.schema.SchemaPlan;
+import dev.scry.backfill.sink.schema.SchemaScope;
+import dev.scry.backfill.sink.schema.SchemaSync;
+import dev.scry.backfill.sink.schema.SequenceSync;
+import dev.scry.backfill.snapshot.TransformShaping;
 import dev.scry.backfill.snapshot.CopySnapshot;
 import dev.scry.backfill.snapshot.SnapshotPlan;
 import dev.scry.backfill.snapshot.SnapshotProgress;
@@ -61,6 +71,9 @@ final class PipelineRunner {
     private final CheckpointStore checkpoints;
     // Whether streaming ends once no table request is open: a command started the pipeline for its request.
     private boolean serveRequestsThenStop;
+    // The configured tables' schema: read at start by preflight, created by prepareWrites.
+    private SchemaSync schema;
+    private SchemaModel sourceSchema;
 
     PipelineRunner(BackfillConfig config, PrintWriter out) {
         this.config = config;
@@ -107,6 +120,7 @@ final class PipelineRunner {
                 out.printf("snapshot of pipeline %s stopped before completing; run `resume` to complete it%n", config.pipeline());
                 return 1;
             }
+            syncSequences();
             progress.printSummary(out, config.pipeline());
             return 0;
         }
@@ -165,6 +179,7 @@ final class PipelineRunner {
                     out.printf("snapshot of pipeline %s stopped before completing; run `resume` to complete it%n", config.pipeline());
                     return 1;
                 }
+                syncSequences();
                 progress.printSummary(out, config.pipeline());
                 snapshotTaken = true;
             }
@@ -187,7 +202,7 @@ final class PipelineRunner {
             }
             Map<TableId, TableSpec> published = new LinkedHashMap<>(specs);
             toAdd.forEach(t -> published.remove(t.id()));
-            Map<TableId, TableSpec> shadowSpecs = prepareWrites(source, shadow, published, following);
+            Map<TableId, TableSpec> shadowSpecs = prepareWrites(source, shadow, published, following ? Load.FOLLOWING : Load.AT_ONCE);
             for (TableSpec spec : toAdd) {
                 addTable(spec);
                 shadowSpecs.put(spec.id(), ShadowSchema.current(shadow, chain.shape(spec)));
@@ -199,8 +214,12 @@ final class PipelineRunner {
                 copied.add(checkpoints.progress(shadow));
                 ops.snapshot(copied::rows, copied.estimates());
             }
-            try {
-                return streamWithRetries(specs, shadowSpecs, exitWhenCaughtUp);
+            try (SequenceSchedule schedule = SequenceSchedule.start(config, new SequenceSync(sourceSchema.sequences()))) {
+                int code = streamWithRetries(specs, shadowSpecs, exitWhenCaughtUp);
+                if (exitWhenCaughtUp) {
+                    schedule.syncNow();
+                }
+                return code;
             }
             catch (ReplicaIdentityFailure e) {
                 throw new PipelineFailure(IdentityAdvice.of(config, e), e);
@@ -332,7 +351,30 @@ final class PipelineRunner {
         }
         ShadowTypes.check(source, shadow, columnsKeepingType(source, specs));
         ShadowSchema.check(shadow, shaped(specs).values(), following);
+        schema = new SchemaSync(new SchemaScope(List.copyOf(specs.keySet()), config.wholeSchemas(schemas(source)),
+                new TransformShaping(chain, specs.values()), config.schema()));
+        SchemaPlan plan = schema.plan(source, shadow);
+        sourceSchema = plan.source();
+        ShadowTypes.checkTypes(source, shadow, sourceSchema.types());
+        if (!following) {
+            // A pipeline already streaming meets the source's later schema changes as they come.
+            plan.diff().refuseDifferences();
+        }
+        checkRoles(shadow, plan.source().roles());
+        config = config.withShadow(ReplicaRole.apply(config.shadow(), shadow, plan.needsReplicaRole()));
         return specs;
+    }
+
+    /** Every schema of the source database, for finding those a pattern takes whole. */
+    private static List<String> schemas(Connection source) throws SQLException {
+        List<String> out = new java.util.ArrayList<>();
+        try (var st = source.createStatement(); var rs = st.executeQuery("""
+                SELECT nspname FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%' AND nspname <> 'information_schema' ORDER BY 1""")) {
+            while (rs.next()) {
+                out.add(rs.getString(1));
+            }
+        }
+        return out;
     }
 
     /** Source relation OID to the columns whose type reaches the shadow: what {@link ShadowTypes} must provide. */
@@ -343,6 +385,39 @@ final class PipelineRunner {
             catalog.relation(spec.id()).ifPresent(r -> out.put(r.oid(), chain.columnsKeepingType(spec)));
         }
         return out;
+    }
+
+    /** Owners and grantees that schema.copy-ownership / copy-privileges would name must exist on the shadow: all named at once. */
+    private void checkRoles(Connection shadow, java.util.Set<String> roles) throws SQLException {
+        if (roles.isEmpty()) {
+            return;
+        }
+        java.util.Set<String> missing = new java.util.TreeSet<>(roles);
+        try (var ps = shadow.prepareStatement("SELECT rolname FROM pg_roles WHERE rolname = ANY (?)")) {
+            ps.setArray(1, shadow.createArrayOf("text", roles.toArray()));
+            try (var rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    missing.remove(rs.getString(1));
+                }
+            }
+        }
+        if (!missing.isEmpty()) {
+            throw new SetupException("role(s) " + String.join(", ", missing) + " own or are granted objects on the source but do not"
+                    + " exist on the shadow " + config.shadow().describe() + "; create them on the shadow (CREATE ROLE ...) or set"
+                    + " schema.copy-ownership and schema.copy-privileges to false");
+        }
+    }
+
+    /** Copies the sequences' values to the shadow (end of a snapshot). */
+    private void syncSequences() throws SQLException {
+        SequenceSync sync = new SequenceSync(sourceSchema.sequences());
+        if (sync.isEmpty()) {
+            return;
+        }
+        try (Connection source = Connect.open(config.source(), "source"); Connection shadow = Connect.open(config.shadow(), "shadow")) {
+            int moved = sync.sync(source, shadow);
+            LOG.info("copied the values of {} of {} sequence(s) to the shadow", moved, sourceSchema.sequences().size());
+        }
     }
 
     /** The shadow's shape of each table: the source's after the transforms. */
@@ -414,19 +489,48 @@ final class PipelineRunner {
     /** Publishes and copies one table (see {@link TableAdder}), waiting while it is busy. */
     private void addTable(TableSpec spec) throws SQLException, InterruptedException {
         TableAdder adder = new TableAdder(config.source(), config.shadow(), config.publication(), checkpoints,
-                throttle, chain);
+                throttle, chain, config.schema());
         TableAdder.whenLocked(spec.id(), () -> adder.add(spec, () -> { }));
     }
 
+    /** How a run creates the shadow's schema objects. */
+    private enum Load {
+        /** A copy snapshot: pre-data now, post-data journalled and built after the rows are in. */
+        DEFERRED,
+        /** Everything at once (streaming from scratch, Debezium's snapshot, which applies through keys). */
+        AT_ONCE,
+        /** A pipeline already streaming: only tables missing on the shadow, with their objects. */
+        FOLLOWING
+    }
+
     /**
-     * The first writes of a run: metadata schema, shadow tables, publication. Returns the shadow
-     * tables as they are, which is what the sink writes to.
+     * The first writes of a run: metadata schema, types, the schema objects the shadow lacks,
+     * publication. Returns the shadow tables as they are, which is what the sink writes to.
      */
-    private Map<TableId, TableSpec> prepareWrites(Connection source, Connection shadow, Map<TableId, TableSpec> specs,
-                                                  boolean following) throws SQLException {
+    private Map<TableId, TableSpec> prepareWrites(Connection source, Connection shadow, Map<TableId, TableSpec> specs, Load load)
+            throws SQLException {
         checkpoints.ensureSchema(shadow);
         ShadowTypes.ensure(source, shadow, columnsKeepingType(source, specs));
-        ShadowSchema.ensureTables(shadow, shaped(specs).values(), following);
+        ShadowTypes.ensureTypes(source, shadow, sourceSchema.types());
+        SchemaSync sync = schema;
+        if (load == Load.FOLLOWING) {
+            List<TableId> missing = new java.util.ArrayList<>();
+            for (TableId table : specs.keySet()) {
+                if (ShadowSchema.describe(shadow, table).isEmpty()) {
+                    missing.add(table);
+                }
+            }
+            sync = missing.isEmpty() ? null : new SchemaSync(schema.scope().only(missing));
+        }
+        if (sync != null) {
+            // Read again: a snapshot just completed has built what the start-up reading lacked.
+            SchemaDiff diff = sync.createMissing(source, shadow, load == Load.DEFERRED ? new SnapshotJournal(config.pipeline()) : null);
+            if (!diff.missing().isEmpty()) {
+                int later = load == Load.DEFERRED ? diff.missing(ObjectKind.Section.POST_DATA).size() : 0;
+                LOG.info("created {} schema object(s) on the shadow{}", diff.missing().size() - later, later == 0 ? ""
+                        : "; " + later + " more (keys, indexes, constraints, triggers) are built once their rows are in");
+            }
+        }
         new SourceAdmin(source).ensurePublication(config.publication(), specs.keySet(), columnLists(source, specs));
         Map<TableId, TableSpec> current = new LinkedHashMap<>();
         for (TableSpec spec : specs.values()) {
@@ -501,7 +605,7 @@ final class PipelineRunner {
                         + " a new slot", config.pipeline(), why.get());
             }
         }
-        prepareWrites(source, shadow, specs, false);
+        prepareWrites(source, shadow, specs, config.snapshot().method() == SnapshotSettings.Method.COPY ? Load.DEFERRED : Load.AT_ONCE);
         SnapshotPlan.prepare(decision, config.slot(), config.tables(), source, shadow, checkpoints);
         SnapshotProgress progress = new SnapshotProgress(config.tables());
         progress.estimate(source);

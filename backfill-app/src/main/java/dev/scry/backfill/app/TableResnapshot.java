@@ -12,7 +12,12 @@ import dev.scry.backfill.checkpoint.Checkpoint;
 import dev.scry.backfill.checkpoint.CheckpointStore;
 import dev.scry.backfill.error.SetupException;
 import dev.scry.backfill.model.Phase;
+import dev.scry.backfill.model.ConnectionSettings;
 import dev.scry.backfill.model.TableId;
+import dev.scry.backfill.sink.ReplicaRole;
+import dev.scry.backfill.sink.schema.ColumnShaping;
+import dev.scry.backfill.sink.schema.SchemaScope;
+import dev.scry.backfill.sink.schema.SchemaSync;
 import dev.scry.backfill.model.TableSpec;
 import dev.scry.backfill.sink.ShadowSchema;
 import dev.scry.backfill.snapshot.TableAdder;
@@ -68,8 +73,12 @@ final class TableResnapshot {
             long oid = new SourceCatalog(source).relation(table).orElseThrow().oid();
             dev.scry.backfill.sink.ShadowTypes.check(source, shadow, Map.of(oid, chain.columnsKeepingType(spec)));
             ShadowSchema.check(shadow, List.of(chain.shape(spec)), false);
-            TableAdder adder = new TableAdder(config.source(), config.shadow(), config.publication(), checkpoints,
-                    new Throttle(config.rateLimit()), chain);
+            // The copy's writes, like the stream's, must not set off the shadow table's triggers and foreign keys.
+            boolean quietNeeded = new SchemaSync(new SchemaScope(List.of(table), List.of(), ColumnShaping.NONE, config.schema()))
+                    .read(shadow).hasTriggersOrForeignKeys();
+            ConnectionSettings shadowSessions = ReplicaRole.apply(config.shadow(), shadow, quietNeeded);
+            TableAdder adder = new TableAdder(config.source(), shadowSessions, config.publication(), checkpoints,
+                    new Throttle(config.rateLimit()), chain, config.schema());
             long rows = TableAdder.whenLocked(table, () -> adder.recopy(spec));
             out.printf("copied table %s of pipeline %s again: %d rows; its changes made before the copy will be skipped."
                     + " Run `resume` to continue streaming%n", table, config.pipeline(), rows);

@@ -44,14 +44,20 @@ final class Pipeline {
     }
 
     void writeConfig(List<String> tables, String extraYaml) throws IOException {
+        writeConfig(tables, extraYaml, db.shadowServer().user());
+    }
+
+    /** The same, connecting to the shadow as {@code shadowUser} (no password). */
+    void writeConfig(List<String> tables, String extraYaml, String shadowUser) throws IOException {
         PgServer src = db.sourceServer();
         PgServer shd = db.shadowServer();
+        boolean sameUser = shadowUser.equals(shd.user());
         StringBuilder yaml = new StringBuilder()
                 .append("pipeline: ").append(db.name()).append('\n')
                 .append("source: {host: ").append(src.host()).append(", port: ").append(src.port()).append(", database: ").append(db.name())
                 .append(", user: ").append(src.user()).append(", password: '").append(src.password()).append("'}\n")
                 .append("shadow: {host: ").append(shd.host()).append(", port: ").append(shd.port()).append(", database: ").append(db.name())
-                .append(", user: ").append(shd.user()).append(", password: '").append(shd.password()).append("'}\n")
+                .append(", user: '").append(shadowUser).append("', password: '").append(sameUser ? shd.password() : "").append("'}\n")
                 .append("tables:\n");
         for (String t : tables) {
             yaml.append("  - '").append(t.replace("'", "''")).append("'\n");

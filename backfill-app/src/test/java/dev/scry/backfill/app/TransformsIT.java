@@ -122,6 +122,39 @@ class TransformsIT extends PipelineTest {
     }
 
     @Test
+    void theShadowsKeysIndexesAndConstraintsFollowTheTransforms() throws Exception {
+        pipeline.source("CREATE INDEX users_note_idx ON users (note)",
+                "CREATE UNIQUE INDEX users_email_key ON users (email)",
+                "CREATE UNIQUE INDEX users_name_key ON users (name)",
+                "ALTER TABLE users ADD CONSTRAINT users_ssn_check CHECK (ssn <> '')",
+                "ALTER TABLE orders ADD CONSTRAINT orders_tenant_fkey FOREIGN KEY (tenant_id) REFERENCES users (id)",
+                "CREATE TABLE contacts (id int PRIMARY KEY, email text REFERENCES users (email))",
+                "INSERT INTO contacts SELECT id, email FROM users WHERE id % 3 = 0");
+        pipeline.writeConfig(List.of("public.users", "public.orders", "public.contacts"), transforms(dir.resolve("hash.key"))
+                .replace("[public.users.email]", "[public.users.email, public.contacts.email]"));
+        Path log = dir.resolve("snapshot.log");
+
+        assertThat(Pipeline.waitFor(pipeline.spawn(log, "snapshot"), java.time.Duration.ofSeconds(120))).as(Files.readString(log)).isZero();
+
+        // Over a dropped column, or a column whose values may now collide or fail a check: left out, and said so.
+        assertThat(shadowConstraints()).doesNotContain("users_note_idx", "users_name_key", "users_ssn_check");
+        assertThat(Files.readString(log)).contains("not created on the shadow: INDEX public.users_note_idx (it uses column note, which"
+                + " drop-columns leaves out)").contains("not created on the shadow: INDEX public.users_name_key");
+        // Over hashed columns: the key and a foreign key hashed on both sides hold (it was validated when built).
+        assertThat(shadowConstraints()).contains("users_email_key", "contacts_email_fkey valid");
+        // A foreign key from a table filter-rows thins is there, NOT VALID.
+        assertThat(shadowConstraints()).contains("orders_tenant_fkey not valid");
+        assertThat(Files.readString(log)).contains("orders_tenant_fkey\" of public.orders is added NOT VALID");
+    }
+
+    private List<String> shadowConstraints() throws Exception {
+        return rows(db.shadow(), """
+                SELECT conname || CASE WHEN contype = 'f' THEN CASE WHEN convalidated THEN ' valid' ELSE ' not valid' END ELSE '' END
+                FROM pg_constraint WHERE connamespace = 'public'::regnamespace
+                UNION ALL SELECT indexrelid::regclass::text FROM pg_index WHERE indrelid IN ('users'::regclass, 'orders'::regclass)""");
+    }
+
+    @Test
     void hashIsTheSameAcrossTwoRunsWithTheSameKey() throws Exception {
         assertThat(pipeline.run("snapshot").exitCode()).isZero();
         List<String> first = rows(db.shadow(), "SELECT email FROM users ORDER BY id");

@@ -56,6 +56,8 @@ public final class Watermarks {
     /** The prefix of watermark messages; other consumers of the slot can ignore them. */
     public static final String PREFIX = SourceAdmin.MARKER_PREFIX + "-watermark";
     private static final int RECENT = 8192;
+    /** The detail of a copy's start that says the shadow table is emptied there. */
+    public static final String EMPTY = "empty";
 
     /** What a watermark's action did, known once its controls are committed on the shadow. */
     public record Outcome(boolean retry, long applied, long dropped, List<List<String>> requeued) {
@@ -147,14 +149,18 @@ public final class Watermarks {
         removed.remove(table);
     }
 
-    /** Begins a copy of {@code table} by chunks; with {@code truncate} the shadow table is emptied at the watermark. */
-    public Mark startCopy(TableId table, List<String> keyColumns, boolean truncate, Map<String, Object> details) {
+    /**
+     * Begins a copy of {@code table} by chunks; with {@code empty} the shadow table is emptied at
+     * the watermark (by the sink, with the control: {@link TableControl.Action#COPY_STARTED}).
+     */
+    public Mark startCopy(TableId table, List<String> keyColumns, boolean empty, Map<String, Object> details) {
+        Map<String, Object> withEmpty = new LinkedHashMap<>(details);
+        withEmpty.put(EMPTY, empty);
         return register(mark -> {
             abandoned.remove(table);
             recordings.put(table, new KeyRecording(keyColumns, recentXids()));
             removed.remove(table);
-            return new Reached(truncate ? List.of(ChangeEvent.truncate(table)) : List.of(),
-                    List.of(new TableControl(mark.id, table, TableControl.Action.COPY_STARTED, details)));
+            return new Reached(List.of(), List.of(new TableControl(mark.id, table, TableControl.Action.COPY_STARTED, withEmpty)));
         });
     }
 

@@ -12,8 +12,14 @@ package dev.scry.backfill.model;
  *                 looked through ({@code int4}, {@code numeric}, {@code timestamptz}); user enums
  *                 report {@code enum}
  * @param array    whether the column (or the domain it uses) is an array of {@code baseType}
+ * @param generatedAlways whether the (shadow) column is GENERATED ALWAYS AS IDENTITY, which an
+ *                 INSERT writes only with OVERRIDING SYSTEM VALUE and an UPDATE never
  */
-public record ColumnSpec(String name, String type, boolean notNull, String baseType, boolean array) {
+public record ColumnSpec(String name, String type, boolean notNull, String baseType, boolean array, boolean generatedAlways) {
+
+    public ColumnSpec(String name, String type, boolean notNull, String baseType, boolean array) {
+        this(name, type, notNull, baseType, array, false);
+    }
 
     public ColumnSpec {
         if (name == null || name.isEmpty()) {

@@ -11,15 +11,26 @@ import java.util.Properties;
  *
  * @param sslMode     libpq's sslmode ({@code disable} ... {@code verify-full}); pgjdbc's default {@code prefer}
  * @param sslRootCert the CA certificate file that verify-ca / verify-full check the server against, or null
+ * @param options     settings every session starts with, as libpq's {@code options} writes them
+ *                    ({@code -c session_replication_role=replica}), or null
  */
 public record ConnectionSettings(String host, int port, String database, String user, String password, String sslMode,
-                                 String sslRootCert) {
+                                 String sslRootCert, String options) {
 
     public static final java.util.Set<String> SSL_MODES = java.util.Set.of("disable", "allow", "prefer", "require", "verify-ca",
             "verify-full");
 
     public ConnectionSettings(String host, int port, String database, String user, String password) {
-        this(host, port, database, user, password, "prefer", null);
+        this(host, port, database, user, password, "prefer", null, null);
+    }
+
+    public ConnectionSettings(String host, int port, String database, String user, String password, String sslMode, String sslRootCert) {
+        this(host, port, database, user, password, sslMode, sslRootCert, null);
+    }
+
+    /** The same database, every session starting with {@code options} (libpq's {@code -c name=value} form). */
+    public ConnectionSettings withOptions(String options) {
+        return new ConnectionSettings(host, port, database, user, password, sslMode, sslRootCert, options);
     }
 
     /** Bounded so that an unreachable host fails in seconds, not after the OS's TCP timeout. */
@@ -59,6 +70,9 @@ public record ConnectionSettings(String host, int port, String database, String 
         p.setProperty("sslmode", sslMode);
         if (sslRootCert != null) {
             p.setProperty("sslrootcert", sslRootCert);
+        }
+        if (options != null) {
+            p.setProperty("options", options);
         }
         return p;
     }

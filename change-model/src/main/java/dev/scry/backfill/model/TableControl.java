@@ -18,7 +18,7 @@ import java.util.Objects;
 public record TableControl(String id, TableId table, Action action, Map<String, Object> details) {
 
     public enum Action {
-        /** A copy of the table by chunks began (details: mode, estimate; truncated or continued). */
+        /** A copy of the table by chunks began (details: mode, estimate, continued; with empty, the shadow table is emptied here). */
         COPY_STARTED,
         /** A chunk's rows are in this batch (details: cursor, rows). */
         CHUNK_COPIED,

@@ -38,6 +38,14 @@ public record TableSelector(String text, String schema, boolean schemaGlob, Stri
         return part(schema, schemaGlob).matcher(table.schema()).matches() && part(name, nameGlob).matcher(table.name()).matches();
     }
 
+    /**
+     * Whether this entry takes {@code schema} whole ({@code shop.*}, {@code app_*.*}): then its
+     * sequences, views, functions and procedures come along with its tables.
+     */
+    public boolean takesWholeSchema(String schema) {
+        return nameGlob && name.equals("*") && part(this.schema, schemaGlob).matcher(schema).matches();
+    }
+
     /** SQL LIKE patterns for the schema and the name, for narrowing a catalog query. */
     public String schemaLike() {
         return like(schema, schemaGlob);

@@ -315,13 +315,13 @@ public final class CheckpointStore {
         if (!schemaExists(c)) {
             return;
         }
-        // A key taken off for an interrupted snapshot's load goes back before its record goes.
-        new SnapshotJournal(pipeline).restoreAll(c);
         ensureSchema(c);
+        // What an interrupted snapshot's load deferred is built before its record goes.
+        new SnapshotJournal(pipeline).buildAll(c);
         boolean auto = c.getAutoCommit();
         c.setAutoCommit(false);
         try {
-            for (String table : new String[] {"checkpoint", "table_progress", "dead_letters", "rates", "snapshot_parts", "deferred_keys",
+            for (String table : new String[] {"checkpoint", "table_progress", "dead_letters", "rates", "snapshot_parts", "deferred_ddl",
                 "table_states", "table_requests", "held_changes"}) {
                 try (PreparedStatement ps = c.prepareStatement("DELETE FROM scry_backfill." + table + " WHERE pipeline = ?")) {
                     ps.setString(1, pipeline);

@@ -13,7 +13,6 @@ import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import dev.scry.backfill.model.Identifiers;
 import dev.scry.backfill.model.Lsn;
 import dev.scry.backfill.model.TableId;
 
@@ -21,9 +20,9 @@ import dev.scry.backfill.model.TableId;
  * What a copy snapshot has done so far, kept on the shadow so that an interrupted one continues
  * where it stopped: the parts it planned (whole tables, page ranges, or ranges of the first key
  * column), which of them are committed and at which source position their rows are, and the
- * primary keys it took off tables while loading them (a key is built once after a table's rows
- * are in, as pg_restore does, which halves the shadow's work; until then its definition waits
- * here, so that a crash in between cannot lose it).
+ * post-data it defers: keys, indexes, constraints and triggers are built once the rows they need
+ * are in, as pg_restore does (a sorted build costs the shadow far less than keeping an index up
+ * row by row); until then their statements wait here, so that a crash in between cannot lose them.
  *
  * <p>A part's rows and its entry's "copied" mark are committed in one shadow transaction, so a
  * part is either entirely on the shadow or not at all.
@@ -51,6 +50,28 @@ public final class SnapshotJournal {
         }
     }
 
+    /**
+     * A post-data object waiting for its rows.
+     *
+     * @param key        what it is, unique in the pipeline ({@code INDEX shop.orders_placed_idx})
+     * @param order      its place in the plan: dependencies come first
+     * @param kind       its kind, as the schema sync names it ({@code primary-key}, {@code index}...)
+     * @param table      the table it is on
+     * @param needs      the tables whose rows must be in before it is built (as the snapshot copies them)
+     * @param dependsOn  keys of deferred objects it needs built first
+     * @param keyColumns for a primary key, its columns; empty otherwise
+     */
+    public record Deferred(String key, int order, String kind, TableId table, List<TableId> needs, List<String> dependsOn,
+                           List<String> statements, List<String> keyColumns) {
+
+        public Deferred {
+            needs = List.copyOf(needs);
+            dependsOn = List.copyOf(dependsOn);
+            statements = List.copyOf(statements);
+            keyColumns = List.copyOf(keyColumns);
+        }
+    }
+
     static final String[] DDL = {
         """
         CREATE TABLE IF NOT EXISTS scry_backfill.snapshot_parts (
@@ -66,16 +87,40 @@ public final class SnapshotJournal {
           rows        bigint NOT NULL DEFAULT 0,
           PRIMARY KEY (pipeline, part)
         )""",
+        // Post-data the snapshot builds after the rows are in: statements in dependency order
+        // (ord), the tables whose rows they need (needs, quoted names) and the objects they
+        // need built first (depends_on); a primary key also names its columns (key_columns).
         """
-        CREATE TABLE IF NOT EXISTS scry_backfill.deferred_keys (
-          pipeline        text NOT NULL,
-          schema_name     text NOT NULL,
-          table_name      text NOT NULL,
-          constraint_name text NOT NULL,
-          key_columns     text[] NOT NULL,
-          definition      text NOT NULL,
-          PRIMARY KEY (pipeline, schema_name, table_name)
+        CREATE TABLE IF NOT EXISTS scry_backfill.deferred_ddl (
+          pipeline    text NOT NULL,
+          object_key  text NOT NULL,
+          ord         int NOT NULL,
+          kind        text NOT NULL,
+          schema_name text NOT NULL,
+          table_name  text NOT NULL,
+          needs       text[] NOT NULL,
+          depends_on  text[] NOT NULL,
+          statements  text[] NOT NULL,
+          key_columns text[],
+          PRIMARY KEY (pipeline, object_key)
         )""",
+        // Before deferred_ddl the snapshot deferred primary keys alone; an interrupted snapshot
+        // of that version keeps them waiting here.
+        """
+        DO $$
+        BEGIN
+          IF to_regclass('scry_backfill.deferred_keys') IS NOT NULL THEN
+            INSERT INTO scry_backfill.deferred_ddl
+              (pipeline, object_key, ord, kind, schema_name, table_name, needs, depends_on, statements, key_columns)
+            SELECT pipeline, 'PRIMARY KEY ' || format('%I.%I.%I', schema_name, table_name, constraint_name), 0, 'primary-key',
+                   schema_name, table_name, ARRAY[format('%I.%I', schema_name, table_name)], '{}',
+                   ARRAY[format('ALTER TABLE ONLY %I.%I ADD CONSTRAINT %I %s', schema_name, table_name, constraint_name, definition)],
+                   key_columns
+            FROM scry_backfill.deferred_keys
+            ON CONFLICT DO NOTHING;
+            DROP TABLE scry_backfill.deferred_keys;
+          END IF;
+        END $$""",
     };
 
     private final String pipeline;
@@ -186,119 +231,131 @@ public final class SnapshotJournal {
     }
 
     /**
-     * Takes the primary key off an empty shadow table for the load, recording how to put it back,
-     * where that is safe: the key is the table's only index and nothing refers to it (no foreign
-     * key, replica identity or clustering on it). Returns whether it did. In the caller's transaction.
+     * Records post-data objects (keys, indexes, constraints, triggers...) the snapshot builds once
+     * the rows they need are in; an object already recorded stays as it is. In the caller's
+     * transaction, which also creates the tables they belong to, so no table is ever left without
+     * the record of what it still lacks.
      */
-    public boolean deferPrimaryKey(Connection c, TableId table) throws SQLException {
-        String constraint;
-        String definition;
-        List<String> columns = new ArrayList<>();
+    public void defer(Connection c, List<Deferred> objects) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("""
-                SELECT k.conname, pg_get_constraintdef(k.oid), t.relkind = 'r'
-                   AND (SELECT count(*) FROM pg_index i WHERE i.indrelid = t.oid) = 1
-                   AND NOT EXISTS (SELECT 1 FROM pg_constraint f WHERE f.confrelid = t.oid)
-                   AND NOT EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = t.oid AND (i.indisreplident OR i.indisclustered))
-                   AND NOT EXISTS (SELECT 1 FROM pg_inherits h WHERE h.inhparent = t.oid OR h.inhrelid = t.oid),
-                   ARRAY(SELECT a.attname FROM unnest(k.conkey) WITH ORDINALITY AS u(attnum, ord)
-                         JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = u.attnum ORDER BY u.ord)::text[]
-                FROM pg_class t JOIN pg_constraint k ON k.conrelid = t.oid AND k.contype = 'p'
-                WHERE t.oid = ?::regclass""")) {
-            ps.setString(1, table.quoted());
+                INSERT INTO scry_backfill.deferred_ddl
+                  (pipeline, object_key, ord, kind, schema_name, table_name, needs, depends_on, statements, key_columns)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (pipeline, object_key) DO NOTHING""")) {
+            for (Deferred d : objects) {
+                ps.setString(1, pipeline);
+                ps.setString(2, d.key());
+                ps.setInt(3, d.order());
+                ps.setString(4, d.kind());
+                ps.setString(5, d.table().schema());
+                ps.setString(6, d.table().name());
+                ps.setArray(7, c.createArrayOf("text", d.needs().stream().map(TableId::quoted).toArray()));
+                ps.setArray(8, c.createArrayOf("text", d.dependsOn().toArray()));
+                ps.setArray(9, c.createArrayOf("text", d.statements().toArray()));
+                ps.setArray(10, d.keyColumns().isEmpty() ? null : c.createArrayOf("text", d.keyColumns().toArray()));
+                ps.addBatch();
+            }
+            ps.executeBatch();
+        }
+    }
+
+    /** The objects still to build, in the order they were planned (dependencies first). */
+    public List<Deferred> deferred(Connection c) throws SQLException {
+        List<Deferred> out = new ArrayList<>();
+        if (!CheckpointStore.tableExists(c, "deferred_ddl")) {
+            return out;
+        }
+        try (PreparedStatement ps = c.prepareStatement("""
+                SELECT object_key, ord, kind, schema_name, table_name, needs, depends_on, statements, key_columns
+                FROM scry_backfill.deferred_ddl WHERE pipeline = ? ORDER BY ord, object_key""")) {
+            ps.setString(1, pipeline);
             try (ResultSet rs = ps.executeQuery()) {
-                if (!rs.next() || !rs.getBoolean(3)) {
-                    return false;
-                }
-                constraint = rs.getString(1);
-                definition = rs.getString(2);
-                for (String col : (String[]) rs.getArray(4).getArray()) {
-                    columns.add(col);
+                while (rs.next()) {
+                    List<TableId> needs = new ArrayList<>();
+                    for (String t : strings(rs.getArray(6))) {
+                        needs.add(TableId.parse(t));
+                    }
+                    out.add(new Deferred(rs.getString(1), rs.getInt(2), rs.getString(3), new TableId(rs.getString(4), rs.getString(5)),
+                            needs, strings(rs.getArray(7)), strings(rs.getArray(8)), strings(rs.getArray(9))));
                 }
             }
         }
-        try (PreparedStatement ps = c.prepareStatement("""
-                INSERT INTO scry_backfill.deferred_keys (pipeline, schema_name, table_name, constraint_name, key_columns, definition)
-                VALUES (?, ?, ?, ?, ?, ?)""")) {
-            ps.setString(1, pipeline);
-            ps.setString(2, table.schema());
-            ps.setString(3, table.name());
-            ps.setString(4, constraint);
-            Array array = c.createArrayOf("text", columns.toArray());
-            ps.setArray(5, array);
-            ps.setString(6, definition);
-            ps.executeUpdate();
-        }
-        try (Statement st = c.createStatement()) {
-            st.execute("ALTER TABLE " + table.quoted() + " DROP CONSTRAINT " + Identifiers.quote(constraint));
-        }
-        return true;
+        return out;
     }
 
-    /** The key columns of a primary key taken off the table for its load, if it was. */
-    public static Optional<List<String>> deferredKey(Connection c, TableId table) throws SQLException {
-        if (!CheckpointStore.tableExists(c, "deferred_keys")) {
-            return Optional.empty();
+    /**
+     * Builds one deferred object and forgets its record, in the caller's transaction: committed
+     * together, so the object is either built and forgotten or still waiting.
+     */
+    public void build(Connection c, Deferred object) throws SQLException {
+        try (Statement st = c.createStatement()) {
+            // Sorting the keys in memory rather than on disk is most of an index build's speed.
+            st.execute("SET LOCAL maintenance_work_mem = '256MB'");
+            for (String sql : object.statements()) {
+                st.execute(sql);
+            }
+        }
+        try (PreparedStatement ps = c.prepareStatement("DELETE FROM scry_backfill.deferred_ddl WHERE pipeline = ? AND object_key = ?")) {
+            ps.setString(1, pipeline);
+            ps.setString(2, object.key());
+            ps.executeUpdate();
+        }
+    }
+
+    /**
+     * The column lists of the keys (the primary key, unique constraints and indexes over plain
+     * columns) still waiting to be built on the shadow table, the primary key first: they are the
+     * table's all the same (the sink and the shadow checks count them).
+     */
+    public static List<List<String>> deferredKeys(Connection c, TableId table) throws SQLException {
+        List<List<String>> out = new ArrayList<>();
+        if (!CheckpointStore.tableExists(c, "deferred_ddl")) {
+            return out;
         }
         try (PreparedStatement ps = c.prepareStatement("""
-                SELECT key_columns FROM scry_backfill.deferred_keys WHERE schema_name = ? AND table_name = ? LIMIT 1""")) {
+                SELECT key_columns FROM scry_backfill.deferred_ddl
+                WHERE schema_name = ? AND table_name = ? AND key_columns IS NOT NULL ORDER BY kind <> 'primary-key', ord""")) {
             ps.setString(1, table.schema());
             ps.setString(2, table.name());
             try (ResultSet rs = ps.executeQuery()) {
-                return rs.next() ? Optional.of(List.of((String[]) rs.getArray(1).getArray())) : Optional.empty();
+                while (rs.next()) {
+                    out.add(strings(rs.getArray(1)));
+                }
+            }
+        }
+        return out;
+    }
+
+    /** The columns of the table's primary key while it waits to be built, if it does. */
+    public static Optional<List<String>> deferredPrimaryKey(Connection c, TableId table) throws SQLException {
+        if (!CheckpointStore.tableExists(c, "deferred_ddl")) {
+            return Optional.empty();
+        }
+        try (PreparedStatement ps = c.prepareStatement("""
+                SELECT key_columns FROM scry_backfill.deferred_ddl
+                WHERE schema_name = ? AND table_name = ? AND kind = 'primary-key' LIMIT 1""")) {
+            ps.setString(1, table.schema());
+            ps.setString(2, table.name());
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? Optional.of(strings(rs.getArray(1))) : Optional.empty();
             }
         }
     }
 
     /**
-     * Builds the table's deferred primary key again, if there is one, and forgets the record:
-     * once its rows are in. In the caller's transaction. Returns whether there was one.
+     * Builds every object this pipeline still has deferred, in their order, each committed on
+     * its own (teardown: no shadow table is left without its keys, indexes and constraints).
+     * Commits on its own.
      */
-    public boolean restorePrimaryKey(Connection c, TableId table) throws SQLException {
-        String constraint;
-        String definition;
-        try (PreparedStatement ps = c.prepareStatement("""
-                DELETE FROM scry_backfill.deferred_keys WHERE pipeline = ? AND schema_name = ? AND table_name = ?
-                RETURNING constraint_name, definition""")) {
-            ps.setString(1, pipeline);
-            ps.setString(2, table.schema());
-            ps.setString(3, table.name());
-            try (ResultSet rs = ps.executeQuery()) {
-                if (!rs.next()) {
-                    return false;
-                }
-                constraint = rs.getString(1);
-                definition = rs.getString(2);
-            }
-        }
-        try (Statement st = c.createStatement()) {
-            // Sorting the keys in memory rather than on disk is most of an index build's speed.
-            st.execute("SET LOCAL maintenance_work_mem = '256MB'");
-            st.execute("ALTER TABLE " + table.quoted() + " ADD CONSTRAINT " + Identifiers.quote(constraint) + " " + definition);
-        }
-        return true;
-    }
-
-    /** Puts back every deferred key of this pipeline (teardown: the shadow tables keep their keys). Commits on its own. */
-    public void restoreAll(Connection c) throws SQLException {
-        if (!CheckpointStore.tableExists(c, "deferred_keys")) {
-            return;
-        }
-        List<TableId> tables = new ArrayList<>();
-        try (PreparedStatement ps = c.prepareStatement("SELECT schema_name, table_name FROM scry_backfill.deferred_keys WHERE pipeline = ?")) {
-            ps.setString(1, pipeline);
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    tables.add(new TableId(rs.getString(1), rs.getString(2)));
-                }
-            }
-        }
+    public void buildAll(Connection c) throws SQLException {
+        List<Deferred> objects = deferred(c);
         boolean auto = c.getAutoCommit();
         c.setAutoCommit(false);
         try {
-            for (TableId table : tables) {
-                restorePrimaryKey(c, table);
+            for (Deferred object : objects) {
+                build(c, object);
                 c.commit();
-                LOG.info("put back the primary key of shadow table {}, taken off for the interrupted snapshot's load", table);
+                LOG.info("built {}, deferred by the interrupted snapshot's load", object.key());
             }
         }
         catch (SQLException e) {
@@ -308,6 +365,10 @@ public final class SnapshotJournal {
         finally {
             c.setAutoCommit(auto);
         }
+    }
+
+    private static List<String> strings(Array array) throws SQLException {
+        return array == null ? List.of() : List.of((String[]) array.getArray());
     }
 
 }

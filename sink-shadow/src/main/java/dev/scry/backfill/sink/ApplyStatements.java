@@ -33,23 +33,33 @@ final class ApplyStatements {
     Statement upsert(TableSpec spec) {
         return cache.computeIfAbsent(List.of("U", spec), k -> {
             int[] all = allColumns(spec);
-            StringBuilder sql = new StringBuilder("INSERT INTO ").append(spec.id().quoted()).append(" (");
+            StringBuilder sql = new StringBuilder("INSERT INTO ").append(spec.id().quoted()).append(" AS t (");
             appendNames(sql, spec, all, "");
-            sql.append(") SELECT ");
+            sql.append(") ").append(OVERRIDING).append(" SELECT ");
             appendCasts(sql, spec, all);
             sql.append(" FROM ");
             appendUnnest(sql, spec, all);
             sql.append(" ON CONFLICT (");
             appendNames(sql, spec, keyColumns(spec), "");
             List<Integer> nonKey = nonKeyColumns(spec);
+            List<Integer> settable = nonKey.stream().filter(i -> !spec.columns().get(i).generatedAlways()).toList();
             if (nonKey.isEmpty()) {
                 sql.append(") DO NOTHING");
             }
             else {
                 sql.append(") DO UPDATE SET ");
-                for (int i = 0; i < nonKey.size(); i++) {
-                    String name = Identifiers.quote(spec.columns().get(nonKey.get(i)).name());
+                if (settable.isEmpty()) {
+                    // Only identity columns besides the key: touch the key so the row count still counts the row.
+                    String k0 = Identifiers.quote(spec.columns().get(keyColumns(spec)[0]).name());
+                    sql.append(k0).append(" = EXCLUDED.").append(k0);
+                }
+                for (int i = 0; i < settable.size(); i++) {
+                    String name = Identifiers.quote(spec.columns().get(settable.get(i)).name());
                     sql.append(i == 0 ? "" : ", ").append(name).append(" = EXCLUDED.").append(name);
+                }
+                String unchanged = unchangedIdentity(spec, nonKey, "EXCLUDED.");
+                if (!unchanged.isEmpty()) {
+                    sql.append(" WHERE ").append(unchanged);
                 }
             }
             return new Statement(sql.toString(), all);
@@ -64,12 +74,15 @@ final class ApplyStatements {
         return cache.computeIfAbsent(List.of("P", spec, present.clone()), k -> {
             int[] key = keyColumns(spec);
             List<Integer> set = new ArrayList<>();
+            List<Integer> always = new ArrayList<>();
             for (int i = present.nextSetBit(0); i >= 0; i = present.nextSetBit(i + 1)) {
                 if (!spec.primaryKey().contains(spec.columns().get(i).name())) {
-                    set.add(i);
+                    (spec.columns().get(i).generatedAlways() ? always : set).add(i);
                 }
             }
-            int[] bound = concat(key, set);
+            List<Integer> boundValues = new ArrayList<>(set);
+            boundValues.addAll(always);
+            int[] bound = concat(key, boundValues);
             StringBuilder sql = new StringBuilder("UPDATE ").append(spec.id().quoted()).append(" AS t SET ");
             if (set.isEmpty()) {
                 // Nothing but the key arrived: touch the key so the row count still proves the row exists.
@@ -84,8 +97,40 @@ final class ApplyStatements {
             appendUnnest(sql, spec, bound);
             sql.append(" WHERE ");
             appendKeyMatch(sql, spec, key);
+            for (int i : always) {
+                ColumnSpec c = spec.columns().get(i);
+                sql.append(" AND t.").append(Identifiers.quote(c.name())).append(" IS NOT DISTINCT FROM ").append(cast(c));
+            }
             return new Statement(sql.toString(), bound);
         });
+    }
+
+    /**
+     * An INSERT writes GENERATED ALWAYS identity columns only when it says so; with none it
+     * changes nothing. (Native replication's apply writes them directly.)
+     */
+    private static final String OVERRIDING = "OVERRIDING SYSTEM VALUE";
+
+    /**
+     * No UPDATE may write a GENERATED ALWAYS identity column: the row is updated only where such a
+     * column outside the key keeps its value, and the row count shows an update that changed one
+     * (see {@link BatchApplier}). "" when the table has none.
+     */
+    private static String unchangedIdentity(TableSpec spec, List<Integer> nonKey, String newValues) {
+        StringBuilder out = new StringBuilder();
+        for (int i : nonKey) {
+            ColumnSpec c = spec.columns().get(i);
+            if (c.generatedAlways()) {
+                String name = Identifiers.quote(c.name());
+                out.append(out.length() == 0 ? "" : " AND ").append("t.").append(name).append(" IS NOT DISTINCT FROM ").append(newValues).append(name);
+            }
+        }
+        return out.toString();
+    }
+
+    /** Whether an upsert of the table can leave a row unwritten (see {@link #unchangedIdentity}). */
+    static boolean guardsIdentity(TableSpec spec) {
+        return !unchangedIdentity(spec, nonKeyColumns(spec), "x.").isEmpty();
     }
 
     Statement delete(TableSpec spec) {
@@ -105,7 +150,7 @@ final class ApplyStatements {
             int[] all = allColumns(spec);
             StringBuilder sql = new StringBuilder("INSERT INTO ").append(spec.id().quoted()).append(" (");
             appendNames(sql, spec, all, "");
-            sql.append(") SELECT ");
+            sql.append(") ").append(OVERRIDING).append(" SELECT ");
             appendCasts(sql, spec, all);
             sql.append(" FROM ");
             appendUnnest(sql, spec, all);
@@ -113,10 +158,17 @@ final class ApplyStatements {
         });
     }
 
+    /**
+     * One row of a table: a ctid is unique only within one partition, and a partitioned shadow
+     * table holds several.
+     */
+    private static final String ONE_ROW = "(tableoid, ctid)";
+
     /** Deletes one row equal to the old row image (one scalar text parameter per column). */
     Statement deleteOne(TableSpec spec) {
         return cache.computeIfAbsent(List.of("d", spec), k -> new Statement("DELETE FROM " + spec.id().quoted()
-                + " WHERE ctid = (SELECT ctid FROM " + spec.id().quoted() + " WHERE " + rowMatch(spec) + " LIMIT 1)", allColumns(spec)));
+                + " WHERE " + ONE_ROW + " = (SELECT tableoid, ctid FROM " + spec.id().quoted() + " WHERE " + rowMatch(spec) + " LIMIT 1)",
+                allColumns(spec)));
     }
 
     /** Sets every column of one row equal to the old image: new values first, then the old image. */
@@ -127,8 +179,8 @@ final class ApplyStatements {
                 ColumnSpec c = spec.columns().get(i);
                 sql.append(i == 0 ? "" : ", ").append(Identifiers.quote(c.name())).append(" = CAST(? AS ").append(c.type()).append(')');
             }
-            sql.append(" WHERE ctid = (SELECT ctid FROM ").append(spec.id().quoted()).append(" WHERE ").append(rowMatch(spec))
-                    .append(" LIMIT 1)");
+            sql.append(" WHERE ").append(ONE_ROW).append(" = (SELECT tableoid, ctid FROM ").append(spec.id().quoted())
+                    .append(" WHERE ").append(rowMatch(spec)).append(" LIMIT 1)");
             return new Statement(sql.toString(), allColumns(spec));
         });
     }

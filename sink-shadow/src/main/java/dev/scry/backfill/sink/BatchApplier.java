@@ -216,8 +216,8 @@ final class BatchApplier {
      * transactions, a batch otherwise alternates between kinds of change and costs a statement per
      * few rows. The result is the same as applying every change in order when the shadow table has
      * nothing that sees the order of rows being written: no unique index or exclusion constraint
-     * besides the primary key, no foreign key to or from it, no trigger or rule (see
-     * {@link #orderFree}); and when every change of the table in the batch is a full image or a
+     * besides the primary key, and no foreign key, trigger or rule that acts on the pipeline's
+     * writes (see {@link #orderFree}); and when every change of the table in the batch is a full image or a
      * delete in a layout already checked (no unchanged TOAST values to complete, no truncate, no
      * schema change). Deletes go first: a key whose last change is a delete cannot have a later
      * image under another text of the same value (1.0 and 1.00 in a numeric key), because a change
@@ -256,6 +256,13 @@ final class BatchApplier {
         return net;
     }
 
+    /**
+     * Whether nothing on the shadow table (or its partitions) sees the order in which rows are
+     * written. A unique or exclusion index other than the one over the key the rows are written by always does. Foreign keys,
+     * triggers and rules do only where they act: the pipeline's sessions normally run with
+     * {@code session_replication_role = replica} (see {@link ReplicaRole}), where foreign keys
+     * and ordinary triggers and rules do not, and only those enabled ALWAYS or REPLICA fire.
+     */
     private boolean orderFree(Connection c, TableSpec spec) throws SQLException {
         Boolean known = orderFree.get(spec.id());
         if (known != null) {
@@ -263,15 +270,26 @@ final class BatchApplier {
         }
         boolean free;
         try (PreparedStatement ps = c.prepareStatement("""
-                SELECT t.relkind = 'r'
-                   AND NOT EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = t.oid AND (i.indisunique OR i.indisexclusion)
-                                   AND NOT i.indisprimary)
-                   AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE (k.conrelid = t.oid OR k.confrelid = t.oid)
-                                   AND k.contype IN ('f', 'x'))
-                   AND NOT EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = t.oid AND NOT g.tgisinternal)
-                   AND NOT EXISTS (SELECT 1 FROM pg_rewrite r WHERE r.ev_class = t.oid)
+                WITH tree AS (SELECT ?::regclass AS relid UNION SELECT relid FROM pg_partition_tree(?::regclass)),
+                     replica AS (SELECT current_setting('session_replication_role') = 'replica' AS active)
+                SELECT t.relkind IN ('r', 'p')
+                   AND NOT EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid IN (SELECT relid FROM tree)
+                                   AND (i.indisunique OR i.indisexclusion)
+                                   AND NOT (i.indisunique AND i.indexprs IS NULL AND i.indpred IS NULL
+                                            AND ARRAY(SELECT a.attname::text FROM unnest(i.indkey[0:i.indnkeyatts - 1]) AS u(attnum)
+                                                      JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = u.attnum ORDER BY 1)
+                                                = ARRAY(SELECT unnest(?::text[]) ORDER BY 1)))
+                   AND ((SELECT active FROM replica) OR NOT EXISTS (SELECT 1 FROM pg_constraint k
+                        WHERE (k.conrelid IN (SELECT relid FROM tree) OR k.confrelid IN (SELECT relid FROM tree)) AND k.contype = 'f'))
+                   AND NOT EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid IN (SELECT relid FROM tree) AND NOT g.tgisinternal
+                                   AND g.tgenabled <> 'D' AND (NOT (SELECT active FROM replica) OR g.tgenabled IN ('A', 'R')))
+                   AND NOT EXISTS (SELECT 1 FROM pg_rewrite r WHERE r.ev_class IN (SELECT relid FROM tree) AND r.ev_enabled <> 'D'
+                                   AND (NOT (SELECT active FROM replica) OR r.ev_enabled IN ('A', 'R')))
                 FROM pg_class t WHERE t.oid = ?::regclass""")) {
             ps.setString(1, spec.id().quoted());
+            ps.setString(2, spec.id().quoted());
+            ps.setArray(3, c.createArrayOf("text", spec.primaryKey().toArray()));
+            ps.setString(4, spec.id().quoted());
             try (java.sql.ResultSet rs = ps.executeQuery()) {
                 free = rs.next() && rs.getBoolean(1);
             }
@@ -460,6 +478,11 @@ final class BatchApplier {
                 ps.setArray(p + 1, array);
             }
             int changed = ps.executeUpdate();
+            if (run.kind == Kind.UPSERT && changed != rows.size() && ApplyStatements.guardsIdentity(run.spec)) {
+                throw new PipelineFailure("an update on " + run.spec.id() + " changed the value of a GENERATED ALWAYS identity column"
+                        + " outside its key, which PostgreSQL lets no UPDATE write on the shadow; alter that column on the shadow to"
+                        + " GENERATED BY DEFAULT (ALTER TABLE ... ALTER COLUMN ... SET GENERATED BY DEFAULT), then run `resume`");
+            }
             if (run.kind == Kind.PARTIAL_UPDATE && changed != rows.size()) {
                 throw new PipelineFailure("an update on " + run.spec.id() + " left some values unsent (unchanged TOAST) but "
                         + (rows.size() - changed) + " of its rows are missing on the shadow, so their values cannot be completed;"

@@ -21,30 +21,32 @@ import dev.scry.backfill.model.TableId;
 import dev.scry.backfill.model.TableSpec;
 
 /**
- * Makes each shadow table match its source table: creates missing ones with the source's exact
- * column types, nullability and primary key, and refuses existing ones that could not hold the
- * source's rows. The shadow gets no defaults, constraints or triggers beyond the key: its rows
- * only ever come from the pipeline.
+ * Checks that each existing shadow table can hold its source table's rows (columns, types, a
+ * key over the columns the source keys its changes by) and refuses, naming the fix, those that
+ * cannot; reads the shadow tables as they are for the sink; follows the column changes the
+ * stream brings. The rest of the shadow's schema comes from {@link dev.scry.backfill.sink.schema.SchemaSync};
+ * {@link #ensureTables} creates bare tables where there is no source catalog to read (the sink's tests).
  */
 public final class ShadowSchema {
 
     private static final Logger LOG = LoggerFactory.getLogger(ShadowSchema.class);
 
     private static final String COLUMNS_SQL = """
-            SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull
+            SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, a.attidentity = 'a'
             FROM pg_attribute a
             JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
             WHERE n.nspname = ? AND c.relname = ? AND a.attnum > 0 AND NOT a.attisdropped
             ORDER BY a.attnum""";
 
-    private static final String PRIMARY_KEY_SQL = """
-            SELECT a.attname
+    // Unique indexes over plain columns, the primary key first: any of them can key the sink's rows.
+    private static final String KEYS_SQL = """
+            SELECT i.indisprimary,
+                   ARRAY(SELECT a.attname FROM unnest(i.indkey[0:i.indnkeyatts - 1]) WITH ORDINALITY AS k(attnum, ord)
+                         JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum ORDER BY k.ord)::text[]
             FROM pg_index i
             JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-            CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
-            JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
-            WHERE n.nspname = ? AND c.relname = ? AND i.indisprimary
-            ORDER BY k.ord""";
+            WHERE n.nspname = ? AND c.relname = ? AND i.indisunique AND i.indexprs IS NULL AND i.indpred IS NULL
+            ORDER BY NOT i.indisprimary, i.indexrelid""";
 
     private ShadowSchema() {
     }
@@ -61,7 +63,7 @@ public final class ShadowSchema {
         for (TableSpec spec : specs) {
             List<ColumnSpec> existing = columns(c, spec.id());
             if (!existing.isEmpty()) {
-                checkCompatible(spec, existing, primaryKey(c, spec.id()), following);
+                checkCompatible(spec, existing, keys(c, spec.id()), following);
             }
         }
     }
@@ -80,7 +82,7 @@ public final class ShadowSchema {
                 outcome.put(spec.id(), Outcome.CREATED);
             }
             else {
-                checkCompatible(spec, existing, primaryKey(c, spec.id()), following);
+                checkCompatible(spec, existing, keys(c, spec.id()), following);
                 outcome.put(spec.id(), Outcome.MATCHES);
             }
         }
@@ -150,7 +152,11 @@ public final class ShadowSchema {
     /** The shadow table with its own primary key (empty without one), or empty when the table is missing. */
     public static java.util.Optional<TableSpec> describe(Connection c, TableId table) throws SQLException {
         List<ColumnSpec> columns = columns(c, table);
-        return columns.isEmpty() ? java.util.Optional.empty() : java.util.Optional.of(new TableSpec(table, columns, primaryKey(c, table)));
+        if (columns.isEmpty()) {
+            return java.util.Optional.empty();
+        }
+        Keys keys = keys(c, table);
+        return java.util.Optional.of(new TableSpec(table, columns, keys.primary() ? keys.unique().get(0) : List.of()));
     }
 
     /**
@@ -189,11 +195,15 @@ public final class ShadowSchema {
         }
     }
 
-    private static void checkCompatible(TableSpec spec, List<ColumnSpec> existing, List<String> shadowKey, boolean following) {
-        if (!shadowKey.equals(spec.primaryKey())) {
-            throw new SetupException("shadow table " + spec.id() + " has primary key " + shadowKey + " but the source's "
-                    + (spec.hasPrimaryKey() ? "key is " + spec.primaryKey() : "table has none (REPLICA IDENTITY FULL)")
-                    + "; give the shadow table the same primary key or drop it so it is recreated");
+    private static void checkCompatible(TableSpec spec, List<ColumnSpec> existing, Keys keys, boolean following) {
+        if (!spec.hasPrimaryKey() && keys.primary()) {
+            throw new SetupException("shadow table " + spec.id() + " has primary key " + keys.unique().get(0) + " but the source's"
+                    + " table has none (REPLICA IDENTITY FULL); drop the shadow table's key or the table so it is recreated");
+        }
+        if (spec.hasPrimaryKey() && keys.unique().stream().noneMatch(k -> new java.util.HashSet<>(k).equals(new java.util.HashSet<>(spec.primaryKey())))) {
+            throw new SetupException("shadow table " + spec.id() + " has " + (keys.unique().isEmpty() ? "no primary key"
+                    : "keys " + keys.unique()) + " but the source keys its rows by " + spec.primaryKey()
+                    + "; give the shadow table a primary key (or unique index) on those columns or drop it so it is recreated");
         }
         if (following) {
             if (!existing.stream().map(ColumnSpec::type).toList().equals(spec.columns().stream().map(ColumnSpec::type).toList())
@@ -234,8 +244,8 @@ public final class ShadowSchema {
             ps.setString(2, table.name());
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    // The shadow side only needs name, declared type and nullability.
-                    out.add(new ColumnSpec(rs.getString(1), rs.getString(2), rs.getBoolean(3), rs.getString(2), false));
+                    // The shadow side only needs name, declared type, nullability and identity.
+                    out.add(new ColumnSpec(rs.getString(1), rs.getString(2), rs.getBoolean(3), rs.getString(2), false, rs.getBoolean(4)));
                 }
             }
         }
@@ -243,24 +253,52 @@ public final class ShadowSchema {
     }
 
     /**
-     * The shadow table's primary key; a key the snapshot took off for its load (and builds again
-     * once the rows are in) counts as the table's.
+     * The shadow table's keys: whether it has a primary key, and the columns of each unique index
+     * over plain columns, the primary key first. Keys the snapshot builds after the load (still in
+     * its journal) count as the table's.
      */
-    private static List<String> primaryKey(Connection c, TableId table) throws SQLException {
-        java.util.Optional<List<String>> deferred = dev.scry.backfill.checkpoint.SnapshotJournal.deferredKey(c, table);
-        if (deferred.isPresent()) {
-            return deferred.get();
+    private record Keys(boolean primary, List<List<String>> unique) {
+    }
+
+    private static Keys keys(Connection c, TableId table) throws SQLException {
+        List<List<String>> unique = new ArrayList<>();
+        boolean primary = false;
+        java.util.Optional<List<String>> deferredPrimary = dev.scry.backfill.checkpoint.SnapshotJournal.deferredPrimaryKey(c, table);
+        if (deferredPrimary.isPresent()) {
+            primary = true;
         }
-        List<String> out = new ArrayList<>();
-        try (PreparedStatement ps = c.prepareStatement(PRIMARY_KEY_SQL)) {
+        unique.addAll(dev.scry.backfill.checkpoint.SnapshotJournal.deferredKeys(c, table));
+        try (PreparedStatement ps = c.prepareStatement(KEYS_SQL)) {
             ps.setString(1, table.schema());
             ps.setString(2, table.name());
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    out.add(rs.getString(1));
+                    List<String> columns = List.of((String[]) rs.getArray(2).getArray());
+                    if (rs.getBoolean(1)) {
+                        primary = true;
+                        unique.add(0, columns);
+                    }
+                    else {
+                        unique.add(columns);
+                    }
                 }
             }
         }
-        return out;
+        return new Keys(primary, unique);
+    }
+
+    /**
+     * The statement that empties a shadow table: TRUNCATE, or DELETE where another table's foreign
+     * key references it (TRUNCATE refuses that; DELETE does not check it in the replica role the
+     * pipeline's sessions run in).
+     */
+    public static String emptying(Connection c, TableId table) throws SQLException {
+        try (java.sql.PreparedStatement ps = c.prepareStatement("SELECT EXISTS (SELECT 1 FROM pg_constraint WHERE contype = 'f'"
+                + " AND confrelid = ?::regclass AND conrelid <> confrelid)")) {
+            ps.setString(1, table.quoted());
+            try (java.sql.ResultSet rs = ps.executeQuery()) {
+                return (rs.next() && rs.getBoolean(1) ? "DELETE FROM " : "TRUNCATE ") + table.quoted();
+            }
+        }
     }
 }

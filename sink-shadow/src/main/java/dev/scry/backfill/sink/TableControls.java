@@ -68,8 +68,15 @@ final class TableControls {
             TableId t = control.table();
             Map<String, Object> d = control.details();
             switch (control.action()) {
-                case COPY_STARTED -> states.copyStarted(c, t, String.valueOf(d.get("mode")),
-                        d.get("estimate") instanceof Number n ? n.longValue() : null, Boolean.TRUE.equals(d.get("continued")));
+                case COPY_STARTED -> {
+                    if (Boolean.TRUE.equals(d.get("empty"))) {
+                        try (java.sql.Statement st = c.createStatement()) {
+                            st.execute(ShadowSchema.emptying(c, t));
+                        }
+                    }
+                    states.copyStarted(c, t, String.valueOf(d.get("mode")), d.get("estimate") instanceof Number n ? n.longValue() : null,
+                            Boolean.TRUE.equals(d.get("continued")));
+                }
                 case CHUNK_COPIED -> states.chunkCopied(c, t, cursor(d.get("cursor")), d.get("rows") instanceof Number n ? n.longValue() : 0);
                 case COPY_FINISHED -> states.copyFinished(c, t);
                 case PAUSED -> {

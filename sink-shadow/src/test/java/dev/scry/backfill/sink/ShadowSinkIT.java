@@ -228,13 +228,60 @@ class ShadowSinkIT {
         assertThat(rows(table)).containsExactly("(1,z)", "(2,x)");
     }
 
-    private static ShadowSink sinkFor(TableSpec spec) throws SQLException {
-        try (Connection c = db.shadow()) {
+    @Test
+    void inTheReplicaRoleForeignKeysAndOrdinaryTriggersKeepTheNetEffectButAnAlwaysTriggerSeesSourceOrder() throws Exception {
+        TableId table = new TableId("public", "quiet_t");
+        TableSpec spec = new TableSpec(table, List.of(new ColumnSpec("id", "integer", true, "int4", false),
+                new ColumnSpec("v", "text", false, "text", false)), List.of("id"));
+        List<String> columns = List.of("id", "v");
+        try (Connection c = db.shadow(); Statement st = c.createStatement()) {
             ShadowSchema.ensureTables(c, List.of(spec), false);
+            st.execute("CREATE TABLE quiet_log (op text, id int, v text)");
+            st.execute("CREATE TABLE quiet_ref (id int PRIMARY KEY REFERENCES quiet_t (id))");
+            st.execute("CREATE FUNCTION quiet_seen() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+                    + " INSERT INTO quiet_log SELECT TG_OP, (CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END).*; RETURN NULL; END $$");
+            st.execute("CREATE TRIGGER quiet_seen AFTER INSERT OR UPDATE OR DELETE ON quiet_t FOR EACH ROW EXECUTE FUNCTION quiet_seen()");
+        }
+        try (ShadowSink own = sinkFor(spec, ReplicaRole.OPTIONS)) {
+            apply(own, row(table, columns, Op.INSERT, "1", "a"), row(table, columns, Op.INSERT, "2", "b"));
+            apply(own, row(table, columns, Op.UPDATE, "2", "b2"), delete(table, "2"), row(table, columns, Op.UPDATE, "1", "a2"));
+            assertThat(rows(table)).containsExactly("(1,a2)");
+            // Neither the trigger nor the foreign key acted, and the update of key 2 was never written:
+            // one update (key 1's) reached the table, as the batch's net effect. The server publishes a
+            // transaction's counts together, once the backend is idle.
+            assertThat(shadowLong("SELECT count(*) FROM quiet_log")).isZero();
+            long deleted = -1;
+            for (long deadline = System.nanoTime() + 30_000_000_000L; System.nanoTime() < deadline && deleted < 1; ) {
+                deleted = shadowLong("SELECT n_tup_del FROM pg_stat_user_tables WHERE relid = 'public.quiet_t'::regclass");
+                Thread.onSpinWait();
+            }
+            assertThat(shadowLong("SELECT n_tup_upd FROM pg_stat_user_tables WHERE relid = 'public.quiet_t'::regclass")).isEqualTo(1);
+            try (Connection c = db.shadow(); Statement st = c.createStatement()) {
+                st.execute("ALTER TABLE quiet_t ENABLE ALWAYS TRIGGER quiet_seen");
+            }
+        }
+        try (ShadowSink own = sinkFor(spec, ReplicaRole.OPTIONS)) {
+            apply(own, row(table, columns, Op.INSERT, "2", "c"), row(table, columns, Op.UPDATE, "2", "c2"), delete(table, "2"));
+        }
+
+        // An ALWAYS trigger fires as on a native subscriber, and sees every change in source order.
+        assertThat(shadowLong("SELECT count(*) FROM quiet_log WHERE op = 'UPDATE' AND id = 2 AND v = 'c2'")).isEqualTo(1);
+        assertThat(rows(table)).containsExactly("(1,a2)");
+    }
+
+    private static ShadowSink sinkFor(TableSpec spec) throws SQLException {
+        return sinkFor(spec, null);
+    }
+
+    private static ShadowSink sinkFor(TableSpec spec, String options) throws SQLException {
+        try (Connection c = db.shadow()) {
+            if (ShadowSchema.describe(c, spec.id()).isEmpty()) {
+                ShadowSchema.ensureTables(c, List.of(spec), false);
+            }
         }
         var server = db.shadowServer();
         return new ShadowSink(new SinkSettings(db.name(), "slot_" + spec.id().name(),
-                new ConnectionSettings(server.host(), server.port(), db.name(), server.user(), server.password()),
+                new ConnectionSettings(server.host(), server.port(), db.name(), server.user(), server.password()).withOptions(options),
                 new RetryPolicy(Duration.ofMillis(50), Duration.ofMillis(200), Duration.ofSeconds(2))), Map.of(spec.id(), spec),
                 SourceSchema.NONE);
     }

@@ -64,9 +64,11 @@ import dev.scry.backfill.transform.TransformChain;
  * continues under another exported snapshot, later in the stream ({@link #continueRun}), and the
  * stream skips the changes already in the parts copied then (the snapshot overlap).
  *
- * <p>Shadow tables whose primary key is their only index get it after their rows are in (see
- * {@link SnapshotJournal#deferPrimaryKey}): a sorted build costs the shadow half of what keeping
- * the index up row by row does.
+ * <p>The shadow's post-data (keys, indexes, constraints, triggers: see the schema sync) waits in
+ * the journal until the rows it needs are in, and the workers build it between parts, as
+ * pg_restore does: a sorted build costs the shadow far less than keeping an index up row by row,
+ * and a foreign key is checked once, after both its tables are loaded. Streaming starts only
+ * once all of it is built (the apply needs the keys).
  */
 public final class CopySnapshot {
 
@@ -118,25 +120,21 @@ public final class CopySnapshot {
             String exported = created[1];
             List<TableCopy.Part> parts;
             try (Connection src = open(source, "source")) {
-                parts = PartPlanner.plan(src, bySizeDescending(), chunkBytes);
+                parts = PartPlanner.plan(src, bySizeDescending(src), chunkBytes);
             }
-            int deferred = 0;
+            int deferred;
             try (Connection c = open(shadow, "shadow")) {
                 c.setAutoCommit(false);
                 journal.plan(c, parts.stream().map(p -> new SnapshotJournal.Part(p.id(), p.table().id(), p.kind(), p.from(), p.to(),
                         PartPlanner.columns(p.table()), null, 0)).toList());
                 // The position the copy is consistent with, so that a continued snapshot knows it.
                 checkpoints.write(c, slot, new SourcePosition(Phase.SNAPSHOT, consistentPoint, PgOutputSource.offsetAt(consistentPoint)), Map.of());
-                for (TableSpec table : tables) {
-                    if (journal.deferPrimaryKey(c, table.id())) {
-                        deferred++;
-                    }
-                }
+                deferred = journal.deferred(c).size();
                 c.commit();
             }
             LOG.info("created replication slot {} at {}; copying {} table(s) in {} part(s) under its exported snapshot {}{}", slot,
                     consistentPoint, tables.size(), parts.size(), exported,
-                    deferred == 0 ? "" : "; " + deferred + " primary key(s) built after their table's rows are in");
+                    deferred == 0 ? "" : "; " + deferred + " key(s), index(es), constraint(s) and trigger(s) built once their rows are in");
             if (!copyAll(exported, consistentPoint, parts)) {
                 return null;
             }
@@ -175,12 +173,6 @@ public final class CopySnapshot {
                 journal.uncopied(c, table);
                 checkpoints.addCounts(c, Map.of(table, new TableCounts(-rows, 0, 0, 0, 0)));
             }
-            // Tables whose every part was in before the interruption get their key now.
-            for (TableId table : byId.keySet()) {
-                if (planned.stream().noneMatch(p -> p.table().equals(table) && !p.copied()) && !whole.contains(table)) {
-                    journal.restorePrimaryKey(c, table);
-                }
-            }
             c.commit();
             planned = journal.parts(c);
             c.commit();
@@ -194,6 +186,9 @@ public final class CopySnapshot {
         long done = planned.size() - missing.size();
         if (missing.isEmpty()) {
             LOG.info("continuing the interrupted snapshot: all {} part(s) were copied", planned.size());
+            if (!copyAll(null, consistentPoint, missing)) {
+                return null;
+            }
             return complete(consistentPoint, overlapUntil(consistentPoint, planned));
         }
         try (Connection replication = openReplication()) {
@@ -274,14 +269,12 @@ public final class CopySnapshot {
         return last;
     }
 
-    /** Builds the keys still deferred and commits the checkpoint that starts streaming at {@code consistentPoint}. */
+    /** Builds whatever post-data is still deferred and commits the checkpoint that starts streaming at {@code consistentPoint}. */
     private Lsn complete(Lsn consistentPoint, Lsn overlapUntil) throws SQLException {
         try (Connection c = open(shadow, "shadow")) {
             c.setAutoCommit(false);
-            for (TableSpec table : tables) {
-                if (journal.restorePrimaryKey(c, table.id())) {
-                    c.commit();
-                }
+            for (SnapshotJournal.Deferred d : journal.deferred(c)) {
+                build(c, d);
             }
             Map<String, Object> offset = new LinkedHashMap<>(PgOutputSource.offsetAt(consistentPoint));
             if (overlapUntil != null) {
@@ -292,6 +285,38 @@ public final class CopySnapshot {
         }
         LOG.info("snapshot complete; streaming starts at the slot's consistent point {}", consistentPoint);
         return consistentPoint;
+    }
+
+    /**
+     * Builds one deferred object and commits it with its journal entry. Two builds at once may
+     * deadlock on the tables they share (a foreign key and its referenced table's index): the
+     * one PostgreSQL picks is tried again.
+     */
+    private void build(Connection dst, SnapshotJournal.Deferred d) throws SQLException {
+        long started = System.nanoTime();
+        for (int attempt = 1; ; attempt++) {
+            try {
+                journal.build(dst, d);
+                dst.commit();
+                break;
+            }
+            catch (SQLException e) {
+                dst.rollback();
+                if ("40P01".equals(e.getSQLState()) && attempt < 5) {
+                    continue;
+                }
+                throw new PipelineFailure("cannot build " + d.key() + " on the shadow after the load: "
+                        + dev.scry.backfill.error.SqlErrors.describe(e) + "; it waits in the snapshot journal: fix the cause on the"
+                        + " shadow and run `resume`", e);
+            }
+        }
+        long ms = (System.nanoTime() - started) / 1_000_000;
+        if (d.kind().equals("primary-key")) {
+            LOG.info("built the primary key of {} in {} ms ({})", d.table(), ms, d.key());
+        }
+        else {
+            LOG.info("built {} in {} ms", d.key(), ms);
+        }
     }
 
     /** Creates a slot on the replication connection; its snapshot stays importable until the connection runs anything else. */
@@ -310,12 +335,20 @@ public final class CopySnapshot {
         }
     }
 
-    /** Copies the parts with the workers, each under the exported snapshot, whose rows are at {@code at}. */
+    /**
+     * Copies the parts with the workers, each under the exported snapshot (rows at {@code at}),
+     * and builds the deferred post-data as the rows it needs come in.
+     */
     private boolean copyAll(String exported, Lsn at, List<TableCopy.Part> parts) throws SQLException, InterruptedException {
         ConcurrentLinkedQueue<TableCopy.Part> queue = new ConcurrentLinkedQueue<>(parts);
         Map<TableId, AtomicInteger> remaining = new ConcurrentHashMap<>();
         parts.forEach(p -> remaining.computeIfAbsent(p.table().id(), t -> new AtomicInteger()).incrementAndGet());
-        int workers = Math.min(parallelism, Math.max(1, queue.size()));
+        PostData post;
+        try (Connection c = open(shadow, "shadow")) {
+            post = new PostData(journal.deferred(c), remaining.keySet());
+        }
+        AtomicInteger inFlight = new AtomicInteger();
+        int workers = parallelism;
         ExecutorService pool = Executors.newFixedThreadPool(workers, r -> {
             Thread t = new Thread(r, "snapshot-copy");
             t.setDaemon(true);
@@ -325,7 +358,7 @@ public final class CopySnapshot {
             List<Future<Void>> futures = new ArrayList<>();
             for (int i = 0; i < workers; i++) {
                 futures.add(pool.submit(() -> {
-                    copyParts(exported, at, queue, remaining);
+                    work(exported, at, queue, remaining, post, inFlight);
                     return null;
                 }));
             }
@@ -335,6 +368,7 @@ public final class CopySnapshot {
                 }
                 catch (ExecutionException e) {
                     stop.set(true);
+                    post.wake();
                     Throwable cause = e.getCause();
                     if (cause instanceof SQLException s) {
                         throw s;
@@ -357,50 +391,117 @@ public final class CopySnapshot {
     }
 
     /**
-     * One worker: one source transaction under the exported snapshot, one shadow transaction per
-     * part (its rows and its journal entry). The worker that commits a table's last part builds
-     * the table's deferred key, while the others go on copying.
+     * One worker: builds whatever post-data is ready, else copies the next part (one source
+     * transaction under the exported snapshot, opened at its first part; one shadow transaction
+     * per part, its rows and its journal entry), else waits for another worker to load a table or
+     * build an object; stops when neither parts nor post-data are left that it could take.
      */
-    private void copyParts(String exported, Lsn at, ConcurrentLinkedQueue<TableCopy.Part> queue, Map<TableId, AtomicInteger> remaining)
-            throws SQLException {
-        try (Connection src = open(source, "source"); Connection dst = open(shadow, "shadow")) {
-            src.setAutoCommit(false);
+    private void work(String exported, Lsn at, ConcurrentLinkedQueue<TableCopy.Part> queue, Map<TableId, AtomicInteger> remaining,
+                      PostData post, AtomicInteger inFlight) throws SQLException, InterruptedException {
+        Connection src = null;
+        try (Connection dst = open(shadow, "shadow")) {
             dst.setAutoCommit(false);
-            try (Statement st = src.createStatement()) {
-                st.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
-                st.execute("SET TRANSACTION SNAPSHOT " + Identifiers.literal(exported));
-            }
-            TableCopy.Part part;
-            while (!stop.get() && (part = queue.poll()) != null) {
-                TableSpec table = part.table();
-                TableCopy.Copied copied = TableCopy.copy(src, dst, part, chain, throttle, stop::get,
-                        n -> progress.add(Map.of(table.id(), new TableCounts(n, 0, 0, 0, 0))));
-                long rows = copied.rows();
-                if (rows < 0) {
-                    dst.rollback();
-                    return;
+            while (!stop.get()) {
+                Optional<SnapshotJournal.Deferred> ready = post.next();
+                if (ready.isPresent()) {
+                    try {
+                        build(dst, ready.get());
+                        post.built(ready.get());
+                    }
+                    catch (RuntimeException | SQLException e) {
+                        post.failed(ready.get());
+                        throw e;
+                    }
+                    continue;
                 }
-                checkpoints.addCounts(dst, Map.of(table.id(), new TableCounts(rows, 0, 0, 0, 0)));
-                journal.copied(dst, part.id(), at, rows);
-                dst.commit();
-                LOG.info("copied {} rows of {}{} (COPY in {})", rows, table.id(), part.describe(), copied.format());
-                if (remaining.get(table.id()).decrementAndGet() == 0) {
-                    long started = System.nanoTime();
-                    if (journal.restorePrimaryKey(dst, table.id())) {
-                        dst.commit();
-                        LOG.info("built the primary key of {} in {} ms", table.id(), (System.nanoTime() - started) / 1_000_000);
+                inFlight.incrementAndGet();
+                TableCopy.Part part = queue.poll();
+                if (part == null) {
+                    inFlight.decrementAndGet();
+                    if (post.isEmpty() || (inFlight.get() == 0 && !post.anyBuilding())) {
+                        // Nothing left that another worker could change: what is still deferred
+                        // (if anything) is built by complete().
+                        post.wake();
+                        return;
+                    }
+                    post.await(200);
+                    continue;
+                }
+                try {
+                    if (src == null) {
+                        src = openUnder(exported);
+                    }
+                    if (!copyPart(src, dst, part, at)) {
+                        return;
                     }
                 }
+                finally {
+                    inFlight.decrementAndGet();
+                }
+                if (remaining.get(part.table().id()).decrementAndGet() == 0) {
+                    post.loaded(part.table().id());
+                }
             }
-            src.rollback();
+        }
+        finally {
+            if (src != null) {
+                src.rollback();
+                src.close();
+            }
         }
     }
 
-    /** Largest first, so that the long copies start early and the workers finish together. */
-    private List<TableSpec> bySizeDescending() {
+    /** A source connection in a read-only transaction under the exported snapshot. */
+    private Connection openUnder(String exported) throws SQLException {
+        Connection src = open(source, "source");
+        src.setAutoCommit(false);
+        try (Statement st = src.createStatement()) {
+            st.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+            st.execute("SET TRANSACTION SNAPSHOT " + Identifiers.literal(exported));
+        }
+        return src;
+    }
+
+    /** Copies one part and commits it with its journal entry; false when stopped part-way. */
+    private boolean copyPart(Connection src, Connection dst, TableCopy.Part part, Lsn at) throws SQLException {
+        TableSpec table = part.table();
+        TableCopy.Copied copied = TableCopy.copy(src, dst, part, chain, throttle, stop::get,
+                n -> progress.add(Map.of(table.id(), new TableCounts(n, 0, 0, 0, 0))));
+        long rows = copied.rows();
+        if (rows < 0) {
+            dst.rollback();
+            return false;
+        }
+        checkpoints.addCounts(dst, Map.of(table.id(), new TableCounts(rows, 0, 0, 0, 0)));
+        journal.copied(dst, part.id(), at, rows);
+        dst.commit();
+        LOG.info("copied {} rows of {}{} (COPY in {})", rows, table.id(), part.describe(), copied.format());
+        return true;
+    }
+
+    /**
+     * Largest first, in bytes on the source (TOAST included, a partitioned table's partitions added up), so that
+     * the long copies start early and the workers finish together; the planner's row estimate
+     * where the size cannot be read.
+     */
+    private List<TableSpec> bySizeDescending(Connection src) throws SQLException {
+        Map<TableId, Long> bytes = new java.util.HashMap<>();
+        try (PreparedStatement ps = src.prepareStatement("""
+                SELECT coalesce(sum(pg_table_size(t.relid)), pg_table_size(?::regclass))
+                FROM pg_partition_tree(?::regclass) t""")) {
+            for (TableSpec table : tables) {
+                ps.setString(1, table.id().quoted());
+                ps.setString(2, table.id().quoted());
+                try (ResultSet rs = ps.executeQuery()) {
+                    if (rs.next()) {
+                        bytes.put(table.id(), rs.getLong(1));
+                    }
+                }
+            }
+        }
         Map<TableId, Long> estimates = progress.estimates();
         List<TableSpec> sorted = new ArrayList<>(tables);
-        sorted.sort(Comparator.comparingLong((TableSpec t) -> estimates.getOrDefault(t.id(), 0L)).reversed());
+        sorted.sort(Comparator.comparingLong((TableSpec t) -> bytes.getOrDefault(t.id(), estimates.getOrDefault(t.id(), 0L))).reversed());
         return sorted;
     }
 

@@ -114,11 +114,17 @@ public final class SnapshotPlan {
         shadow.setAutoCommit(false);
         try {
             if (decision == Decision.RESTART) {
-                try (var st = shadow.createStatement()) {
-                    for (TableId table : tables) {
-                        if (exists(shadow, table)) {
-                            st.execute("TRUNCATE " + table.quoted());
-                        }
+                // In one statement: foreign keys between the tables, built by the interrupted
+                // load, refuse a TRUNCATE of one without the others.
+                List<String> existing = new java.util.ArrayList<>();
+                for (TableId table : tables) {
+                    if (exists(shadow, table)) {
+                        existing.add(table.quoted());
+                    }
+                }
+                if (!existing.isEmpty()) {
+                    try (var st = shadow.createStatement()) {
+                        st.execute("TRUNCATE " + String.join(", ", existing));
                     }
                 }
             }

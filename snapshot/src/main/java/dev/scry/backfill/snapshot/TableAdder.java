@@ -22,6 +22,11 @@ import dev.scry.backfill.model.Lsn;
 import dev.scry.backfill.model.SourcePosition;
 import dev.scry.backfill.model.TableId;
 import dev.scry.backfill.model.TableSpec;
+import dev.scry.backfill.sink.schema.SchemaDiff;
+import dev.scry.backfill.sink.schema.SchemaPlan;
+import dev.scry.backfill.sink.schema.SchemaScope;
+import dev.scry.backfill.sink.schema.SchemaSettings;
+import dev.scry.backfill.sink.schema.SchemaSync;
 import dev.scry.backfill.sink.ShadowSchema;
 import dev.scry.backfill.sink.ShadowTypes;
 import dev.scry.backfill.source.PgOutputSource;
@@ -53,10 +58,12 @@ public final class TableAdder {
     private final CheckpointStore checkpoints;
     private final dev.scry.backfill.throttle.Throttle throttle;
     private final dev.scry.backfill.transform.TransformChain chain;
+    private final SchemaSettings schema;
 
     public TableAdder(ConnectionSettings source, ConnectionSettings shadow, String publication, CheckpointStore checkpoints,
-                      dev.scry.backfill.throttle.Throttle throttle, dev.scry.backfill.transform.TransformChain chain) {
+                      dev.scry.backfill.throttle.Throttle throttle, dev.scry.backfill.transform.TransformChain chain, SchemaSettings schema) {
         this.chain = chain;
+        this.schema = schema;
         this.source = source;
         this.shadow = shadow;
         this.publication = publication;
@@ -128,10 +135,8 @@ public final class TableAdder {
      */
     private OptionalLong copyUnderLock(TableSpec spec, boolean publish, Record record, Runnable beforeSourceCommit) throws SQLException {
         try (Connection src = open(source, "source"); Connection dst = open(shadow, "shadow")) {
-            SourceCatalog.Relation relation = new SourceCatalog(src).relation(spec.id()).orElseThrow(() -> new SQLException(
-                    "table " + spec.id() + " disappeared from the source"));
-            ShadowTypes.ensure(src, dst, Map.of(relation.oid(), chain.columnsKeepingType(spec)));
-            ShadowSchema.ensureTables(dst, List.of(chain.shape(spec)), false);
+            // A new table is small: its keys, indexes and constraints are created with it.
+            createOnShadow(src, dst, spec);
             src.setAutoCommit(false);
             dst.setAutoCommit(false);
             try {
@@ -151,7 +156,7 @@ public final class TableAdder {
                 }
                 try (Statement st = dst.createStatement()) {
                     // Left over from an attempt whose source transaction did not commit, or the rows to replace.
-                    st.execute("TRUNCATE " + spec.id().quoted());
+                    st.execute(ShadowSchema.emptying(dst, spec.id()));
                 }
                 long rows = TableCopy.copy(src, dst, TableCopy.Part.whole(spec), chain, throttle, () -> false, n -> { }).rows();
                 record.write(dst, at, rows);
@@ -172,6 +177,32 @@ public final class TableAdder {
                 throw e;
             }
         }
+    }
+
+    /**
+     * Creates the table on the shadow as the source has it (with its keys, indexes, constraints
+     * and the types they use), or checks the one there; commits on its own. A table copied by
+     * chunks while streaming ({@link ChunkedCopy}) is prepared this way too.
+     */
+    public void prepareShadow(TableSpec spec) throws SQLException {
+        try (Connection src = open(source, "source"); Connection dst = open(shadow, "shadow")) {
+            createOnShadow(src, dst, spec);
+        }
+    }
+
+    private void createOnShadow(Connection src, Connection dst, TableSpec spec) throws SQLException {
+        SourceCatalog.Relation relation = new SourceCatalog(src).relation(spec.id()).orElseThrow(() -> new SQLException(
+                "table " + spec.id() + " disappeared from the source"));
+        ShadowTypes.ensure(src, dst, Map.of(relation.oid(), chain.columnsKeepingType(spec)));
+        SchemaPlan plan = new SchemaSync(new SchemaScope(List.of(spec.id()), List.of(), new TransformShaping(chain, List.of(spec)), schema))
+                .plan(src, dst);
+        SchemaDiff diff = plan.diff();
+        diff.refuseDifferences();
+        ShadowTypes.ensureTypes(src, dst, plan.source().types());
+        dst.setAutoCommit(false);
+        SchemaSync.create(dst, diff.missing());
+        dst.commit();
+        dst.setAutoCommit(true);
     }
 
     private static Connection open(ConnectionSettings where, String role) throws SQLException {

@@ -59,14 +59,14 @@ public abstract class ColumnTransform implements Transform {
         return name;
     }
 
+    /** The columns of {@code table} this transform rewrites (known once it has shaped the table). */
+    Set<String> targets(TableId table) {
+        return targets.getOrDefault(table, Set.of());
+    }
+
     /** Tables with at least one column this transform rewrites. */
     Set<TableId> touched() {
         return targets.keySet();
-    }
-
-    /** The columns of a table this transform rewrites. */
-    Set<String> targets(TableId table) {
-        return targets.getOrDefault(table, Set.of());
     }
 
     /**

@@ -204,6 +204,25 @@ public final class TransformChain {
         return out;
     }
 
+    /**
+     * The columns of {@code table} that column transforms rewrite, each with the type of the last
+     * one that does ({@code hash}, {@code mask}...).
+     */
+    public Map<String, String> rewrittenColumns(TableId table) {
+        Map<String, String> out = new java.util.HashMap<>();
+        for (Transform t : steps) {
+            if (t instanceof ColumnTransform c) {
+                c.targets(table).forEach(column -> out.put(column, c.name()));
+            }
+        }
+        return out;
+    }
+
+    /** Whether some step is a custom transform that is not a column transform: it may change any value. */
+    public boolean hasOpaqueSteps() {
+        return steps.stream().anyMatch(t -> !(t instanceof ColumnTransform) && !(t instanceof DropColumns) && !(t instanceof FilterRows));
+    }
+
     /** Tables a filter-rows applies to. */
     public Set<TableId> filteredTables() {
         Set<TableId> out = new HashSet<>();

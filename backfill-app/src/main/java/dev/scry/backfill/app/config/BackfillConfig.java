@@ -8,6 +8,7 @@ import dev.scry.backfill.model.TableId;
 import dev.scry.backfill.model.TableSelector;
 import dev.scry.backfill.sink.RetryPolicy;
 import dev.scry.backfill.sink.SinkSettings;
+import dev.scry.backfill.sink.schema.SchemaSettings;
 import dev.scry.backfill.snapshot.SnapshotSettings;
 import dev.scry.backfill.transform.TransformConfig;
 import dev.scry.backfill.source.StreamSettings;
@@ -22,7 +23,7 @@ public record BackfillConfig(String file, String pipeline, ConnectionSettings so
                              Duration batchMaxDelay, RateLimit rateLimit, Duration heartbeatInterval,
                              SnapshotSettings snapshot, Duration discoverTablesEvery, RetryPolicy retry,
                              boolean standby, boolean tolerateErrors, List<TransformConfig> transforms, String metricsHost,
-                             int metricsPort) {
+                             int metricsPort, SchemaSettings schema, Duration sequenceSyncInterval) {
 
     public BackfillConfig {
         selectors = List.copyOf(selectors);
@@ -43,7 +44,20 @@ public record BackfillConfig(String file, String pipeline, ConnectionSettings so
     /** The same configuration with {@code tables} resolved against the source's catalog. */
     public BackfillConfig withTables(List<TableId> resolved) {
         return new BackfillConfig(file, pipeline, source, shadow, selectors, resolved, slot, publication, batchMaxRows, batchMaxDelay,
-                rateLimit, heartbeatInterval, snapshot, discoverTablesEvery, retry, standby, tolerateErrors, transforms, metricsHost, metricsPort);
+                rateLimit, heartbeatInterval, snapshot, discoverTablesEvery, retry, standby, tolerateErrors, transforms, metricsHost, metricsPort,
+                schema, sequenceSyncInterval);
+    }
+
+    /** The same configuration with other shadow connection settings (the sessions' replica role). */
+    public BackfillConfig withShadow(ConnectionSettings settings) {
+        return new BackfillConfig(file, pipeline, source, settings, selectors, tables, slot, publication, batchMaxRows, batchMaxDelay,
+                rateLimit, heartbeatInterval, snapshot, discoverTablesEvery, retry, standby, tolerateErrors, transforms, metricsHost, metricsPort,
+                schema, sequenceSyncInterval);
+    }
+
+    /** The schemas a pattern takes whole ({@code shop.*}): those of the resolved tables that such a pattern matches. */
+    public List<String> wholeSchemas(List<String> schemas) {
+        return schemas.stream().filter(s -> selectors.stream().anyMatch(sel -> sel.takesWholeSchema(s))).toList();
     }
 
     public StreamSettings streamSettings() {

@@ -22,6 +22,7 @@ import dev.scry.backfill.model.ConnectionSettings;
 import dev.scry.backfill.model.TableId;
 import dev.scry.backfill.model.TableSelector;
 import dev.scry.backfill.sink.RetryPolicy;
+import dev.scry.backfill.sink.schema.SchemaSettings;
 import dev.scry.backfill.snapshot.SnapshotSettings;
 import dev.scry.backfill.transform.TransformChain;
 import dev.scry.backfill.transform.TransformConfig;
@@ -47,19 +48,27 @@ import dev.scry.backfill.throttle.RateLimit;
  * standby:     false        # true: a second cdc/resume waits and takes over when the active one stops
  * errors:      {tolerance: none}   # all: a change the shadow rejects becomes a dead letter
  * metrics:     {host: 127.0.0.1, port: 9464}   # /metrics, /health, /ready; port 0 = off
+ * schema:      {copy-ownership: false, copy-privileges: false}   # owners and grants on the shadow
+ * sequences:   {sync-interval-ms: 10000}   # how often cdc copies sequence values; 0 = only at snapshot end and caught-up exits
  * </pre>
  */
 public final class ConfigLoader {
 
     static final Set<String> TOP = Set.of("pipeline", "source", "shadow", "tables", "slot", "publication", "batch",
-            "rate-limit", "transforms", "snapshot", "discover-tables-every-ms", "retry", "standby", "errors", "heartbeat-interval-ms", "metrics");
+            "rate-limit", "transforms", "snapshot", "discover-tables-every-ms", "retry", "standby", "errors", "heartbeat-interval-ms", "metrics",
+            "schema", "sequences");
     static final Set<String> ENDPOINT = Set.of("host", "port", "database", "user", "password", "password-file", "sslmode", "sslrootcert");
     static final Set<String> BATCH = Set.of("max-rows", "max-delay-ms");
     static final Set<String> RATE_LIMIT = Set.of("rows-per-second", "bytes-per-second");
     static final Set<String> SNAPSHOT = Set.of("method", "parallelism", "chunk-mb", "chunk-rows");
     static final Set<String> ERRORS = Set.of("tolerance");
     static final Set<String> METRICS = Set.of("host", "port");
+    static final Set<String> SCHEMA = Set.of("copy-ownership", "copy-privileges");
+    static final Set<String> SEQUENCES = Set.of("sync-interval-ms");
     static final Set<String> RETRY = Set.of("initial-backoff-ms", "max-backoff-ms", "give-up-after-s");
+
+    /** How often a running cdc copies the source's sequence values to the shadow. */
+    static final Duration SEQUENCE_SYNC_INTERVAL = Duration.ofSeconds(10);
 
     /** How often the engine reports its position while the configured tables are idle. */
     static final Duration HEARTBEAT_INTERVAL = Duration.ofSeconds(10);
@@ -172,8 +181,13 @@ public final class ConfigLoader {
         Section metricsSection = top.section("metrics", METRICS, false);
         String metricsHost = metricsSection.string("host", "127.0.0.1");
         int metricsPort = (int) metricsSection.integer("port", 9464, 0, 65535);
+        Section schemaSection = top.section("schema", SCHEMA, false);
+        SchemaSettings schema = new SchemaSettings(schemaSection.bool("copy-ownership", false), schemaSection.bool("copy-privileges", false));
+        Section sequences = top.section("sequences", SEQUENCES, false);
+        long sequenceSync = sequences.integer("sync-interval-ms", SEQUENCE_SYNC_INTERVAL.toMillis(), 0, 86_400_000);
         return new BackfillConfig(file, pipeline, source, shadow, selectors, tables, slot, publication, maxRows,
-                Duration.ofMillis(maxDelay), rateLimit, Duration.ofMillis(top.integer("heartbeat-interval-ms", HEARTBEAT_INTERVAL.toMillis(), 100, 3_600_000)), snapshot, Duration.ofMillis(discoverEvery), retry, top.bool("standby", false), tolerance.equals("all"), transforms, metricsHost, metricsPort);
+                Duration.ofMillis(maxDelay), rateLimit, Duration.ofMillis(top.integer("heartbeat-interval-ms", HEARTBEAT_INTERVAL.toMillis(), 100, 3_600_000)), snapshot, Duration.ofMillis(discoverEvery), retry, top.bool("standby", false), tolerance.equals("all"), transforms, metricsHost, metricsPort,
+                schema, Duration.ofMillis(sequenceSync));
     }
 
     static final Map<String, Set<String>> TRANSFORM_KEYS = Map.of(

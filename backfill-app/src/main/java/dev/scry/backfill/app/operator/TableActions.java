@@ -1,8 +1,6 @@
 package dev.scry.backfill.app.operator;
 
 import java.sql.Connection;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.List;
 import java.util.Map;
@@ -21,9 +19,7 @@ import dev.scry.backfill.model.Lsn;
 import dev.scry.backfill.model.TableId;
 import dev.scry.backfill.model.TableSpec;
 import dev.scry.backfill.sink.HeldChanges;
-import dev.scry.backfill.sink.ShadowSchema;
 import dev.scry.backfill.sink.ShadowSink;
-import dev.scry.backfill.sink.ShadowTypes;
 import dev.scry.backfill.snapshot.ChunkedCopy;
 import dev.scry.backfill.snapshot.TableAdder;
 import dev.scry.backfill.source.SourceAdmin;
@@ -102,18 +98,16 @@ final class TableActions {
         }
         TableSpec spec = check(source, t);
         TableSpec shaped = shape(spec);
+        TableAdder adder = new TableAdder(config.source(), config.shadow(), config.publication(), new CheckpointStore(config.pipeline()),
+                throttle, chain, config.schema());
         if (!spec.hasPrimaryKey()) {
-            TableAdder adder = new TableAdder(config.source(), config.shadow(), config.publication(), new CheckpointStore(config.pipeline()),
-                    throttle, chain);
             long rows = TableAdder.whenLocked(t, () -> adder.add(spec, () -> join(spec, shaped)));
             new TableStates(config.pipeline()).member(shadow, t);
             return "added " + t + ": it has no key, so it was copied whole under a SHARE lock (writers waited for the copy): "
                     + String.format("%,d", rows) + " rows; it streams now";
         }
-        long oid = new SourceCatalog(source).relation(t).orElseThrow(() -> new SetupException("table " + t + " does not exist on the"
-                + " source")).oid();
-        ShadowTypes.ensure(source, shadow, Map.of(oid, chain.columnsKeepingType(spec)));
-        ShadowSchema.ensureTables(shadow, List.of(shaped), false);
+        // Created as the source has it (keys, indexes, constraints), as a table joining under a lock is.
+        adder.prepareShadow(spec);
         join(spec, shaped);
         // Published before the copy's start watermark: every change after the start comes out of the slot.
         new SourceAdmin(source).ensurePublication(config.publication(), List.of(t));
@@ -137,7 +131,6 @@ final class TableActions {
             throw new SetupException("table " + t + " has no key, so it cannot be copied in chunks while cdc runs; stop cdc and run"
                     + " `table resnapshot " + t + "`, which copies it whole under a SHARE lock");
         }
-        referencedOnShadow(shadow, t);
         return "copied " + t + " again: " + copy(source, ChunkedCopy.Mode.RESNAPSHOT, spec, state, continuing, progress);
     }
 
@@ -271,20 +264,6 @@ final class TableActions {
         if (is(state, TableStates.State.COPYING)) {
             throw new SetupException("table " + t + " is being copied (" + state.get().copyMode() + "); " + what + " it once that is"
                     + " done (see `status`)");
-        }
-    }
-
-    /** A table emptied on the shadow at the copy's start: no shadow foreign key may refer to it. */
-    private static void referencedOnShadow(Connection shadow, TableId t) throws SQLException {
-        try (PreparedStatement ps = shadow.prepareStatement("""
-                SELECT string_agg(conrelid::regclass::text, ', ') FROM pg_constraint WHERE contype = 'f' AND confrelid = ?::regclass""")) {
-            ps.setString(1, t.quoted());
-            try (ResultSet rs = ps.executeQuery()) {
-                if (rs.next() && rs.getString(1) != null) {
-                    throw new SetupException("shadow table " + t + " is referenced by foreign keys of " + rs.getString(1) + ", so it cannot"
-                            + " be emptied and copied again; drop those constraints on the shadow first");
-                }
-            }
         }
     }
 

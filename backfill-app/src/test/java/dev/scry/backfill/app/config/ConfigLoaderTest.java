@@ -43,6 +43,20 @@ class ConfigLoaderTest {
         assertThat(c.batchMaxRows()).isEqualTo(2048);
         assertThat(c.batchMaxDelay()).isEqualTo(Duration.ofMillis(200));
         assertThat(c.rateLimit().unlimited()).isTrue();
+        assertThat(c.schema()).isEqualTo(new dev.scry.backfill.sink.schema.SchemaSettings(false, false));
+        assertThat(c.sequenceSyncInterval()).isEqualTo(Duration.ofSeconds(10));
+    }
+
+    @Test
+    void schemaAndSequenceKeysAreReadAndCheckedWithTheirPaths() throws Exception {
+        BackfillConfig c = load(VALID + "schema: {copy-ownership: true, copy-privileges: true}\nsequences: {sync-interval-ms: 0}\n");
+
+        assertThat(c.schema()).isEqualTo(new dev.scry.backfill.sink.schema.SchemaSettings(true, true));
+        assertThat(c.sequenceSyncInterval()).isZero();
+        assertError(VALID + "schema: {copy-ownership: yes please}\n").hasMessageContaining("schema.copy-ownership must be true or false");
+        assertError(VALID + "schema: {copy-grants: true}\n").hasMessageContaining("schema.copy-grants is not a known key")
+                .hasMessageContaining("copy-ownership, copy-privileges");
+        assertError(VALID + "sequences: {sync-interval-ms: -5}\n").hasMessageContaining("sequences.sync-interval-ms must be between 0 and");
     }
 
     @Test
