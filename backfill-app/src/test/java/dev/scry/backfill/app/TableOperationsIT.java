@@ -112,6 +112,26 @@ class TableOperationsIT extends PipelineTest {
     }
 
     @Test
+    void aTableOtherTablesForeignKeysReferToIsCopiedAgainToo() throws Exception {
+        pipeline.source("CREATE TABLE child (id int PRIMARY KEY, a_id int REFERENCES a (id), v text)",
+                "INSERT INTO child SELECT g, g, 'c' FROM generate_series(1, 100) g");
+        Process cdc = startCdc();
+        Pipeline.Outcome add = pipeline.run(List.of("table", "add"), "public.child");
+        assertThat(add.exitCode()).as(add.out() + add.err()).isZero();
+        try (Connection c = db.shadow(); Statement st = c.createStatement()) {
+            // A table joining alone gets no foreign key to a table outside its own copy; here the shadow gets it as the source has it.
+            st.execute("ALTER TABLE child ADD FOREIGN KEY (a_id) REFERENCES a (id)");
+            st.execute("UPDATE a SET v = 'wrong' WHERE id < 10");
+        }
+
+        Pipeline.Outcome resnapshot = pipeline.run(List.of("table", "resnapshot"), "public.a");
+
+        assertThat(resnapshot.exitCode()).as(resnapshot.out() + resnapshot.err()).isZero();
+        stopCaughtUp(cdc);
+        pipeline.assertShadowEqualsSource("public.a", "public.child");
+    }
+
+    @Test
     void aPausedTablesChangesAreHeldAndAppliedInOrderOnResume() throws Exception {
         Process cdc = startCdc();
         Pipeline.Outcome pause = pipeline.run(List.of("table", "pause"), "public.a");
