@@ -13,13 +13,13 @@ import dev.scry.backfill.model.ConnectionSettings;
  * Opens the plain JDBC connections the commands use for checks and administration, turning the
  * ways a login fails into messages that say which side, which key and what to do.
  */
-final class Connect {
+public final class Connect {
 
     private Connect() {
     }
 
     /** @param side "source" or "shadow": the configuration section the settings came from */
-    static Connection open(ConnectionSettings settings, String side) {
+    public static Connection open(ConnectionSettings settings, String side) {
         return open(settings, side, "scry-backfill " + side);
     }
 
@@ -29,7 +29,7 @@ final class Connect {
     }
 
     /** The same, naming the session {@code applicationName} in pg_stat_activity. */
-    static Connection open(ConnectionSettings settings, String side, String applicationName) {
+    public static Connection open(ConnectionSettings settings, String side, String applicationName) {
         return open(settings, side, settings.jdbcProperties(applicationName));
     }
 

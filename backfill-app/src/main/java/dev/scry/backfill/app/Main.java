@@ -15,6 +15,8 @@ import dev.scry.backfill.app.verify.Verifier;
 import dev.scry.backfill.app.verify.VerifyReport;
 import dev.scry.backfill.error.PipelineFailure;
 import dev.scry.backfill.error.SetupException;
+import dev.scry.backfill.checkpoint.TableRequests;
+import dev.scry.backfill.model.TableId;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -28,7 +30,7 @@ import picocli.CommandLine.Option;
 @Command(name = "backfill", mixinStandardHelpOptions = true, scope = CommandLine.ScopeType.INHERIT, version = "scry-backfill 0.1.0",
         description = "Copies a PostgreSQL database into a shadow PostgreSQL and keeps it in step through logical replication.",
         subcommands = {Main.SnapshotCommand.class, Main.CdcCommand.class, Main.ResumeCommand.class, Main.StatusCommand.class,
-            Main.TeardownCommand.class, Main.VerifyCommand.class, Main.DlqCommand.class, Main.TableCommand.class,
+            Main.TeardownCommand.class, Main.VerifyCommand.class, Main.RepairCommand.class, Main.DlqCommand.class, Main.TableCommand.class,
             CommandLine.HelpCommand.class})
 public final class Main {
 
@@ -178,7 +180,8 @@ public final class Main {
             BackfillConfig config = load();
             try (java.sql.Connection source = Connect.open(config.source(), "source");
                  java.sql.Connection shadow = Connect.open(config.shadow(), "shadow")) {
-                VerifyReport report = new Verifier(config, Math.max(0, maxKeys)).run(source, shadow);
+                VerifyReport report = new Verifier(TableMembership.of(config, source, shadow), Math.max(0, maxKeys))
+                        .notComparing(TableStatesReport.notCompared(config.pipeline(), shadow)).run(source, shadow);
                 if (json) {
                     out().document(report.document());
                 }
@@ -190,10 +193,27 @@ public final class Main {
         }
     }
 
-    @Command(name = "table", description = "Act on one table of the pipeline. resnapshot TABLE: copy it again while the pipeline is"
-            + " stopped; `resume` then skips its changes made before the copy (the way on after a change the stream could not apply).")
+    @Command(name = "repair", description = "Find the rows that differ (as verify does) and read exactly those again from the source while"
+            + " cdc runs, by chunks between watermarks; exit 0 when they are equal afterwards, 3 when not.")
+    static final class RepairCommand extends ConfigOption implements Callable<Integer> {
+        @Option(names = "--table", paramLabel = "TABLE", description = "Only this table (schema.table, as SQL writes it).")
+        String table;
+
+        @Option(names = "--max-keys", defaultValue = "10", description = "Differing keys to list per table (default ${DEFAULT-VALUE}).")
+        int maxKeys;
+
+        @Override
+        public Integer call() throws SQLException, InterruptedException {
+            return new Repair(load(), out(), Math.max(0, maxKeys)).run(table);
+        }
+    }
+
+    @Command(name = "table", description = "Act on one table while cdc runs (or, with none running, through the stream run here):"
+            + " add (copy it in key-ordered chunks between watermarks, then stream it), remove (take it out of the publication; its"
+            + " shadow table stays), pause (hold its changes on the shadow), resume (apply them in order and stream again), resnapshot"
+            + " (copy it again by chunks; with cdc stopped, under a SHARE lock, the way on after a change the stream could not apply).")
     static final class TableCommand extends ConfigOption implements Callable<Integer> {
-        @CommandLine.Parameters(index = "0", paramLabel = "ACTION", description = "resnapshot")
+        @CommandLine.Parameters(index = "0", paramLabel = "ACTION", description = "add, remove, pause, resume or resnapshot")
         String action;
 
         @CommandLine.Parameters(index = "1", paramLabel = "TABLE", description = "schema.table, as SQL writes it")
@@ -201,10 +221,31 @@ public final class Main {
 
         @Override
         public Integer call() throws SQLException, InterruptedException {
-            if (!action.equals("resnapshot")) {
-                throw new SetupException("unknown table action '" + action + "'; use `table resnapshot <schema.table> -c <config>`");
+            TableRequests.Action what = switch (action) {
+                case "add" -> TableRequests.Action.ADD;
+                case "remove" -> TableRequests.Action.REMOVE;
+                case "pause" -> TableRequests.Action.PAUSE;
+                case "resume" -> TableRequests.Action.RESUME;
+                case "resnapshot" -> TableRequests.Action.RESNAPSHOT;
+                default -> throw new SetupException("unknown table action '" + action + "'; use add, remove, pause, resume or resnapshot:"
+                        + " `table <action> <schema.table> -c <config>`");
+            };
+            TableId id;
+            try {
+                id = TableId.parse(table);
             }
-            return new TableResnapshot(load(), out()).run(table);
+            catch (IllegalArgumentException e) {
+                throw new SetupException("table " + action + ": " + e.getMessage(), e);
+            }
+            BackfillConfig config = load();
+            TableRequestClient client = new TableRequestClient(config, out());
+            if (what == TableRequests.Action.RESNAPSHOT && !client.daemonRuns()) {
+                // The way on after a change the stream cannot apply: no stream could run to serve it.
+                return new TableResnapshot(config, out()).run(table);
+            }
+            client.checkStreamsWithPgoutput("table " + action);
+            long request = client.submit(what, id, null);
+            return client.report(client.serve(java.util.List.of(request)).get(0));
         }
     }
 

@@ -36,6 +36,8 @@ import dev.scry.backfill.source.SnapshotOverlap;
 import dev.scry.backfill.source.OffsetStorage;
 import dev.scry.backfill.source.SourceAdmin;
 import dev.scry.backfill.source.SourceMark;
+import dev.scry.backfill.source.Watermarks;
+import dev.scry.backfill.app.operator.TableOperator;
 import dev.scry.backfill.throttle.Throttle;
 import dev.scry.backfill.transform.TransformChain;
 
@@ -66,6 +68,8 @@ final class PipelineRun {
     private final TransformChain chain;
     private final Throttle throttle;
     private final dev.scry.backfill.app.ops.Operations ops;
+    // Whether the run ends once no table request is open (a command ran the pipeline to serve its request).
+    private boolean serveRequestsThenStop;
 
     // State observed by the sink callback on the engine's thread and read after the run.
     private volatile Phase phase;
@@ -94,6 +98,12 @@ final class PipelineRun {
         this.progress = progress;
     }
 
+    /** The run ends once no table request is left (see {@link TableOperator}). */
+    PipelineRun servingRequestsThenStopping() {
+        serveRequestsThenStop = true;
+        return this;
+    }
+
     /** Snapshot, then stop as soon as the batch that completes it has committed. */
     Result snapshotThenStop() throws InterruptedException {
         return run(true, true, false);
@@ -114,6 +124,9 @@ final class PipelineRun {
         org.slf4j.MDC.put("phase", phase.label());
         String marker = exitWhenCaughtUp ? "caught-up:" + config.pipeline() + ":" + UUID.randomUUID() : null;
         AtomicReference<ChangeSource> sourceRef = new AtomicReference<>();
+        // The pgoutput reader's watermarks: tables copied, paused, removed while it streams (see TableOperator).
+        Watermarks watermarks = !snapshotFirst && storedOffset().map(PgOutputSource::canResume).orElse(true)
+                ? watermarks() : null;
         try (CatalogSourceSchema catalog = new CatalogSourceSchema(config.source(), chain, config.debeziumReader());
              ShadowSink sink = ops == null ? new ShadowSink(config.sinkSettings(), shadowSpecs, catalog)
                      : new ShadowSink(config.sinkSettings(), shadowSpecs, catalog, ops, ops.poolMetrics());
@@ -144,26 +157,38 @@ final class PipelineRun {
                     ops.phase(batch.end().phase().label());
                 }
                 committedOffset.set(Optional.of(batch.end().offset()));
+                if (watermarks != null) {
+                    watermarks.committed(batch.controls());
+                }
                 afterCommit(batch, counts, marker, stopAfterSnapshot, sourceRef.get());
             };
             // Live: tables that join while streaming are added to it (see TableWatcher).
             Map<TableId, TableSpec> live = new ConcurrentHashMap<>(specs);
-            ChangeSource source = newSource(snapshotFirst, live, downstream, started);
+            ChangeSource source = newSource(snapshotFirst, live, downstream, started, watermarks);
             sourceRef.set(source);
             Signals.onTermination(source::requestStop);
             TableWatcher watcher = config.hasPatterns() && !snapshotFirst
                     ? new TableWatcher(config, live, sink, new TableAdder(config.source(), config.shadow(), config.publication(),
-                            checkpoints, throttle, chain, config.schema()), chain, source::requestStop)
+                            checkpoints, throttle, chain, config.schema()), chain, source::requestStop,
+                            t -> watermarks != null && watermarks.ignores(t))
                     : null;
-            try (source) {
+            TableOperator operator = watermarks == null ? null
+                    : new TableOperator(config, live, sink, chain, watermarks, throttle, source::requestStop, serveRequestsThenStop);
+            try (source; AutoCloseable reload = operator == null ? () -> { } : Signals.onReload(operator::reload)) {
                 if (watcher != null) {
                     watcher.start();
+                }
+                if (operator != null) {
+                    operator.start();
                 }
                 source.run();
             }
             finally {
                 if (watcher != null) {
                     watcher.close();
+                }
+                if (operator != null) {
+                    operator.close();
                 }
             }
             if (watcher != null && watcher.failure() != null) {
@@ -185,7 +210,7 @@ final class PipelineRun {
      * everything else streams with the pgoutput reader.
      */
     private ChangeSource newSource(boolean snapshotFirst, Map<TableId, TableSpec> live, BatchSink downstream,
-                                   ChangeSource.StartListener started) {
+                                   ChangeSource.StartListener started, Watermarks watermarks) {
         if (snapshotFirst) {
             return DebeziumSource.snapshotThenStream(config.streamSettings(), live, offsets, downstream, started);
         }
@@ -204,7 +229,19 @@ final class PipelineRun {
                 throw new TransientException("cannot read the snapshot journal from the shadow: " + SqlErrors.describe(e), e);
             }
         }
-        return new PgOutputSource(config.streamSettings(), live, checkpoint, overlap, downstream, started);
+        return new PgOutputSource(config.streamSettings(), live, checkpoint, overlap, watermarks, downstream, started);
+    }
+
+    /** This run's watermarks, ignoring from the start the changes of tables `table remove` took out. */
+    private Watermarks watermarks() {
+        Watermarks watermarks = new Watermarks(config.pipeline());
+        try (Connection shadow = Connect.open(config.shadow(), "shadow")) {
+            watermarks.removed(TableMembership.removed(config.pipeline(), shadow));
+        }
+        catch (SQLException e) {
+            throw new TransientException("cannot read the table states from the shadow: " + SqlErrors.describe(e), e);
+        }
+        return watermarks;
     }
 
     /** Runs on the applying thread right after a batch and its checkpoint committed. */

@@ -73,6 +73,8 @@ final class PipelineRunner {
     private final Throttle throttle;
     private final PrintWriter out;
     private final CheckpointStore checkpoints;
+    // Whether streaming ends once no table request is open: a command started the pipeline for its request.
+    private boolean serveRequestsThenStop;
     // The configured tables' schema: read at start by preflight, created by prepareWrites.
     private SchemaSync schema;
     private SchemaModel sourceSchema;
@@ -82,6 +84,12 @@ final class PipelineRunner {
         this.out = out;
         this.checkpoints = new CheckpointStore(config.pipeline());
         this.throttle = new Throttle(config.rateLimit());
+    }
+
+    /** Streaming ends once the table requests are served (see {@link dev.scry.backfill.app.operator.TableOperator}). */
+    PipelineRunner servingRequestsThenStopping() {
+        serveRequestsThenStop = true;
+        return this;
     }
 
     /** {@code snapshot}: copy the tables consistently with the slot, then stop. */
@@ -140,7 +148,7 @@ final class PipelineRunner {
              Operations ops = startOperations();
              RateReporter rates = new RateReporter(config, throttle);
              Connection source = Connect.open(config.source(), "source"); Connection shadow = Connect.open(config.shadow(), "shadow")) {
-            config = ResolvedTables.of(config, source);
+            config = TableMembership.of(ResolvedTables.of(config, source), shadow);
             Optional<Checkpoint> checkpoint = checkpoints.read(shadow);
             boolean following = checkpoint.isPresent() && checkpoint.get().phase() == Phase.STREAMING;
             SnapshotPlan.Decision decision = SnapshotPlan.decide(checkpoint);
@@ -242,7 +250,11 @@ final class PipelineRunner {
         while (true) {
             long started = System.nanoTime();
             try {
-                return report(newRun(specs, current, null).streamOnly(exitWhenCaughtUp), exitWhenCaughtUp);
+                PipelineRun run = newRun(specs, current, null);
+                if (serveRequestsThenStop) {
+                    run.servingRequestsThenStopping();
+                }
+                return report(run.streamOnly(exitWhenCaughtUp), exitWhenCaughtUp);
             }
             catch (TransientException e) {
                 if (System.nanoTime() - started > 60_000_000_000L) {
@@ -272,7 +284,7 @@ final class PipelineRunner {
                 }
                 // Tables may have joined, and schema changes been followed, in the failed run.
                 try (Connection source = Connect.open(config.source(), "source"); Connection shadow = Connect.open(config.shadow(), "shadow")) {
-                    config = ResolvedTables.of(config, source);
+                    config = TableMembership.of(ResolvedTables.of(config, source), shadow);
                     Map<TableId, TableSpec> refreshed = new SourcePreflight(source, config.source().describe(),
                             config.debeziumReader() || debeziumOffsets).check(config.tables(), TransformChain.dropsColumn(config.transforms()));
                     Map<TableId, TableSpec> shadowNow = new LinkedHashMap<>();
@@ -460,11 +472,16 @@ final class PipelineRunner {
             return List.of();
         }
         Map<TableId, ?> copied = checkpoints.progress(shadow);
+        // A table being copied by chunks goes on copying under its request (see TableOperator).
+        Map<TableId, dev.scry.backfill.checkpoint.TableStates.Entry> states = new dev.scry.backfill.checkpoint.TableStates(config.pipeline())
+                .read(shadow);
         java.util.Set<TableId> published = new SourceAdmin(source).publicationExists(config.publication())
                 ? new SourceAdmin(source).publishedTables(config.publication()) : java.util.Set.of();
         List<TableSpec> out = new java.util.ArrayList<>();
         for (TableSpec spec : specs.values()) {
-            if (!copied.containsKey(spec.id()) || !published.contains(spec.id())) {
+            boolean copying = states.containsKey(spec.id())
+                    && states.get(spec.id()).state() == dev.scry.backfill.checkpoint.TableStates.State.COPYING;
+            if (!copying && (!copied.containsKey(spec.id()) || !published.contains(spec.id()))) {
                 LOG.info("table {} is in `tables` but was not copied by the snapshot; copying it before streaming", spec.id());
                 out.add(spec);
             }

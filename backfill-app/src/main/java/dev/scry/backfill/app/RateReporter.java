@@ -28,6 +28,7 @@ final class RateReporter implements AutoCloseable {
     private final Throttle throttle;
     private final Thread thread;
     private volatile boolean closed;
+    private final AutoCloseable reloading;
 
     RateReporter(BackfillConfig config, Throttle throttle) {
         this.config = config;
@@ -35,7 +36,7 @@ final class RateReporter implements AutoCloseable {
         this.thread = new Thread(this::loop, "rate-reporter");
         this.thread.setDaemon(true);
         this.thread.start();
-        Signals.onReload(this::reload);
+        this.reloading = Signals.onReload(this::reload);
     }
 
     /** SIGHUP: read the file again and apply its rate-limit section. */
@@ -104,5 +105,11 @@ final class RateReporter implements AutoCloseable {
     public void close() {
         closed = true;
         thread.interrupt();
+        try {
+            reloading.close();
+        }
+        catch (Exception e) {
+            LOG.debug("unregistering the SIGHUP listener: {}", e.toString());
+        }
     }
 }

@@ -32,16 +32,27 @@ final class Signals {
         }
     }
 
-    /** SIGHUP: re-read what can change while running (the rate limit). */
-    static void onReload(Runnable reload) {
-        try {
-            Signal.handle(new Signal("HUP"), signal -> {
-                LOG.info("received SIGHUP: reloading the rate limit from the configuration file");
-                reload.run();
-            });
+    private static final java.util.List<Runnable> RELOADS = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private static boolean reloading;
+
+    /**
+     * SIGHUP: re-read what can change while running (the rate limit, the tables); each listener
+     * runs, in the order they registered, until its handle is closed.
+     */
+    static synchronized AutoCloseable onReload(Runnable reload) {
+        RELOADS.add(reload);
+        if (!reloading) {
+            try {
+                Signal.handle(new Signal("HUP"), signal -> {
+                    LOG.info("received SIGHUP: reloading the rate limit and the tables from the configuration file");
+                    RELOADS.forEach(Runnable::run);
+                });
+                reloading = true;
+            }
+            catch (IllegalArgumentException e) {
+                LOG.debug("cannot handle SIGHUP: {}", e.getMessage());
+            }
         }
-        catch (IllegalArgumentException e) {
-            LOG.debug("cannot handle SIGHUP: {}", e.getMessage());
-        }
+        return () -> RELOADS.remove(reload);
     }
 }

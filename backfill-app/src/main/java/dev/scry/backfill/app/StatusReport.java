@@ -3,6 +3,7 @@ package dev.scry.backfill.app;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
@@ -51,9 +52,13 @@ final class StatusReport {
             if (config.hasPatterns()) {
                 shown.addAll(progress.keySet());
             }
+            TableStatesReport states = TableStatesReport.read(config.pipeline(), shadow);
+            shown.addAll(states.tables());
             for (TableId t : shown) {
                 TableCounts c = progress.getOrDefault(t, TableCounts.ZERO);
                 Map<String, Object> row = new LinkedHashMap<>();
+                row.put("state", states.document(t));
+                row.put("state_text", states.text(t));
                 row.put("snapshot_rows", c.snapshotRows());
                 row.put("inserts", c.inserts());
                 row.put("updates", c.updates());
@@ -62,6 +67,7 @@ final class StatusReport {
                 tables.put(t.toString(), row);
             }
             status.put("tables", tables);
+            status.put("requests", openRequests(shadow));
             status.put("rate", rates(shadow, lockHolder.isPresent()));
         }
         Optional<SlotInfo> slot;
@@ -108,6 +114,32 @@ final class StatusReport {
         s.put("advice", state.advice());
         status.put("state", s);
         return status;
+    }
+
+    /** Table requests not finished yet (see TableRequestClient): what the daemon works on or will. */
+    private List<Map<String, Object>> openRequests(Connection shadow) throws SQLException {
+        List<Map<String, Object>> out = new java.util.ArrayList<>();
+        if (!CheckpointStore.schemaExists(shadow) || !CheckpointStore.tableExists(shadow, "table_requests")) {
+            return out;
+        }
+        try (java.sql.PreparedStatement ps = shadow.prepareStatement("""
+                SELECT id, action, schema_name, table_name, state, progress, requested_at::text FROM scry_backfill.table_requests
+                WHERE pipeline = ? AND state IN ('pending', 'running') ORDER BY id""")) {
+            ps.setString(1, config.pipeline());
+            try (java.sql.ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    Map<String, Object> r = new LinkedHashMap<>();
+                    r.put("id", rs.getLong(1));
+                    r.put("action", rs.getString(2));
+                    r.put("table", new TableId(rs.getString(3), rs.getString(4)).toString());
+                    r.put("state", rs.getString(5));
+                    r.put("progress", rs.getString(6));
+                    r.put("requested_at", rs.getString(7));
+                    out.add(r);
+                }
+            }
+        }
+        return out;
     }
 
     /**
@@ -186,14 +218,20 @@ final class StatusReport {
                     rate.get("running_bytes_limit"), rate.get("throttled_seconds"), rate.get("report_age_seconds"),
                     current ? "" : "; nothing runs now");
         }
-        out.println("tables       snapshot rows / inserts / updates / deletes / truncates");
+        out.println("tables       snapshot rows / inserts / updates / deletes / truncates; state");
         @SuppressWarnings("unchecked")
         Map<String, Map<String, Object>> tables = (Map<String, Map<String, Object>>) status.get("tables");
         int width = tables.keySet().stream().mapToInt(String::length).max().orElse(5);
         for (Map.Entry<String, Map<String, Object>> e : tables.entrySet()) {
             Map<String, Object> c = e.getValue();
-            out.printf("  %-" + width + "s  %s / %s / %s / %s / %s%n", e.getKey(), c.get("snapshot_rows"), c.get("inserts"),
-                    c.get("updates"), c.get("deletes"), c.get("truncates"));
+            out.printf("  %-" + width + "s  %s / %s / %s / %s / %s; %s%n", e.getKey(), c.get("snapshot_rows"), c.get("inserts"),
+                    c.get("updates"), c.get("deletes"), c.get("truncates"), c.get("state_text"));
+        }
+        @SuppressWarnings("unchecked")
+        List<Map<String, Object>> requests = (List<Map<String, Object>>) status.get("requests");
+        for (Map<String, Object> r : requests) {
+            out.printf("request %s  %s %s: %s%s%n", r.get("id"), r.get("action"), r.get("table"), r.get("state"),
+                    r.get("progress") == null ? "" : ", " + r.get("progress"));
         }
     }
 

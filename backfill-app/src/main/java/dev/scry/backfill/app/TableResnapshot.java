@@ -54,7 +54,7 @@ final class TableResnapshot {
         CheckpointStore checkpoints = new CheckpointStore(config.pipeline());
         try (InstanceLock lock = lock();
              Connection source = Connect.open(config.source(), "source"); Connection shadow = Connect.open(config.shadow(), "shadow")) {
-            config = ResolvedTables.of(config, source);
+            config = TableMembership.of(ResolvedTables.of(config, source), shadow);
             if (!config.tables().contains(table)) {
                 throw new SetupException("table " + table + " is not one of pipeline " + config.pipeline() + "'s tables "
                         + config.tables() + "; name it as `tables` resolves it (schema-qualified)");

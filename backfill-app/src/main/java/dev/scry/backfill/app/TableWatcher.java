@@ -39,8 +39,12 @@ final class TableWatcher implements AutoCloseable {
 
     private final dev.scry.backfill.transform.TransformChain chain;
 
+    // Tables `table remove` took out: a pattern matching them does not bring them back.
+    private final java.util.function.Predicate<TableId> removed;
+
     TableWatcher(BackfillConfig config, Map<TableId, TableSpec> live, ShadowSink sink, TableAdder adder,
-                 dev.scry.backfill.transform.TransformChain chain, Runnable stopPipeline) {
+                 dev.scry.backfill.transform.TransformChain chain, Runnable stopPipeline, java.util.function.Predicate<TableId> removed) {
+        this.removed = removed;
         this.chain = chain;
         this.config = config;
         this.live = live;
@@ -87,7 +91,7 @@ final class TableWatcher implements AutoCloseable {
             java.util.Set<TableId> published = null;
             java.util.Map<TableId, ?> copied = null;
             for (TableId table : matched) {
-                if (closed || live.containsKey(table)) {
+                if (closed || live.containsKey(table) || removed.test(table)) {
                     continue;
                 }
                 TableSpec spec = new SourcePreflight(source, config.source().describe(), config.debeziumReader())

@@ -116,7 +116,9 @@ class TransformsIT extends PipelineTest {
 
         Pipeline.Outcome verify = pipeline.run("verify");
         assertThat(verify.exitCode()).as(verify.out()).isZero();
-        assertThat(verify.out()).containsPattern("public\\.users +transformed").containsPattern("public\\.orders +transformed");
+        assertThat(verify.out()).as("compared through the transforms, in process (upper-case is Java's, filter-rows JEXL)")
+                .containsPattern("public\\.users +equal .*transforms in process").containsPattern("public\\.orders +equal")
+                .contains("equal: 0 of 2 table(s) differ");
     }
 
     @Test

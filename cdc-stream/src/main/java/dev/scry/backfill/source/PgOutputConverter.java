@@ -51,10 +51,13 @@ final class PgOutputConverter implements PgOutputDecoder.Handler {
     private SnapshotOverlap overlap;
     // The server's timeline, kept in every position (see ServerTimeline).
     private final int timeline;
+    // This process's watermarks (table copies while streaming, pauses, removals), or null.
+    private final Watermarks watermarks;
 
     // The transaction being received.
     private boolean inTransaction;
     private String xid;
+    private int xidValue;
     private Lsn commitLsn;
     private int message;
     private int messageItems;
@@ -67,9 +70,11 @@ final class PgOutputConverter implements PgOutputDecoder.Handler {
      *                  messages are added to it
      * @param start     where this run starts
      * @param overlap   a continued snapshot's late parts, or null
+     * @param watermarks this process's watermarks, or null
      */
     PgOutputConverter(Map<TableId, TableSpec> tables, List<TableSelector> selectors, Map<Integer, String> typeNames,
-                      PgOutputPosition start, SnapshotOverlap overlap) {
+                      PgOutputPosition start, SnapshotOverlap overlap, Watermarks watermarks) {
+        this.watermarks = watermarks;
         this.tables = tables;
         this.selectors = List.copyOf(selectors);
         this.typeNames = new HashMap<>(typeNames);
@@ -131,6 +136,7 @@ final class PgOutputConverter implements PgOutputDecoder.Handler {
         }
         inTransaction = true;
         xid = Long.toString(transactionId);
+        xidValue = (int) transactionId;
         commitLsn = new Lsn(finalLsn);
         message = 0;
         if (resumeInside != null && !resumeInside.commitLsn().equals(commitLsn)) {
@@ -153,6 +159,9 @@ final class PgOutputConverter implements PgOutputDecoder.Handler {
         }
         resumeInside = null;
         inTransaction = false;
+        if (watermarks != null) {
+            watermarks.streamed(xidValue);
+        }
         restart = new Lsn(endLsn);
         commitMicros = micros;
         if (overlap != null && !overlap.until().isAfter(restart)) {
@@ -242,12 +251,34 @@ final class PgOutputConverter implements PgOutputDecoder.Handler {
         if (SourceAdmin.MARKER_PREFIX.equals(prefix)) {
             out.add(SourceItem.marker(new String(content, StandardCharsets.UTF_8), here(), TICKET));
         }
+        else if (Watermarks.PREFIX.equals(prefix) && inTransaction && watermarks != null) {
+            watermark(new String(content, StandardCharsets.UTF_8));
+        }
         else if (!inTransaction) {
             // Someone's non-transactional message (our heartbeat's, or another tool's): a position.
             out.add(heartbeat(new Lsn(lsn)));
         }
         else if (!HEARTBEAT_PREFIX.equals(prefix)) {
             out.add(SourceItem.of(SourceItem.Kind.SKIP, here(), TICKET));
+        }
+    }
+
+    /**
+     * One of this process's watermarks: what its action emits belongs to its transaction, counted
+     * as one message, so that a resume inside it skips what was applied (see {@link Watermarks}).
+     */
+    private void watermark(String content) {
+        startMessage();
+        Watermarks.Reached reached = watermarks.reached(content);
+        if (reached == null) {
+            out.add(SourceItem.of(SourceItem.Kind.SKIP, here(), TICKET));
+            return;
+        }
+        for (ChangeEvent change : reached.changes()) {
+            emit(change);
+        }
+        for (dev.scry.backfill.model.TableControl control : reached.controls()) {
+            out.add(SourceItem.control(control, here(), TICKET));
         }
     }
 
@@ -280,6 +311,10 @@ final class PgOutputConverter implements PgOutputDecoder.Handler {
     }
 
     private RelationState track(RelationState r) {
+        if (watermarks != null && watermarks.ignores(r.table)) {
+            // Removed from the pipeline: its changes still in the stream are not applied.
+            return null;
+        }
         if (r.spec == null) {
             TableSpec spec = tables.get(r.table);
             if (spec == null) {
@@ -309,6 +344,9 @@ final class PgOutputConverter implements PgOutputDecoder.Handler {
         messageItems++;
         if (messageItems <= skipItems) {
             return;
+        }
+        if (watermarks != null) {
+            watermarks.changed(change, xidValue);
         }
         if (overlap != null && change.op() != Op.TRUNCATE && overlap.covers(change.table(), commitLsn, firstKey(change))) {
             return;

@@ -60,6 +60,7 @@ public final class PgOutputSource implements ChangeSource {
     private final Map<TableId, TableSpec> tables;
     private final Optional<Map<String, Object>> startOffset;
     private final SnapshotOverlap overlap;
+    private final Watermarks watermarks;
     private final BatchSink sink;
     private final StartListener startListener;
 
@@ -83,6 +84,13 @@ public final class PgOutputSource implements ChangeSource {
      */
     public PgOutputSource(StreamSettings settings, Map<TableId, TableSpec> tables, Optional<Map<String, Object>> startOffset,
                           SnapshotOverlap overlap, BatchSink sink, StartListener startListener) {
+        this(settings, tables, startOffset, overlap, null, sink, startListener);
+    }
+
+    /** The same, with this process's {@link Watermarks} (copies of tables while streaming, pauses, removals). */
+    public PgOutputSource(StreamSettings settings, Map<TableId, TableSpec> tables, Optional<Map<String, Object>> startOffset,
+                          SnapshotOverlap overlap, Watermarks watermarks, BatchSink sink, StartListener startListener) {
+        this.watermarks = watermarks;
         this.settings = settings;
         this.overlap = overlap;
         this.tables = tables;
@@ -197,7 +205,7 @@ public final class PgOutputSource implements ChangeSource {
                         + ", after its first " + start.inside().message() + " changes)");
         startApplier();
         startListener.started();
-        new Reader(stream, new PgOutputConverter(tables, settings.tables(), typeNames, start, overlap)).run();
+        new Reader(stream, new PgOutputConverter(tables, settings.tables(), typeNames, start, overlap, watermarks)).run();
     }
 
     /** The reader's loop, with the state only the reader thread touches. */

@@ -213,6 +213,21 @@ public final class SourceAdmin {
         }
     }
 
+    /**
+     * Takes a table out of the publication; the slot sends none of its changes committed after
+     * this. Returns whether it was published.
+     */
+    public boolean removeFromPublication(String name, TableId table) throws SQLException {
+        if (!publicationExists(name) || !publishedTables(name).contains(table)) {
+            return false;
+        }
+        try (Statement st = connection.createStatement()) {
+            st.execute("ALTER PUBLICATION " + Identifiers.quote(name) + " DROP TABLE " + table.quoted());
+        }
+        LOG.info("removed {} from publication {}", table, name);
+        return true;
+    }
+
     public boolean dropPublication(String name) throws SQLException {
         boolean existed = publicationExists(name);
         try (Statement st = connection.createStatement()) {

@@ -5,6 +5,7 @@ import java.util.function.Supplier;
 
 import dev.scry.backfill.model.ChangeEvent;
 import dev.scry.backfill.model.SourcePosition;
+import dev.scry.backfill.model.TableControl;
 
 /**
  * One record out of the engine, classified: a change, a transaction boundary, a heartbeat, a
@@ -14,10 +15,14 @@ import dev.scry.backfill.model.SourcePosition;
  * fifth of the consumer's time.
  */
 record SourceItem<T>(Kind kind, ChangeEvent change, String transactionId, String marker, Supplier<SourcePosition> positionSource,
-                     T ticket) {
+                     T ticket, TableControl control) {
 
     enum Kind {
-        CHANGE, BEGIN, END, HEARTBEAT, MARKER, SKIP
+        CHANGE, BEGIN, END, HEARTBEAT, MARKER, SKIP, CONTROL
+    }
+
+    SourceItem(Kind kind, ChangeEvent change, String transactionId, String marker, Supplier<SourcePosition> positionSource, T ticket) {
+        this(kind, change, transactionId, marker, positionSource, ticket, null);
     }
 
     SourceItem {
@@ -25,6 +30,9 @@ record SourceItem<T>(Kind kind, ChangeEvent change, String transactionId, String
         Objects.requireNonNull(positionSource, "position");
         if (kind == Kind.CHANGE && change == null) {
             throw new IllegalArgumentException("a CHANGE item needs its change");
+        }
+        if (kind == Kind.CONTROL && control == null) {
+            throw new IllegalArgumentException("a CONTROL item needs its control");
         }
         if ((kind == Kind.BEGIN || kind == Kind.END) && transactionId == null) {
             throw new IllegalArgumentException(kind + " needs a transaction id");
@@ -41,6 +49,10 @@ record SourceItem<T>(Kind kind, ChangeEvent change, String transactionId, String
 
     static <T> SourceItem<T> marker(String content, Supplier<SourcePosition> position, T ticket) {
         return new SourceItem<>(Kind.MARKER, null, null, content, position, ticket);
+    }
+
+    static <T> SourceItem<T> control(TableControl control, Supplier<SourcePosition> position, T ticket) {
+        return new SourceItem<>(Kind.CONTROL, null, null, null, position, ticket, control);
     }
 
     static <T> SourceItem<T> of(Kind kind, Supplier<SourcePosition> position, T ticket) {

@@ -11,6 +11,7 @@ import dev.scry.backfill.error.PipelineFailure;
 import dev.scry.backfill.model.ChangeBatch;
 import dev.scry.backfill.model.ChangeEvent;
 import dev.scry.backfill.model.SourcePosition;
+import dev.scry.backfill.model.TableControl;
 import dev.scry.backfill.model.TableId;
 
 /**
@@ -34,6 +35,7 @@ final class TransactionBatcher<T> {
     private final List<ChangeEvent> ready = new ArrayList<>();
     private final List<T> readyTickets = new ArrayList<>();
     private final List<String> readyMarkers = new ArrayList<>();
+    private final List<TableControl> readyControls = new ArrayList<>();
     private int readyTransactions;
     private Supplier<SourcePosition> readyPosition;
     private boolean readyHasSnapshotRows;
@@ -43,6 +45,7 @@ final class TransactionBatcher<T> {
     private final List<ChangeEvent> open = new ArrayList<>();
     private final List<T> openTickets = new ArrayList<>();
     private final List<String> openMarkers = new ArrayList<>();
+    private final List<TableControl> openControls = new ArrayList<>();
     private Supplier<SourcePosition> openPosition;
 
     // The row layout (by identity, one per engine schema) last seen for each table.
@@ -80,20 +83,27 @@ final class TransactionBatcher<T> {
                 readyTickets.addAll(openTickets);
                 readyTickets.add(item.ticket());
                 readyMarkers.addAll(openMarkers);
+                // A control takes effect after its batch's changes: the batch ends with its
+                // transaction, so that no later change shares it.
+                boolean controlled = !openControls.isEmpty();
+                readyControls.addAll(openControls);
                 readyTransactions++;
                 readyPosition = item.positionSource();
                 clearOpen();
-                if (ready.size() >= maxRows) {
+                if (ready.size() >= maxRows || controlled) {
                     flushReady(out);
                 }
             }
-            case HEARTBEAT, MARKER, SKIP -> {
+            case HEARTBEAT, MARKER, SKIP, CONTROL -> {
                 if (openTransaction != null) {
                     // Inside a transaction the position must not move past its unapplied changes;
-                    // a marker inside one counts once the transaction is complete.
+                    // a marker or a control inside one counts once the transaction is complete.
                     openTickets.add(item.ticket());
                     if (item.kind() == SourceItem.Kind.MARKER) {
                         openMarkers.add(item.marker());
+                    }
+                    if (item.kind() == SourceItem.Kind.CONTROL) {
+                        openControls.add(item.control());
                     }
                 }
                 else {
@@ -101,6 +111,10 @@ final class TransactionBatcher<T> {
                     readyPosition = item.positionSource();
                     if (item.kind() == SourceItem.Kind.MARKER) {
                         readyMarkers.add(item.marker());
+                    }
+                    if (item.kind() == SourceItem.Kind.CONTROL) {
+                        readyControls.add(item.control());
+                        flushReady(out);
                     }
                 }
             }
@@ -140,6 +154,7 @@ final class TransactionBatcher<T> {
         openTickets.add(item.ticket());
         openPosition = item.positionSource();
         if (ready.size() + open.size() >= maxRows) {
+            // A split transaction's controls wait for its END, in its last part.
             flushReady(out);
             if (open.size() >= maxRows) {
                 out.add(new PendingBatch<>(new ChangeBatch(open, openPosition.get(), 0, true, List.of()), openTickets));
@@ -166,10 +181,12 @@ final class TransactionBatcher<T> {
             return;
         }
         Objects.requireNonNull(readyPosition, "a ready batch always has a position");
-        out.add(new PendingBatch<>(new ChangeBatch(ready, readyPosition.get(), readyTransactions, false, readyMarkers), readyTickets));
+        out.add(new PendingBatch<>(new ChangeBatch(ready, readyPosition.get(), readyTransactions, false, readyMarkers, readyControls),
+                readyTickets));
         ready.clear();
         readyTickets.clear();
         readyMarkers.clear();
+        readyControls.clear();
         readyTransactions = 0;
         readyPosition = null;
         readyHasSnapshotRows = false;
@@ -180,6 +197,7 @@ final class TransactionBatcher<T> {
         open.clear();
         openTickets.clear();
         openMarkers.clear();
+        openControls.clear();
         openPosition = null;
     }
 }

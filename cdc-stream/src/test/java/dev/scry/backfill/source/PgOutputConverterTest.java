@@ -167,12 +167,12 @@ class PgOutputConverterTest {
 
     @Test
     void tablesNotTrackedAreSkippedButOneAPatternMatchesStopsThePipeline() throws Exception {
-        PgOutputConverter skipping = new PgOutputConverter(Map.of(), List.of(), TYPES, new PgOutputPosition(new Lsn(100), null, 0, null), null);
+        PgOutputConverter skipping = new PgOutputConverter(Map.of(), List.of(), TYPES, new PgOutputPosition(new Lsn(100), null, 0, null), null, null);
         feed(skipping, begin(900, 7), relation(), insert(tuple("1", "a")), commit(900, 950));
         assertThat(items).extracting(SourceItem::kind).containsExactly(SourceItem.Kind.BEGIN, SourceItem.Kind.END);
 
         PgOutputConverter strict = new PgOutputConverter(Map.of(), List.of(TableSelector.parse("public.*")), TYPES,
-                new PgOutputPosition(new Lsn(100), null, 0, null), null);
+                new PgOutputPosition(new Lsn(100), null, 0, null), null, null);
         assertThatThrownBy(() -> feed(strict, begin(900, 7), relation(), insert(tuple("1", "a"))))
                 .isInstanceOf(PipelineFailure.class).hasMessageContaining("before the pipeline had copied that table");
     }
@@ -208,17 +208,105 @@ class PgOutputConverterTest {
     }
 
     private PgOutputConverter converter(PgOutputPosition start, SnapshotOverlap overlap) {
-        return new PgOutputConverter(Map.of(ORDERS, SPEC), List.of(), TYPES, start, overlap);
+        return new PgOutputConverter(Map.of(ORDERS, SPEC), List.of(), TYPES, start, overlap, null);
     }
 
     private PgOutputConverter keyless(PgOutputPosition start, SnapshotOverlap overlap) {
-        return new PgOutputConverter(Map.of(ORDERS, new TableSpec(ORDERS, SPEC.columns(), List.of())), List.of(), TYPES, start, overlap);
+        return new PgOutputConverter(Map.of(ORDERS, new TableSpec(ORDERS, SPEC.columns(), List.of())), List.of(), TYPES, start, overlap, null);
     }
 
     private void feed(PgOutputConverter converter, byte[]... messages) {
         for (byte[] m : messages) {
             converter.convert(ByteBuffer.wrap(m), items);
         }
+    }
+
+    @Test
+    void aChunkLeavesOutRowsItsSnapshotDidNotSeeChangedAndAppliesTheRestWithItsControl() throws Exception {
+        Watermarks watermarks = new Watermarks("p");
+        PgOutputConverter converter = new PgOutputConverter(Map.of(ORDERS, SPEC), List.of(), TYPES,
+                new PgOutputPosition(new Lsn(100), null, 0, null), null, watermarks);
+        Watermarks.Mark start = watermarks.startCopy(ORDERS, List.of("id"), true, Map.of());
+        feed(converter, begin(900, 7), watermark(start), commit(900, 950));
+        assertThat(items).extracting(SourceItem::kind).containsExactly(SourceItem.Kind.BEGIN, SourceItem.Kind.CONTROL, SourceItem.Kind.END);
+        assertThat(items.get(1).control().details()).as("the copy starts on an emptied table").containsEntry("empty", true);
+        items.clear();
+
+        // Transaction 20 changed row 1 and the snapshot saw it; 30 changed row 2 and it did not; 31 left a value of row 3 unsent.
+        feed(converter, begin(1000, 20), relation(), update(null, tuple("1", "seen")), commit(1000, 1050),
+                begin(1100, 30), update(null, tuple("2", "newer")), commit(1100, 1150),
+                begin(1200, 31), update(null, tuple("3", UNCHANGED)), commit(1200, 1250));
+        items.clear();
+        Watermarks.Mark chunk = watermarks.chunk(new Watermarks.Chunk(ORDERS, List.of("id", "note"), List.of("int8", "text"), List.of("id"),
+                List.of(new String[] {"1", "seen"}, new String[] {"2", "older"}, new String[] {"3", "x"}, new String[] {"4", "d"}), null,
+                false, XidSnapshot.parse("25:30:"), Map.of("cursor", List.of("4"))));
+        feed(converter, begin(1300, 40), watermark(chunk), commit(1300, 1350));
+
+        assertThat(items).filteredOn(i -> i.kind() == SourceItem.Kind.CHANGE).extracting(i -> i.change().after().value("id"))
+                .containsExactly("1", "4");
+        assertThat(items).filteredOn(i -> i.kind() == SourceItem.Kind.CHANGE).extracting(i -> i.change().op()).containsOnly(Op.READ);
+        assertThat(items.get(items.size() - 2).control().action()).isEqualTo(dev.scry.backfill.model.TableControl.Action.CHUNK_COPIED);
+        assertThat(chunk.done()).as("done once committed").isNotDone();
+        watermarks.committed(List.of(items.get(items.size() - 2).control()));
+        Watermarks.Outcome outcome = chunk.done().get();
+        assertThat(outcome.applied()).isEqualTo(2);
+        assertThat(outcome.dropped()).isEqualTo(1);
+        assertThat(outcome.requeued()).containsExactly(List.of("3"));
+    }
+
+    @Test
+    void aChunkWhoseSnapshotMissesATransactionStreamedBeforeTheCopyStartedIsReadAgain() throws Exception {
+        Watermarks watermarks = new Watermarks("p");
+        PgOutputConverter converter = new PgOutputConverter(Map.of(ORDERS, SPEC), List.of(), TYPES,
+                new PgOutputPosition(new Lsn(100), null, 0, null), null, watermarks);
+        Watermarks.Mark start = watermarks.startCopy(ORDERS, List.of("id"), false, Map.of());
+        // Transaction 12 came out of the stream before the start, yet the chunk's snapshot still lists it as running.
+        feed(converter, begin(800, 12), relation(), insert(tuple("9", "a")), commit(800, 850), begin(900, 13), watermark(start),
+                commit(900, 950));
+        Watermarks.Mark chunk = watermarks.chunk(new Watermarks.Chunk(ORDERS, List.of("id", "note"), List.of("int8", "text"),
+                List.of("id"), List.<String[]>of(), null, false, XidSnapshot.parse("12:20:12"), Map.of()));
+        items.clear();
+        feed(converter, begin(1000, 21), watermark(chunk), commit(1000, 1050));
+
+        assertThat(chunk.done().get().retry()).isTrue();
+        assertThat(items).extracting(SourceItem::kind).doesNotContain(SourceItem.Kind.CONTROL, SourceItem.Kind.CHANGE);
+    }
+
+    @Test
+    void aRemovedTablesChangesAreIgnoredAndAnotherPipelinesWatermarksSkipped() throws Exception {
+        Watermarks watermarks = new Watermarks("p");
+        PgOutputConverter converter = new PgOutputConverter(Map.of(ORDERS, SPEC), List.of(TableSelector.parse("public.*")), TYPES,
+                new PgOutputPosition(new Lsn(100), null, 0, null), null, watermarks);
+        Watermarks.Mark remove = watermarks.remove(ORDERS);
+        feed(converter, begin(900, 7), message("other:" + remove.content().substring(2)), watermark(remove), commit(900, 950),
+                begin(1000, 8), relation(), insert(tuple("1", "a")), commit(1000, 1050));
+
+        assertThat(items).extracting(SourceItem::kind).containsExactly(SourceItem.Kind.BEGIN, SourceItem.Kind.SKIP,
+                SourceItem.Kind.CONTROL, SourceItem.Kind.END, SourceItem.Kind.BEGIN, SourceItem.Kind.END);
+    }
+
+    @Test
+    void xidVisibilityFollowsTheSnapshotAcrossWraparound() {
+        XidSnapshot s = XidSnapshot.parse("4294967290:4294967300:4294967295");
+        assertThat(s.visible((int) 4294967289L)).isTrue();
+        assertThat(s.visible((int) 4294967295L)).as("running").isFalse();
+        assertThat(s.visible((int) 4294967296L)).as("xid 0 of the next epoch, before xmax").isTrue();
+        assertThat(s.visible((int) 4294967300L)).as("at xmax").isFalse();
+    }
+
+    private static byte[] watermark(Watermarks.Mark mark) throws IOException {
+        return message(mark.content());
+    }
+
+    private static byte[] message(String content) throws IOException {
+        return message('M', out -> {
+            out.writeByte(1);
+            out.writeLong(0);
+            string(out, Watermarks.PREFIX);
+            byte[] bytes = content.getBytes(StandardCharsets.UTF_8);
+            out.writeInt(bytes.length);
+            out.write(bytes);
+        });
     }
 
     // --- the wire format (PostgreSQL documentation, "Logical Replication Message Formats") ---

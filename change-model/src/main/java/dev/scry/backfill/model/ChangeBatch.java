@@ -14,13 +14,19 @@ import java.util.Objects;
  * @param transactions       how many source transactions end in this batch
  * @param partialTransaction whether the batch ends inside a source transaction
  * @param markers            contents of the scry-backfill logical-decoding markers the batch passed
+ * @param controls           changes to how tables are treated, applied after the events, in order
  */
 public record ChangeBatch(List<ChangeEvent> events, SourcePosition end, int transactions,
-                          boolean partialTransaction, List<String> markers) {
+                          boolean partialTransaction, List<String> markers, List<TableControl> controls) {
+
+    public ChangeBatch(List<ChangeEvent> events, SourcePosition end, int transactions, boolean partialTransaction, List<String> markers) {
+        this(events, end, transactions, partialTransaction, markers, List.of());
+    }
 
     public ChangeBatch {
         events = List.copyOf(events);
         markers = List.copyOf(markers);
+        controls = List.copyOf(controls);
         Objects.requireNonNull(end, "end");
         if (transactions < 0) {
             throw new IllegalArgumentException("transactions must be >= 0");

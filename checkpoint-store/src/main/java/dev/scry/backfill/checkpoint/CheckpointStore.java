@@ -88,6 +88,23 @@ public final class CheckpointStore {
         )""",
     };
 
+    /**
+     * Changes of a paused table, held back in the order they came, in the transaction of their
+     * batch (the sink's HeldChanges writes and reads them; each change encoded as a dead letter is).
+     */
+    private static final String HELD_CHANGES = """
+            CREATE TABLE IF NOT EXISTS scry_backfill.held_changes (
+              id          bigserial PRIMARY KEY,
+              pipeline    text NOT NULL,
+              schema_name text NOT NULL,
+              table_name  text NOT NULL,
+              lsn         pg_lsn NOT NULL,
+              change      bytea NOT NULL,
+              held_at     timestamptz NOT NULL DEFAULT clock_timestamp()
+            )""";
+    private static final String HELD_CHANGES_INDEX =
+            "CREATE INDEX IF NOT EXISTS held_changes_table ON scry_backfill.held_changes (pipeline, schema_name, table_name, id)";
+
     private static final String WRITE_CHECKPOINT = """
             INSERT INTO scry_backfill.checkpoint AS c (pipeline, slot, phase, lsn, source_offset, batches,
                                                        snapshot_started_at, snapshot_completed_at, updated_at)
@@ -141,6 +158,14 @@ public final class CheckpointStore {
             for (String ddl : SnapshotJournal.DDL) {
                 st.execute(ddl);
             }
+            for (String ddl : TableStates.DDL) {
+                st.execute(ddl);
+            }
+            for (String ddl : TableRequests.DDL) {
+                st.execute(ddl);
+            }
+            st.execute(HELD_CHANGES);
+            st.execute(HELD_CHANGES_INDEX);
         }
         finally {
             c.setAutoCommit(auto);
@@ -153,7 +178,7 @@ public final class CheckpointStore {
     }
 
     /** Whether a table of the metadata schema exists: one a later version added may not, yet. */
-    static boolean tableExists(Connection c, String table) throws SQLException {
+    public static boolean tableExists(Connection c, String table) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("SELECT to_regclass(?) IS NOT NULL")) {
             ps.setString(1, SCHEMA + "." + table);
             try (ResultSet rs = ps.executeQuery()) {
@@ -296,7 +321,8 @@ public final class CheckpointStore {
         boolean auto = c.getAutoCommit();
         c.setAutoCommit(false);
         try {
-            for (String table : new String[] {"checkpoint", "table_progress", "dead_letters", "rates", "snapshot_parts", "deferred_ddl"}) {
+            for (String table : new String[] {"checkpoint", "table_progress", "dead_letters", "rates", "snapshot_parts", "deferred_ddl",
+                "table_states", "table_requests", "held_changes"}) {
                 try (PreparedStatement ps = c.prepareStatement("DELETE FROM scry_backfill." + table + " WHERE pipeline = ?")) {
                     ps.setString(1, pipeline);
                     ps.executeUpdate();

@@ -79,6 +79,16 @@ final class BatchApplier {
         return toCounts(counts);
     }
 
+    /**
+     * Applies more changes in the transaction of the batch being applied, after its own, with the
+     * shapes it reached (a resumed table's held changes).
+     */
+    Map<TableId, TableCounts> applyMore(Connection c, List<ChangeEvent> events, boolean rowAtATime) throws SQLException {
+        Map<TableId, long[]> counts = new LinkedHashMap<>();
+        applyEvents(c, events, rowAtATime, counts);
+        return toCounts(counts);
+    }
+
     /** Receives a change the shadow rejected, with the reason. */
     interface Rejected {
         void accept(ChangeEvent change, String error) throws SQLException;

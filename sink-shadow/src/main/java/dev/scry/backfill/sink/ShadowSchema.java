@@ -286,4 +286,19 @@ public final class ShadowSchema {
         }
         return new Keys(primary, unique);
     }
+
+    /**
+     * The statement that empties a shadow table: TRUNCATE, or DELETE where another table's foreign
+     * key references it (TRUNCATE refuses that; DELETE does not check it in the replica role the
+     * pipeline's sessions run in).
+     */
+    public static String emptying(Connection c, TableId table) throws SQLException {
+        try (java.sql.PreparedStatement ps = c.prepareStatement("SELECT EXISTS (SELECT 1 FROM pg_constraint WHERE contype = 'f'"
+                + " AND confrelid = ?::regclass AND conrelid <> confrelid)")) {
+            ps.setString(1, table.quoted());
+            try (java.sql.ResultSet rs = ps.executeQuery()) {
+                return (rs.next() && rs.getBoolean(1) ? "DELETE FROM " : "TRUNCATE ") + table.quoted();
+            }
+        }
+    }
 }

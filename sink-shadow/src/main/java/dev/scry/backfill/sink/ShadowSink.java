@@ -37,6 +37,7 @@ public final class ShadowSink implements AutoCloseable {
     private final CheckpointStore checkpoints;
     private final DeadLetters deadLetters;
     private final BatchApplier applier;
+    private final TableControls controls;
     private final HikariDataSource pool;
     private final AtomicBoolean closed = new AtomicBoolean();
 
@@ -75,6 +76,7 @@ public final class ShadowSink implements AutoCloseable {
         this.checkpoints = new CheckpointStore(settings.pipeline());
         this.deadLetters = new DeadLetters(settings.pipeline());
         this.applier = new BatchApplier(Map.copyOf(tables), new ApplyStatements(), new SchemaFollower(source));
+        this.controls = new TableControls(settings.pipeline());
         HikariConfig config = new HikariConfig();
         config.setPoolName("shadow-sink");
         config.setJdbcUrl(settings.shadow().jdbcUrl());
@@ -107,19 +109,24 @@ public final class ShadowSink implements AutoCloseable {
                 if (commitOutcomeUnknown && alreadyCommitted(c, batch)) {
                     LOG.info("the previous commit of this batch did reach the shadow; not applying it twice");
                     applier.committed();
+                    controls.committed();
                 listener.applied(System.nanoTime() - started);
                     return Map.of();
                 }
                 Map<TableId, TableCounts> counts;
                 try {
+                    // A paused table's changes are held back; the batch's controls follow its changes.
+                    ChangeBatch changes = controls.holdPaused(c, batch);
+                    boolean oneRowRuns = rowAtATime;
                     counts = tolerant
-                            ? applier.applyTolerant(c, batch, (change, error) -> {
+                            ? applier.applyTolerant(c, changes, (change, error) -> {
                                 deadLetters.add(c, change, batch.end().lsn(), error);
                                 listener.deadLettered(change.table());
                                 LOG.warn("the shadow rejected a change to {} ({}): {}; stored as a dead letter (errors.tolerance: all),"
                                         + " the pipeline goes on", change.table(), change.op(), error);
                             })
-                            : applier.apply(c, batch, rowAtATime);
+                            : applier.apply(c, changes, rowAtATime);
+                    counts = controls.apply(c, batch, counts, held -> applier.applyMore(c, held, oneRowRuns));
                     checkpoints.write(c, settings.slot(), batch.end(), counts);
                 }
                 catch (SQLException | RuntimeException e) {
@@ -134,6 +141,7 @@ public final class ShadowSink implements AutoCloseable {
                     throw e;
                 }
                 applier.committed();
+                controls.committed();
                 listener.applied(System.nanoTime() - started);
                 if (attempts.failures() > 0) {
                     LOG.info("shadow write succeeded after {} failed attempt(s)", attempts.failures());

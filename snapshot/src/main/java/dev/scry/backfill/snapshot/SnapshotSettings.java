@@ -7,11 +7,18 @@ package dev.scry.backfill.snapshot;
  * @param parallelism tables (or parts of tables) copied at once by the COPY method
  * @param chunkMegabytes the COPY method splits a table larger than this into parts of about this
  *                       size, copied in parallel like tables; 0 never splits
+ * @param chunkRows   rows a copy while streaming reads under one snapshot, between two watermarks
+ *                    ({@link ChunkedCopy}): the longest a read of the source lasts
  */
-public record SnapshotSettings(Method method, int parallelism, int chunkMegabytes) {
+public record SnapshotSettings(Method method, int parallelism, int chunkMegabytes, int chunkRows) {
 
     public static final int DEFAULT_CHUNK_MB = 256;
-    public static final SnapshotSettings DEFAULT = new SnapshotSettings(Method.COPY, 2, DEFAULT_CHUNK_MB);
+    public static final int DEFAULT_CHUNK_ROWS = 10_000;
+    public static final SnapshotSettings DEFAULT = new SnapshotSettings(Method.COPY, 2, DEFAULT_CHUNK_MB, DEFAULT_CHUNK_ROWS);
+
+    public SnapshotSettings(Method method, int parallelism, int chunkMegabytes) {
+        this(method, parallelism, chunkMegabytes, DEFAULT_CHUNK_ROWS);
+    }
 
     /** The two ways to take the initial copy. */
     public enum Method {
@@ -27,6 +34,9 @@ public record SnapshotSettings(Method method, int parallelism, int chunkMegabyte
         }
         if (parallelism < 1) {
             throw new IllegalArgumentException("snapshot parallelism must be >= 1, got " + parallelism);
+        }
+        if (chunkRows < 1) {
+            throw new IllegalArgumentException("snapshot chunk rows must be >= 1, got " + chunkRows);
         }
         if (chunkMegabytes < 0) {
             throw new IllegalArgumentException("snapshot chunk size must be >= 0 MB, got " + chunkMegabytes);

@@ -27,6 +27,7 @@ import dev.scry.backfill.sink.schema.SchemaPlan;
 import dev.scry.backfill.sink.schema.SchemaScope;
 import dev.scry.backfill.sink.schema.SchemaSettings;
 import dev.scry.backfill.sink.schema.SchemaSync;
+import dev.scry.backfill.sink.ShadowSchema;
 import dev.scry.backfill.sink.ShadowTypes;
 import dev.scry.backfill.source.PgOutputSource;
 import dev.scry.backfill.source.SourceAdmin;
@@ -140,18 +141,8 @@ public final class TableAdder {
                         + (publish ? " and a publication change" : "") + " on the primary. Point source.host at the primary for it, or"
                         + (publish ? " leave the table out of `tables`" : " start the pipeline over"));
             }
-            SourceCatalog.Relation relation = new SourceCatalog(src).relation(spec.id()).orElseThrow(() -> new SQLException(
-                    "table " + spec.id() + " disappeared from the source"));
-            ShadowTypes.ensure(src, dst, Map.of(relation.oid(), chain.columnsKeepingType(spec)));
             // A new table is small: its keys, indexes and constraints are created with it.
-            SchemaPlan plan = new SchemaSync(new SchemaScope(List.of(spec.id()), List.of(), new TransformShaping(chain, List.of(spec)), schema))
-                    .plan(src, dst);
-            SchemaDiff diff = plan.diff();
-            diff.refuseDifferences();
-            ShadowTypes.ensureTypes(src, dst, plan.source().types());
-            dst.setAutoCommit(false);
-            SchemaSync.create(dst, diff.missing());
-            dst.commit();
+            createOnShadow(src, dst, spec);
             src.setAutoCommit(false);
             dst.setAutoCommit(false);
             try {
@@ -171,9 +162,7 @@ public final class TableAdder {
                 }
                 try (Statement st = dst.createStatement()) {
                     // Left over from an attempt whose source transaction did not commit, or the rows to replace.
-                    // A table another one's foreign key references refuses TRUNCATE; DELETE does not
-                    // check it in the replica role the pipeline's sessions run in.
-                    st.execute((referenced(dst, spec.id()) ? "DELETE FROM " : "TRUNCATE ") + spec.id().quoted());
+                    st.execute(ShadowSchema.emptying(dst, spec.id()));
                 }
                 long rows = TableCopy.copy(src, dst, TableCopy.Part.whole(spec), chain, throttle, () -> false, n -> { }).rows();
                 record.write(dst, at, rows);
@@ -196,14 +185,30 @@ public final class TableAdder {
         }
     }
 
-    private static boolean referenced(Connection c, dev.scry.backfill.model.TableId table) throws SQLException {
-        try (java.sql.PreparedStatement ps = c.prepareStatement("SELECT EXISTS (SELECT 1 FROM pg_constraint WHERE contype = 'f'"
-                + " AND confrelid = ?::regclass AND conrelid <> confrelid)")) {
-            ps.setString(1, table.quoted());
-            try (java.sql.ResultSet rs = ps.executeQuery()) {
-                return rs.next() && rs.getBoolean(1);
-            }
+    /**
+     * Creates the table on the shadow as the source has it (with its keys, indexes, constraints
+     * and the types they use), or checks the one there; commits on its own. A table copied by
+     * chunks while streaming ({@link ChunkedCopy}) is prepared this way too.
+     */
+    public void prepareShadow(TableSpec spec) throws SQLException {
+        try (Connection src = open(source, "source"); Connection dst = open(shadow, "shadow")) {
+            createOnShadow(src, dst, spec);
         }
+    }
+
+    private void createOnShadow(Connection src, Connection dst, TableSpec spec) throws SQLException {
+        SourceCatalog.Relation relation = new SourceCatalog(src).relation(spec.id()).orElseThrow(() -> new SQLException(
+                "table " + spec.id() + " disappeared from the source"));
+        ShadowTypes.ensure(src, dst, Map.of(relation.oid(), chain.columnsKeepingType(spec)));
+        SchemaPlan plan = new SchemaSync(new SchemaScope(List.of(spec.id()), List.of(), new TransformShaping(chain, List.of(spec)), schema))
+                .plan(src, dst);
+        SchemaDiff diff = plan.diff();
+        diff.refuseDifferences();
+        ShadowTypes.ensureTypes(src, dst, plan.source().types());
+        dst.setAutoCommit(false);
+        SchemaSync.create(dst, diff.missing());
+        dst.commit();
+        dst.setAutoCommit(true);
     }
 
     private static Connection open(ConnectionSettings where, String role) throws SQLException {

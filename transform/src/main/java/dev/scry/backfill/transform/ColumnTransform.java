@@ -69,6 +69,25 @@ public abstract class ColumnTransform implements Transform {
         return targets.keySet();
     }
 
+    /**
+     * Rewrites the SQL expressions of the columns this step changes in {@code table} with its SQL
+     * form; false when it has none, or the source cannot compute it (then verify runs it in this process).
+     */
+    boolean rewrite(TableId table, Map<String, String> expressions, SourceForm.SqlContext context) {
+        java.util.Optional<SourceForm.ColumnSql> sql = sourceForm().columnSql();
+        if (sql.isEmpty()) {
+            return false;
+        }
+        for (String column : targets(table)) {
+            java.util.Optional<String> rewritten = sql.get().expression(expressions.get(column), inputs.get(table).get(column), context);
+            if (rewritten.isEmpty()) {
+                return false;
+            }
+            expressions.put(column, rewritten.get());
+        }
+        return true;
+    }
+
     @Override
     public TableSpec shape(TableSpec table) {
         Set<String> chosen = new HashSet<>();

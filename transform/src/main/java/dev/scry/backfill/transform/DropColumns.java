@@ -34,6 +34,12 @@ final class DropColumns implements Transform {
         return selectors.stream().filter(s -> s.exact() && !used.contains(s)).toList();
     }
 
+    /** The shadow's shape leaves the columns out; nothing to compute. */
+    @Override
+    public SourceForm sourceForm() {
+        return SourceForm.sql((input, column, context) -> java.util.Optional.of(input));
+    }
+
     /** The columns this transform removes from a table (empty for tables it leaves alone). */
     Set<String> dropped(TableId table) {
         return dropped.getOrDefault(table, Set.of());

@@ -53,6 +53,15 @@ final class FilterRows implements Transform {
         }
     }
 
+    /**
+     * Evaluated here on the source's rows: JEXL's typed comparisons and its NULL handling (a
+     * comparison that fails on a NULL drops the row) have no exact SQL translation.
+     */
+    @Override
+    public SourceForm sourceForm() {
+        return SourceForm.inProcess();
+    }
+
     boolean matchedATable() {
         return matched;
     }

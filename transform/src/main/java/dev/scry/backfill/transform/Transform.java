@@ -17,4 +17,13 @@ public interface Transform {
      * whose shape this step has seen.
      */
     ChangeEvent apply(ChangeEvent change);
+
+    /**
+     * How {@code verify} computes this step from the source's rows (see {@link SourceForm}). A
+     * step without one makes the tables it touches "not comparable"; custom transforms declare
+     * theirs by overriding this.
+     */
+    default SourceForm sourceForm() {
+        return SourceForm.none();
+    }
 }

@@ -22,13 +22,16 @@ import dev.scry.backfill.model.TableSpec;
 public final class TransformChain {
 
     public static final Set<String> BUILT_IN = Set.of("drop-columns", "hash", "redact", "mask", "generalize", "filter-rows");
-    public static final TransformChain NONE = new TransformChain(List.of(), Map.of());
+    public static final TransformChain NONE = new TransformChain(List.of(), List.of(), Map.of());
 
     private final List<Transform> steps;
+    // Each step's entry as the configuration names it (transforms[2] (mask)), for messages.
+    private final List<String> names;
     private final Map<TableId, TableSpec> shapes;
 
-    private TransformChain(List<Transform> steps, Map<TableId, TableSpec> shapes) {
+    private TransformChain(List<Transform> steps, List<String> names, Map<TableId, TableSpec> shapes) {
         this.steps = List.copyOf(steps);
+        this.names = List.copyOf(names);
         this.shapes = Map.copyOf(shapes);
     }
 
@@ -82,7 +85,7 @@ public final class TransformChain {
                 throw new IllegalArgumentException(configs.get(i) + ": table " + f.table() + " is not one of the configured tables");
             }
         }
-        return new TransformChain(steps, shapes);
+        return new TransformChain(steps, configs.stream().map(TransformConfig::toString).toList(), shapes);
     }
 
     private static List<ColumnSelector> unmatched(Transform t) {
@@ -167,7 +170,7 @@ public final class TransformChain {
                 out.add(t);
             }
         }
-        return new ChangeBatch(out, batch.end(), batch.transactions(), batch.partialTransaction(), batch.markers());
+        return new ChangeBatch(out, batch.end(), batch.transactions(), batch.partialTransaction(), batch.markers(), batch.controls());
     }
 
     /**
@@ -235,23 +238,81 @@ public final class TransformChain {
         return out;
     }
 
-    /** Tables any transform changes, shape or values; verify reports them as transformed. */
+    /** Tables any transform changes, shape or values. */
     public Set<TableId> transformedTables() {
-        Set<TableId> out = new HashSet<>(filteredTables());
-        shapes.forEach((id, shaped) -> {
-            if (!droppedColumns(id).isEmpty()) {
+        Set<TableId> out = new HashSet<>();
+        for (TableId id : shapes.keySet()) {
+            if (steps.stream().anyMatch(t -> touches(t, id))) {
                 out.add(id);
-            }
-        });
-        for (Transform t : steps) {
-            if (t instanceof ColumnTransform c) {
-                out.addAll(c.touched());
-            }
-            else if (!(t instanceof DropColumns) && !(t instanceof FilterRows)) {
-                out.addAll(shapes.keySet());
             }
         }
         return out;
+    }
+
+    /** Whether a step changes a table's shape, rows or values (a custom step that is no column transform: any table). */
+    private boolean touches(Transform t, TableId table) {
+        if (t instanceof ColumnTransform c) {
+            return c.touched().contains(table);
+        }
+        if (t instanceof DropColumns d) {
+            return !d.dropped(table).isEmpty();
+        }
+        if (t instanceof FilterRows f) {
+            return dev.scry.backfill.model.TableSelector.parse(f.table()).matches(table);
+        }
+        return true;
+    }
+
+    /**
+     * How verify computes on the source what the shadow holds of {@code table} (a source table
+     * this chain was built for): each touching step's source-side form, in order. In SQL where
+     * every step has an SQL form the source can compute; in this process where some step has
+     * only that; not comparable where some step has none.
+     */
+    public TableForm sourceForm(TableSpec table, SourceForm.SqlContext context) {
+        Map<String, String> expressions = new LinkedHashMap<>();
+        table.columns().forEach(c -> expressions.put(c.name(), dev.scry.backfill.model.Identifiers.quote(c.name())));
+        Set<String> changed = new java.util.LinkedHashSet<>();
+        List<String> missing = new ArrayList<>();
+        boolean touched = false;
+        boolean sql = true;
+        for (int i = 0; i < steps.size(); i++) {
+            Transform t = steps.get(i);
+            if (!touches(t, table.id())) {
+                continue;
+            }
+            touched = true;
+            if (!t.sourceForm().comparable()) {
+                missing.add(names.get(i));
+                continue;
+            }
+            if (t instanceof ColumnTransform c) {
+                changed.addAll(c.targets(table.id()));
+                sql = sql && c.rewrite(table.id(), expressions, context);
+            }
+            else if (!(t instanceof DropColumns)) {
+                // A row filter, or a custom step over whole rows: only its own apply() says what it keeps.
+                sql = false;
+                if (!(t instanceof FilterRows)) {
+                    table.columns().forEach(col -> changed.add(col.name()));
+                }
+            }
+        }
+        if (!missing.isEmpty()) {
+            return new TableForm(TableForm.Kind.NOT_COMPARABLE, List.of(), changed, missing);
+        }
+        if (!touched) {
+            return new TableForm(TableForm.Kind.UNTRANSFORMED, List.of(), changed, List.of());
+        }
+        if (!sql) {
+            return new TableForm(TableForm.Kind.IN_PROCESS, List.of(), changed, List.of());
+        }
+        List<String> out = new ArrayList<>();
+        for (dev.scry.backfill.model.ColumnSpec c : shape(table).columns()) {
+            String e = expressions.get(c.name());
+            out.add(changed.contains(c.name()) ? "(" + e + ")::" + c.type() : e);
+        }
+        return new TableForm(TableForm.Kind.SQL, out, changed, List.of());
     }
 
     private static List<ColumnSelector> columns(Map<String, Object> s) {

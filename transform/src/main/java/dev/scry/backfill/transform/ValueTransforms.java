@@ -19,6 +19,11 @@ final class ValueTransforms {
     private ValueTransforms() {
     }
 
+    /** NULL stays NULL, as every built-in value transform leaves it. */
+    private static String nullOr(String input, String expression) {
+        return "CASE WHEN (" + input + ") IS NULL THEN NULL ELSE " + expression + " END";
+    }
+
     /**
      * HMAC-SHA-256 over the UTF-8 bytes of the value's text, as lowercase hex: the same as
      * {@code encode(hmac(col::text, key, 'sha256'), 'hex')} in SQL (pgcrypto), so deterministic
@@ -26,10 +31,25 @@ final class ValueTransforms {
      */
     static final class Hash extends ColumnTransform {
         private final SecretKeySpec key;
+        private final String keyText;
 
         Hash(List<ColumnSelector> columns, String key) {
             super("hash", columns);
             this.key = new SecretKeySpec(key.getBytes(StandardCharsets.UTF_8), "HmacSHA256");
+            this.keyText = key;
+        }
+
+        /**
+         * pgcrypto's hmac where the source has it (the key travels as a bind parameter, never in
+         * the statement's text), over the text's bytes in a UTF8 database, as Java hashes its
+         * UTF-8 bytes; otherwise in this process.
+         */
+        @Override
+        public SourceForm sourceForm() {
+            return SourceForm.sql((input, column, context) -> context.utf8()
+                    ? context.function("pgcrypto", "hmac").map(hmac -> nullOr(input, "encode(" + hmac + "(" + SourceForm.text(input)
+                            + ", " + context.parameter(keyText) + "::text, 'sha256'::text), 'hex')"))
+                    : java.util.Optional.empty());
         }
 
         @Override
@@ -70,6 +90,12 @@ final class ValueTransforms {
         }
 
         @Override
+        public SourceForm sourceForm() {
+            return SourceForm.sql((input, column, context) -> java.util.Optional.of(value == null ? "NULL::text"
+                    : nullOr(input, context.parameter(value) + "::text")));
+        }
+
+        @Override
         protected String transform(String v, ColumnSpec column) {
             return value;
         }
@@ -88,6 +114,16 @@ final class ValueTransforms {
         Mask(List<ColumnSelector> columns, int keepLast) {
             super("mask", columns);
             this.keepLast = keepLast;
+        }
+
+        /** In characters, which in every server encoding are the code points Java counts. */
+        @Override
+        public SourceForm sourceForm() {
+            return SourceForm.sql((input, column, context) -> {
+                String text = SourceForm.text(input);
+                return java.util.Optional.of(nullOr(input, "repeat('*', greatest(char_length(" + text + ") - " + keepLast + ", 0)) || right("
+                        + text + ", " + keepLast + ")"));
+            });
         }
 
         @Override
@@ -122,6 +158,30 @@ final class ValueTransforms {
             super("generalize", columns);
             this.bucket = bucket;
             this.truncate = truncate;
+        }
+
+        /**
+         * Numbers floored exactly (div and mod, not a division that rounds), trailing zeros
+         * trimmed as Java strips them; NaN and infinities as they are. Times with date_trunc,
+         * timestamptz in UTC as the copy reads it (verify's sessions are in UTC).
+         */
+        @Override
+        public SourceForm sourceForm() {
+            return SourceForm.sql((input, column, context) -> {
+                if (NUMBERS.contains(column.baseType())) {
+                    String text = SourceForm.text(input);
+                    String b = bucket.toPlainString() + "::numeric";
+                    return java.util.Optional.of("CASE WHEN (" + input + ") IS NULL THEN NULL WHEN " + text
+                            + " IN ('NaN', 'Infinity', '-Infinity') THEN " + text + " ELSE trim_scale((div(" + text + "::numeric, " + b
+                            + ") - CASE WHEN mod(" + text + "::numeric, " + b + ") < 0 THEN 1 ELSE 0 END) * " + b + ")::text END");
+                }
+                String unit = "'" + truncate + "'";
+                return java.util.Optional.of(switch (column.baseType()) {
+                    case "date" -> "date_trunc(" + unit + ", (" + input + ")::date::timestamp)::date";
+                    case "timestamp" -> "date_trunc(" + unit + ", (" + input + ")::timestamp)";
+                    default -> "date_trunc(" + unit + ", (" + input + ")::timestamptz, 'UTC')";
+                });
+            });
         }
 
         @Override

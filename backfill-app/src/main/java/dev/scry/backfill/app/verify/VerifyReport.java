@@ -9,28 +9,33 @@ import java.util.Map;
 public record VerifyReport(List<Table> tables, boolean pipelineRunning) {
 
     /**
-     * One table's result; {@code shadowRows} is -1 when the shadow table could not be read. A
-     * transformed table (a transform changes its rows on purpose) is reported as such, not compared.
-     * A moving target differed while its source table kept changing under every comparison, so its
-     * differences may be changes still in flight.
+     * One table's result; {@code shadowRows} is -1 when the shadow table could not be read. A table
+     * that was not compared says why in {@code notCompared} (a custom transform without a
+     * source-side form, a paused table, one being copied); it is no difference. A moving target
+     * differed while its source table kept changing under every comparison, so its differences may
+     * be changes still in flight. {@code method} says how the source side was computed.
      */
-    public record Table(String table, long sourceRows, long shadowRows, List<Difference> differences, String problem, boolean transformed,
-                        boolean movingTarget) {
+    public record Table(String table, long sourceRows, long shadowRows, List<Difference> differences, String problem, String notCompared,
+                        boolean movingTarget, String method) {
 
-        public Table(String table, long sourceRows, long shadowRows, List<Difference> differences, String problem) {
-            this(table, sourceRows, shadowRows, differences, problem, false, false);
+        static Table equal(String table, long rows, String method) {
+            return new Table(table, rows, rows, List.of(), null, null, false, method);
         }
 
-        public Table(String table, long sourceRows, long shadowRows, List<Difference> differences, String problem, boolean transformed) {
-            this(table, sourceRows, shadowRows, differences, problem, transformed, false);
+        static Table skipped(String table, String why) {
+            return new Table(table, -1, -1, List.of(), null, why, false, null);
         }
 
         public boolean differs() {
-            return !transformed && (!differences.isEmpty() || problem != null);
+            return notCompared == null && (!differences.isEmpty() || problem != null);
         }
 
         Table asMovingTarget() {
-            return new Table(table, sourceRows, shadowRows, differences, problem, transformed, true);
+            return new Table(table, sourceRows, shadowRows, differences, problem, notCompared, true, method);
+        }
+
+        String status() {
+            return notCompared != null ? "not compared" : differs() ? "different" : "equal";
         }
     }
 
@@ -56,13 +61,19 @@ public record VerifyReport(List<Table> tables, boolean pipelineRunning) {
         doc.put("tables", tables.stream().map(t -> {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("table", t.table());
-            m.put("status", t.transformed() ? "transformed" : t.differs() ? "different" : "equal");
+            m.put("status", t.status());
             m.put("source_rows", t.sourceRows());
             m.put("shadow_rows", t.shadowRows());
             m.put("moving_target", t.movingTarget());
+            if (t.method() != null) {
+                m.put("compared", t.method());
+            }
             m.put("differences", t.differences().stream().map(d -> Map.of("key", d.key(), "kind", d.kind())).toList());
             if (t.problem() != null) {
                 m.put("problem", t.problem());
+            }
+            if (t.notCompared() != null) {
+                m.put("reason", t.notCompared());
             }
             return m;
         }).toList());
@@ -73,12 +84,13 @@ public record VerifyReport(List<Table> tables, boolean pipelineRunning) {
     public void print(PrintWriter out) {
         int width = tables.stream().mapToInt(t -> t.table().length()).max().orElse(5);
         for (Table t : tables) {
-            if (t.transformed()) {
-                out.printf("%-" + width + "s  transformed (not compared: transforms change its rows on purpose)%n", t.table());
+            if (t.notCompared() != null) {
+                out.printf("%-" + width + "s  %s%n", t.table(), t.notCompared());
                 continue;
             }
-            out.printf("%-" + width + "s  %s  (source %,d rows, shadow %s)%s%n", t.table(), t.differs() ? "DIFFERENT" : "equal",
+            out.printf("%-" + width + "s  %s  (source %,d rows, shadow %s%s)%s%n", t.table(), t.differs() ? "DIFFERENT" : "equal",
                     t.sourceRows(), t.shadowRows() < 0 ? "unreadable" : String.format("%,d rows", t.shadowRows()),
+                    t.method() == null || t.method().equals("sql") ? "" : "; " + t.method(),
                     t.movingTarget() ? "  moving target: written throughout the comparison" : "");
             if (t.problem() != null) {
                 out.printf("    %s%n", t.problem());
@@ -88,7 +100,9 @@ public record VerifyReport(List<Table> tables, boolean pipelineRunning) {
             }
         }
         long differing = tables.stream().filter(Table::differs).count();
-        out.printf("%s: %d of %d table(s) differ%s%n", differing == 0 ? "equal" : "DIFFERENT", differing, tables.size(),
+        long skipped = tables.stream().filter(t -> t.notCompared() != null).count();
+        out.printf("%s: %d of %d table(s) differ%s%s%n", differing == 0 ? "equal" : "DIFFERENT", differing, tables.size(),
+                skipped == 0 ? "" : ", " + skipped + " not compared",
                 movingTarget() ? "; the source was being written during the comparison (moving target): differences may be"
                         + " changes still in flight" : pipelineRunning ? "; compared while cdc runs, after waiting for the shadow"
                         + " to catch up" : "");

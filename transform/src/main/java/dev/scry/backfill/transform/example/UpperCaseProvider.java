@@ -36,6 +36,13 @@ public final class UpperCaseProvider implements TransformProvider {
             protected String transform(String value, ColumnSpec column) {
                 return value.toUpperCase(Locale.ROOT);
             }
+
+            // Java's upper-casing, not PostgreSQL's upper() (which follows the collation): verify
+            // runs this transform on the source's rows in its own process.
+            @Override
+            public dev.scry.backfill.transform.SourceForm sourceForm() {
+                return dev.scry.backfill.transform.SourceForm.inProcess();
+            }
         };
     }
 }
