@@ -34,8 +34,8 @@ public record FailoverReadiness(boolean ready, String summary) {
                 + " --drop-metadata`, empty the shadow tables and copy again " + tables.size() + " table(s) (" + size(source, tables)
                 + " on the source now)";
         if (server.standby()) {
-            return new FailoverReadiness(false, "the slot lives on this standby (" + server.describe() + "): if it is promoted the"
-                    + " pipeline continues there; if it is lost, " + cost);
+            return new FailoverReadiness(false, "the slot lives on this standby (" + server.describe() + "): it stays with the"
+                    + " standby if that is promoted; if the standby is lost, " + cost);
         }
         if (server.major() < 17) {
             return new FailoverReadiness(false, "not failover-ready: " + server.describe() + " has no failover slots (PostgreSQL 17);"
