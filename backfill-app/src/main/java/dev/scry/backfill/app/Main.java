@@ -175,13 +175,18 @@ public final class Main {
         @Option(names = "--max-keys", defaultValue = "10", description = "Differing keys to list per table (default ${DEFAULT-VALUE}).")
         int maxKeys;
 
+        @Option(names = "--wait-s", defaultValue = "30", description = "While cdc runs: how long to wait for it to apply what the source"
+                + " committed before a comparison (default ${DEFAULT-VALUE}); a table still behind then is reported as such.")
+        int waitSeconds;
+
         @Override
         public Integer call() throws SQLException, InterruptedException {
             BackfillConfig config = load();
             try (java.sql.Connection source = Connect.open(config.source(), "source");
                  java.sql.Connection shadow = Connect.open(config.shadow(), "shadow")) {
                 VerifyReport report = new Verifier(TableMembership.of(config, source, shadow), Math.max(0, maxKeys))
-                        .notComparing(TableStatesReport.notCompared(config.pipeline(), shadow)).run(source, shadow);
+                        .notComparing(TableStatesReport.notCompared(config.pipeline(), shadow))
+                        .catchUpWait(java.time.Duration.ofSeconds(Math.max(0, waitSeconds))).run(source, shadow);
                 if (json) {
                     out().document(report.document());
                 }

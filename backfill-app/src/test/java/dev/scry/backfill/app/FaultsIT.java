@@ -125,7 +125,11 @@ class FaultsIT extends PipelineTest {
             }
         }
         assertThat(Files.readString(log)).contains("shadow write failed").contains("retrying in");
-        // verify waits until the running daemon has applied everything written before it.
+        // After 30 s away the shadow's next retry can be up to retry.max-backoff-ms (30 s) off, and the
+        // catch-up comes on top: verify only waits 30 s for the daemon, so wait here until it caught up.
+        String end = pipeline.sourceText("SELECT pg_current_wal_lsn()::text");
+        Pipeline.await("the daemon applied everything written while the shadow was down", Duration.ofSeconds(180),
+                Pipeline.sql(() -> pipeline.shadowLong("SELECT count(*) FROM scry_backfill.checkpoint WHERE lsn >= '" + end + "'") > 0));
         pipeline.assertVerifyEqual();
         assertThat(cdc.isAlive()).isTrue();
         cdc.destroy();

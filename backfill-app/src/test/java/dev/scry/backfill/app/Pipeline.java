@@ -188,6 +188,12 @@ final class Pipeline {
         }
     }
 
+    String sourceText(String sql) throws SQLException {
+        try (Connection c = db.source(); Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql)) {
+            return rs.next() ? rs.getString(1) : null;
+        }
+    }
+
     long sourceLong(String sql) throws SQLException {
         try (Connection c = db.source(); Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql)) {
             return rs.next() ? rs.getLong(1) : -1;

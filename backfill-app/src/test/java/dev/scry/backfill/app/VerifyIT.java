@@ -59,6 +59,26 @@ class VerifyIT extends PipelineTest {
     }
 
     @Test
+    void whileCdcRunsAShadowThatHasNotCaughtUpIsSaidToBeBehindNotSimplyDifferent() throws Exception {
+        pipeline.writeConfig(List.of("public.pairs", ODD, "public.bag"), "rate-limit: {rows-per-second: 20}\n");
+        Process cdc = pipeline.spawn(dir.resolve("cdc.log"), "cdc");
+        try {
+            pipeline.awaitStreaming();
+            // At 20 rows/s the daemon needs minutes for the second of these (the rate limiter lets a batch
+            // through and makes the next one wait for it); verify waits 2 s.
+            pipeline.source("UPDATE pairs SET v = '{\"g\": 0}' WHERE b % 25 = 0", "UPDATE pairs SET v = '{\"g\": 1}' WHERE b % 25 = 1");
+
+            Pipeline.Outcome verify = pipeline.run("verify", "--wait-s", "2");
+
+            assertThat(verify.exitCode()).as(verify.out() + verify.err()).isEqualTo(3);
+            assertThat(verify.out()).contains("had not applied the source's changes up to the comparison within 2 s");
+        }
+        finally {
+            Pipeline.kill9(cdc);
+        }
+    }
+
+    @Test
     void whileCdcRunsAnIdleSourceComparesEqual() throws Exception {
         Process cdc = startCdc();
         try {

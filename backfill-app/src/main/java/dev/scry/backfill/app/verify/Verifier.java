@@ -42,15 +42,20 @@ import dev.scry.backfill.transform.TransformChain;
 public final class Verifier {
 
     private static final int ROUNDS = 4;
-    private static final long CATCH_UP_WAIT_MILLIS = 30_000;
-
     private BackfillConfig config;
+    private long catchUpWaitMillis = 30_000;
     private final int maxKeys;
     private Map<TableId, String> notCompared = Map.of();
 
     public Verifier(BackfillConfig config, int maxKeys) {
         this.config = config;
         this.maxKeys = maxKeys;
+    }
+
+    /** How long a comparison waits for a running pipeline to apply what the source committed before it (default 30 s). */
+    public Verifier catchUpWait(java.time.Duration wait) {
+        this.catchUpWaitMillis = wait.toMillis();
+        return this;
     }
 
     /** Tables reported with a reason instead of compared (paused, being copied). */
@@ -225,9 +230,18 @@ public final class Verifier {
             // A logical-decoding message (no table is written) that the daemon's stream carries: once the
             // shadow's checkpoint passes it, the shadow holds every change committed before it.
             // On a standby, its replay position: the daemon's heartbeats carry the checkpoint past it.
-            waitForShadow(shadow, admin.mark("verify:" + config.pipeline()).lsn());
+            boolean caughtUp = waitForShadow(shadow, admin.mark("verify:" + config.pipeline()).lsn());
             Side.Sum shadowSum = pair.shadow().total();
             Side.Sum after = pair.source().total();
+            if (!caughtUp && !shadowSum.equals(after)) {
+                // Comparing anyway would report changes still on their way as differences.
+                Comparison behind = compare(pair, table);
+                return behind.result().differs()
+                        ? new Comparison(behind.result().behind("the running pipeline had not applied the source's changes up to"
+                                + " the comparison within " + catchUpWaitMillis / 1000 + " s (it is catching up or retrying the shadow),"
+                                + " so these may be changes on their way; run verify again once `status` shows it caught up"),
+                                behind.differingKeys()) : behind;
+            }
             if (before.equals(after)) {
                 return shadowSum.equals(after)
                         ? new Comparison(VerifyReport.Table.equal(table.toString(), after.rows(), pair.method()), List.of())
@@ -291,16 +305,17 @@ public final class Verifier {
                 keys, pair.sourceKeys());
     }
 
-    /** Waits (bounded) until the shadow's checkpoint covers {@code lsn}. */
-    private void waitForShadow(Connection shadow, Lsn lsn) throws SQLException, InterruptedException {
-        long deadline = System.currentTimeMillis() + CATCH_UP_WAIT_MILLIS;
+    /** Waits (bounded) until the shadow's checkpoint covers {@code lsn}; false when it did not in time. */
+    private boolean waitForShadow(Connection shadow, Lsn lsn) throws SQLException, InterruptedException {
+        long deadline = System.currentTimeMillis() + catchUpWaitMillis;
         CheckpointStore checkpoints = new CheckpointStore(config.pipeline());
         while (System.currentTimeMillis() < deadline) {
             Optional<Lsn> at = checkpoints.read(shadow).map(cp -> cp.lsn());
             if (at.isPresent() && at.get().compareTo(lsn) >= 0) {
-                return;
+                return true;
             }
             Thread.sleep(100);
         }
+        return false;
     }
 }

@@ -30,6 +30,15 @@ public record VerifyReport(List<Table> tables, boolean pipelineRunning) {
             return notCompared == null && (!differences.isEmpty() || problem != null);
         }
 
+        /**
+         * This result, saying that the shadow had not applied what the source committed before the
+         * comparison: its differences may be changes still on their way.
+         */
+        Table behind(String why) {
+            return new Table(table, sourceRows, shadowRows, differences, problem == null ? why : problem + "; " + why, notCompared,
+                    movingTarget, method);
+        }
+
         Table asMovingTarget() {
             return new Table(table, sourceRows, shadowRows, differences, problem, notCompared, true, method);
         }
