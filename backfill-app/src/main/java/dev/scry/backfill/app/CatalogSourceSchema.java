@@ -11,7 +11,6 @@ import dev.scry.backfill.model.ConnectionSettings;
 import dev.scry.backfill.model.TableId;
 import dev.scry.backfill.sink.SourceSchema;
 import dev.scry.backfill.source.SourceCatalog;
-import dev.scry.backfill.source.SupportedTypes;
 
 /**
  * The sink's view of the source catalog, read over a connection of its own that is opened on the
@@ -21,14 +20,15 @@ final class CatalogSourceSchema implements SourceSchema, AutoCloseable {
 
     private final ConnectionSettings source;
     private final dev.scry.backfill.transform.TransformChain chain;
-    private final boolean debeziumReader;
+    private final dev.scry.backfill.source.ChangeSources.Choice reader;
     private Connection connection;
 
     /** @param chain the transforms: a column the source gains is added to the shadow in the shape they give it */
-    CatalogSourceSchema(ConnectionSettings source, dev.scry.backfill.transform.TransformChain chain, boolean debeziumReader) {
+    CatalogSourceSchema(ConnectionSettings source, dev.scry.backfill.transform.TransformChain chain,
+                        dev.scry.backfill.source.ChangeSources.Choice reader) {
         this.source = source;
         this.chain = chain;
-        this.debeziumReader = debeziumReader;
+        this.reader = reader;
     }
 
     @Override
@@ -58,7 +58,7 @@ final class CatalogSourceSchema implements SourceSchema, AutoCloseable {
             if (shaped.column(column.name()) == null) {
                 continue; // dropped by a transform: its type never reaches the shadow
             }
-            SupportedTypes.whyUnsupported(column, description.heldTypes(column.name()), debeziumReader)
+            reader.whyUnsupported(column, description.heldTypes(column.name()))
                     .ifPresent(why -> unsupported.put(column.name(), why));
         }
         description.generatedColumns().forEach(g -> unsupported.put(g.name(), "it is a generated column, which logical replication does not send"));

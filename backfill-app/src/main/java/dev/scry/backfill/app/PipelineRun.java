@@ -14,7 +14,6 @@ import org.slf4j.LoggerFactory;
 import dev.scry.backfill.app.config.BackfillConfig;
 import dev.scry.backfill.checkpoint.Checkpoint;
 import dev.scry.backfill.checkpoint.CheckpointStore;
-import dev.scry.backfill.checkpoint.ShadowOffsetBackingStore;
 import dev.scry.backfill.checkpoint.TableCounts;
 import dev.scry.backfill.error.PipelineFailure;
 import dev.scry.backfill.model.ChangeBatch;
@@ -30,10 +29,9 @@ import dev.scry.backfill.snapshot.SnapshotProgress;
 import dev.scry.backfill.snapshot.TableAdder;
 import dev.scry.backfill.source.BatchSink;
 import dev.scry.backfill.source.ChangeSource;
-import dev.scry.backfill.source.DebeziumSource;
-import dev.scry.backfill.source.PgOutputSource;
+import dev.scry.backfill.source.ChangeSources;
+import dev.scry.backfill.source.PositionCodec;
 import dev.scry.backfill.source.SnapshotOverlap;
-import dev.scry.backfill.source.OffsetStorage;
 import dev.scry.backfill.source.SourceAdmin;
 import dev.scry.backfill.source.SourceMark;
 import dev.scry.backfill.source.Watermarks;
@@ -45,8 +43,8 @@ import dev.scry.backfill.transform.TransformChain;
  * One run of the pipeline: source → throttle → sink, with the checkpoint committed by the sink.
  *
  * <p>Shutdown order, in one place: stop reading (the source applies nothing after the batch in
- * flight), let that batch commit with its checkpoint, close the engine (which confirms the last
- * committed LSN to the slot), close the sink, drop the offset registration.
+ * flight), let that batch commit with its checkpoint, close the reader (which confirms the last
+ * committed LSN to the slot), close the sink.
  */
 final class PipelineRun {
 
@@ -61,8 +59,6 @@ final class PipelineRun {
     private final BackfillConfig config;
     private final Map<TableId, TableSpec> specs;
     private final Map<TableId, TableSpec> shadowSpecs;
-    private final OffsetStorage offsets;
-    private final String registration;
     private final CheckpointStore checkpoints;
     private final SnapshotProgress progress;
     private final TransformChain chain;
@@ -83,8 +79,8 @@ final class PipelineRun {
     private long changesSinceSummary;
     private long lastSummaryNanos = System.nanoTime();
 
-    PipelineRun(BackfillConfig config, Map<TableId, TableSpec> specs, Map<TableId, TableSpec> shadowSpecs, OffsetStorage offsets,
-                String registration, CheckpointStore checkpoints, SnapshotProgress progress, TransformChain chain, Throttle throttle,
+    PipelineRun(BackfillConfig config, Map<TableId, TableSpec> specs, Map<TableId, TableSpec> shadowSpecs,
+                CheckpointStore checkpoints, SnapshotProgress progress, TransformChain chain, Throttle throttle,
                 dev.scry.backfill.app.ops.Operations ops) {
         this.ops = ops;
         this.chain = chain;
@@ -92,8 +88,6 @@ final class PipelineRun {
         this.config = config;
         this.specs = specs;
         this.shadowSpecs = shadowSpecs;
-        this.offsets = offsets;
-        this.registration = registration;
         this.checkpoints = checkpoints;
         this.progress = progress;
     }
@@ -109,11 +103,6 @@ final class PipelineRun {
         return run(true, true, false);
     }
 
-    /** Snapshot, then keep streaming. */
-    Result snapshotThenStream(boolean exitWhenCaughtUp) throws InterruptedException {
-        return run(true, false, exitWhenCaughtUp);
-    }
-
     /** Stream from the checkpoint (or the slot). */
     Result streamOnly(boolean exitWhenCaughtUp) throws InterruptedException {
         return run(false, false, exitWhenCaughtUp);
@@ -124,13 +113,12 @@ final class PipelineRun {
         org.slf4j.MDC.put("phase", phase.label());
         String marker = exitWhenCaughtUp ? "caught-up:" + config.pipeline() + ":" + UUID.randomUUID() : null;
         AtomicReference<ChangeSource> sourceRef = new AtomicReference<>();
-        // The pgoutput reader's watermarks: tables copied, paused, removed while it streams (see TableOperator).
-        Watermarks watermarks = !snapshotFirst && storedOffset().map(PgOutputSource::canResume).orElse(true)
-                ? watermarks() : null;
-        try (CatalogSourceSchema catalog = new CatalogSourceSchema(config.source(), chain, config.debeziumReader());
+        ChangeSources.Choice reader = ChangeSources.choose(config.streamSettings(), storedOffset());
+        // Watermarks come out of the stream of a reader that carries them: tables copied, paused, removed while it streams (see TableOperator).
+        Watermarks watermarks = !snapshotFirst && reader.carriesWatermarks() ? watermarks() : null;
+        try (CatalogSourceSchema catalog = new CatalogSourceSchema(config.source(), chain, reader);
              ShadowSink sink = ops == null ? new ShadowSink(config.sinkSettings(), shadowSpecs, catalog)
-                     : new ShadowSink(config.sinkSettings(), shadowSpecs, catalog, ops, ops.poolMetrics());
-             AutoCloseable registered = ShadowOffsetBackingStore.register(registration, this::storedOffset)) {
+                     : new ShadowSink(config.sinkSettings(), shadowSpecs, catalog, ops, ops.poolMetrics())) {
             if (ops != null) {
                 ops.phase(phase.label());
             }
@@ -152,8 +140,8 @@ final class PipelineRun {
                 if (ops != null) {
                     Map<TableId, long[]> byOp = new java.util.LinkedHashMap<>();
                     counts.forEach((t, c) -> byOp.put(t, new long[] {c.snapshotRows(), c.inserts(), c.updates(), c.deletes(), c.truncates()}));
-                    Object ts = batch.end().offset().get("ts_usec");
-                    ops.batch(byOp, batch.size(), batch.end().phase() == Phase.STREAMING && ts instanceof Number n ? n.longValue() : null);
+                    Long ts = PositionCodec.commitMicros(batch.end().offset()).orElse(null);
+                    ops.batch(byOp, batch.size(), batch.end().phase() == Phase.STREAMING ? ts : null);
                     ops.phase(batch.end().phase().label());
                 }
                 committedOffset.set(Optional.of(batch.end().offset()));
@@ -164,11 +152,11 @@ final class PipelineRun {
             };
             // Live: tables that join while streaming are added to it (see TableWatcher).
             Map<TableId, TableSpec> live = new ConcurrentHashMap<>(specs);
-            ChangeSource source = newSource(snapshotFirst, live, downstream, started, watermarks);
+            ChangeSource source = reader.open(snapshotFirst, live, this::storedOffset, this::overlap, watermarks, downstream, started);
             sourceRef.set(source);
             Signals.onTermination(source::requestStop);
             TableWatcher watcher = config.hasPatterns() && !snapshotFirst
-                    ? new TableWatcher(config, live, sink, new TableAdder(config.source(), config.shadow(), config.publication(),
+                    ? new TableWatcher(config, reader, live, sink, new TableAdder(config.source(), config.shadow(), config.publication(),
                             checkpoints, throttle, chain, config.schema()), chain, source::requestStop,
                             t -> watermarks != null && watermarks.ignores(t))
                     : null;
@@ -204,32 +192,14 @@ final class PipelineRun {
         return new Result(snapshotCompleted, caughtUp, mark.get() == null ? null : mark.get().lsn(), lastLsn, changesApplied);
     }
 
-    /**
-     * The reader for this run. Debezium's snapshot (snapshot.method: debezium) and the streaming
-     * that continues from its offsets stay with the Debezium engine, which alone reads them;
-     * everything else streams with the pgoutput reader.
-     */
-    private ChangeSource newSource(boolean snapshotFirst, Map<TableId, TableSpec> live, BatchSink downstream,
-                                   ChangeSource.StartListener started, Watermarks watermarks) {
-        if (snapshotFirst) {
-            return DebeziumSource.snapshotThenStream(config.streamSettings(), live, offsets, downstream, started);
+    /** A continued snapshot's late parts, from the snapshot journal on the shadow (see {@link SnapshotOverlap}). */
+    private SnapshotOverlap overlap(Lsn restart, Lsn until) {
+        try (Connection shadow = Connect.open(config.shadow(), "shadow")) {
+            return CopySnapshot.overlap(shadow, config.pipeline(), restart, until);
         }
-        Optional<Map<String, Object>> checkpoint = storedOffset();
-        if (checkpoint.isPresent() && !PgOutputSource.canResume(checkpoint.get())) {
-            LOG.info("pipeline {}: streaming with the Debezium engine, which wrote its checkpoint", config.pipeline());
-            return DebeziumSource.streamOnly(config.streamSettings(), live, offsets, downstream, started);
+        catch (SQLException e) {
+            throw new TransientException("cannot read the snapshot journal from the shadow: " + SqlErrors.describe(e), e);
         }
-        SnapshotOverlap overlap = null;
-        Optional<Lsn> until = checkpoint.flatMap(PgOutputSource::overlapUntil);
-        if (until.isPresent()) {
-            try (Connection shadow = Connect.open(config.shadow(), "shadow")) {
-                overlap = CopySnapshot.overlap(shadow, config.pipeline(), PgOutputSource.restart(checkpoint.get()), until.get());
-            }
-            catch (SQLException e) {
-                throw new TransientException("cannot read the snapshot journal from the shadow: " + SqlErrors.describe(e), e);
-            }
-        }
-        return new PgOutputSource(config.streamSettings(), live, checkpoint, overlap, watermarks, downstream, started);
     }
 
     /** This run's watermarks, ignoring from the start the changes of tables `table remove` took out. */
@@ -269,9 +239,8 @@ final class PipelineRun {
         }
         long now = System.nanoTime();
         if (phase == Phase.STREAMING && now - lastSummaryNanos >= SUMMARY_EVERY_NANOS) {
-            Object ts = batch.end().offset().get("ts_usec");
-            String lag = ts instanceof Number n && n.longValue() > 0
-                    ? String.format("%.1f s", Math.max(0, System.currentTimeMillis() - n.longValue() / 1000) / 1000.0) : "unknown";
+            String lag = PositionCodec.commitMicros(batch.end().offset())
+                    .map(ts -> String.format("%.1f s", Math.max(0, System.currentTimeMillis() - ts / 1000) / 1000.0)).orElse("unknown");
             LOG.info("pipeline {}: {} changes applied in the last {} s; lag {}; slot lag {} bytes; checkpoint LSN {}", config.pipeline(),
                     changesSinceSummary, (now - lastSummaryNanos) / 1_000_000_000L, lag, slotLagBytes(), lastLsn);
             changesSinceSummary = 0;

@@ -7,7 +7,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.UUID;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -16,7 +15,6 @@ import dev.scry.backfill.app.config.BackfillConfig;
 import dev.scry.backfill.app.ops.Operations;
 import dev.scry.backfill.checkpoint.Checkpoint;
 import dev.scry.backfill.checkpoint.CheckpointStore;
-import dev.scry.backfill.checkpoint.ShadowOffsetBackingStore;
 import dev.scry.backfill.error.PipelineFailure;
 import dev.scry.backfill.error.ReplicaIdentityFailure;
 import dev.scry.backfill.error.SetupException;
@@ -44,15 +42,12 @@ import dev.scry.backfill.snapshot.SnapshotProgress;
 import dev.scry.backfill.snapshot.SnapshotSettings;
 import dev.scry.backfill.snapshot.TableAdder;
 import dev.scry.backfill.source.FailoverReadiness;
-import dev.scry.backfill.source.OffsetStorage;
-import dev.scry.backfill.source.PgOutputSource;
+import dev.scry.backfill.source.ChangeSources;
 import dev.scry.backfill.source.ResumableSlot;
 import dev.scry.backfill.source.SlotCreation;
 import dev.scry.backfill.source.SlotInfo;
 import dev.scry.backfill.source.SourceAdmin;
 import dev.scry.backfill.source.SourceCatalog;
-import dev.scry.backfill.source.SourcePreflight;
-import dev.scry.backfill.source.StandbyPreflight;
 import dev.scry.backfill.throttle.Throttle;
 import dev.scry.backfill.transform.TransformChain;
 
@@ -66,8 +61,8 @@ final class PipelineRunner {
     private static final Logger LOG = LoggerFactory.getLogger(PipelineRunner.class);
 
     private BackfillConfig config;
-    // Whether the checkpoint's offset is Debezium's (see stream()): that pipeline streams with the Debezium reader.
-    private boolean debeziumOffsets;
+    // The reader this command streams with, and what it carries (see ChangeSources): chosen once the checkpoint is read.
+    private ChangeSources.Choice reader;
     private TransformChain chain = TransformChain.NONE;
     // One for the whole command, so that SIGHUP changes the limit of whatever runs (see RateReporter).
     private final Throttle throttle;
@@ -99,6 +94,7 @@ final class PipelineRunner {
              RateReporter rates = new RateReporter(config, throttle);
              Connection source = Connect.open(config.source(), "source"); Connection shadow = Connect.open(config.shadow(), "shadow")) {
             config = ResolvedTables.of(config, source);
+            reader = ChangeSources.choose(config.streamSettings(), Optional.empty());
             Map<TableId, TableSpec> specs = preflight(source, shadow, false);
             Optional<Checkpoint> checkpoint = checkpoints.read(shadow);
             SnapshotPlan.Decision decision = SnapshotPlan.decide(checkpoint);
@@ -152,10 +148,8 @@ final class PipelineRunner {
             Optional<Checkpoint> checkpoint = checkpoints.read(shadow);
             boolean following = checkpoint.isPresent() && checkpoint.get().phase() == Phase.STREAMING;
             SnapshotPlan.Decision decision = SnapshotPlan.decide(checkpoint);
-            // A pipeline whose checkpoint Debezium wrote (its snapshot, or a version before the
-            // pgoutput reader) keeps streaming with Debezium, which alone reads those offsets.
-            debeziumOffsets = following && checkpoint.get().offset().isPresent()
-                    && !PgOutputSource.canResume(checkpoint.get().offset().get());
+            // Refuses here, before anything is written, a checkpoint the configured reader cannot start from exactly.
+            reader = ChangeSources.choose(config.streamSettings(), following ? checkpoint.get().offset() : Optional.empty());
             Map<TableId, TableSpec> specs = preflight(source, shadow, following);
             SourceAdmin admin = new SourceAdmin(source);
             if (config.standby()) {
@@ -180,10 +174,11 @@ final class PipelineRunner {
                 }
                 SnapshotStart snapshot = startSnapshot(decision, checkpoint, specs, source, shadow);
                 SnapshotProgress progress = snapshot.progress();
-                if (config.snapshot().method() == SnapshotSettings.Method.DEBEZIUM) {
-                    return report(newRun(specs, specs, progress).snapshotThenStream(exitWhenCaughtUp), exitWhenCaughtUp);
-                }
-                if (!copySnapshot(specs, snapshot)) {
+                // Debezium's snapshot stops once complete; streaming then goes on with the configured reader, as after a copy.
+                boolean completed = config.snapshot().method() == SnapshotSettings.Method.DEBEZIUM
+                        ? newRun(specs, specs, progress).snapshotThenStop().snapshotCompleted()
+                        : copySnapshot(specs, snapshot);
+                if (!completed) {
                     out.printf("snapshot of pipeline %s stopped before completing; run `resume` to complete it%n", config.pipeline());
                     return 1;
                 }
@@ -285,8 +280,8 @@ final class PipelineRunner {
                 // Tables may have joined, and schema changes been followed, in the failed run.
                 try (Connection source = Connect.open(config.source(), "source"); Connection shadow = Connect.open(config.shadow(), "shadow")) {
                     config = TableMembership.of(ResolvedTables.of(config, source), shadow);
-                    Map<TableId, TableSpec> refreshed = new SourcePreflight(source, config.source().describe(),
-                            config.debeziumReader() || debeziumOffsets).check(config.tables(), TransformChain.dropsColumn(config.transforms()));
+                    Map<TableId, TableSpec> refreshed = reader.preflight(source, config.source().describe())
+                            .check(config.tables(), TransformChain.dropsColumn(config.transforms()));
                     Map<TableId, TableSpec> shadowNow = new LinkedHashMap<>();
                     for (TableSpec spec : List.copyOf(refreshed.values())) {
                         try {
@@ -359,11 +354,11 @@ final class PipelineRunner {
     private Map<TableId, TableSpec> preflight(Connection source, Connection shadow, boolean following) throws SQLException {
         ShadowVersion.check(source, shadow, config.shadow().describe());
         // A standby's problems and the tables' come in one message.
-        List<String> standby = new java.util.ArrayList<>(StandbyPreflight.problems(source, config.source().describe(),
-                config.publication(), config.tables(), config.debeziumReader() || debeziumOffsets));
+        List<String> standby = new java.util.ArrayList<>(reader.standbyProblems(source, config.source().describe(),
+                config.publication(), config.tables()));
         Map<TableId, TableSpec> specs;
         try {
-            specs = new SourcePreflight(source, config.source().describe(), config.debeziumReader() || debeziumOffsets)
+            specs = reader.preflight(source, config.source().describe())
                     .check(config.tables(), TransformChain.dropsColumn(config.transforms()));
         }
         catch (SetupException e) {
@@ -685,9 +680,6 @@ final class PipelineRunner {
     }
 
     private PipelineRun newRun(Map<TableId, TableSpec> specs, Map<TableId, TableSpec> shadowSpecs, SnapshotProgress progress) {
-        String registration = config.pipeline() + ":" + UUID.randomUUID();
-        OffsetStorage offsets = new OffsetStorage(ShadowOffsetBackingStore.class.getName(),
-                Map.of(ShadowOffsetBackingStore.REGISTRY_KEY, registration));
-        return new PipelineRun(config, specs, shadowSpecs, offsets, registration, checkpoints, progress, chain, throttle, ops);
+        return new PipelineRun(config, specs, shadowSpecs, checkpoints, progress, chain, throttle, ops);
     }
 }

@@ -13,7 +13,7 @@ import dev.scry.backfill.error.PipelineFailure;
 import dev.scry.backfill.error.SetupException;
 import dev.scry.backfill.model.Phase;
 import dev.scry.backfill.model.TableId;
-import dev.scry.backfill.source.PgOutputSource;
+import dev.scry.backfill.source.ChangeSources;
 
 /**
  * The command's side of a table request ({@link TableRequests}): writes it on the shadow and
@@ -41,7 +41,7 @@ final class TableRequestClient {
         }
     }
 
-    /** Refuses a pipeline whose stream cannot serve requests: not started, its snapshot not done, or the Debezium reader's. */
+    /** Refuses a pipeline whose stream cannot serve requests: not started, its snapshot not done, or a reader without watermarks. */
     void checkStreamsWithPgoutput(String what) throws SQLException {
         try (Connection shadow = Connect.open(config.shadow(), "shadow")) {
             Optional<Checkpoint> checkpoint = new CheckpointStore(config.pipeline()).read(shadow);
@@ -53,10 +53,9 @@ final class TableRequestClient {
                 throw new SetupException(what + ": the snapshot of pipeline " + config.pipeline() + " is not complete; run `resume`,"
                         + " which completes it, first");
             }
-            if (!PgOutputSource.canResume(checkpoint.get().offset().get())) {
-                throw new SetupException(what + ": pipeline " + config.pipeline() + " streams with the Debezium reader (snapshot.method:"
-                        + " debezium), whose stream carries no watermarks of ours; copying, pausing or removing one table while it"
-                        + " streams needs the pgoutput reader (a pipeline started with snapshot.method: copy or with cdc)");
+            Optional<String> why = ChangeSources.choose(config.streamSettings(), checkpoint.get().offset()).whyNoTableOperations();
+            if (why.isPresent()) {
+                throw new SetupException(what + ": pipeline " + config.pipeline() + " streams with " + why.get());
             }
         }
     }

@@ -21,7 +21,7 @@ import dev.scry.backfill.sink.schema.SchemaSync;
 import dev.scry.backfill.model.TableSpec;
 import dev.scry.backfill.sink.ShadowSchema;
 import dev.scry.backfill.snapshot.TableAdder;
-import dev.scry.backfill.source.PgOutputSource;
+import dev.scry.backfill.source.ChangeSources;
 import dev.scry.backfill.source.SourceCatalog;
 import dev.scry.backfill.source.SourcePreflight;
 import dev.scry.backfill.throttle.Throttle;
@@ -95,7 +95,7 @@ final class TableResnapshot {
         }
     }
 
-    /** A table is copied again into a pipeline that streams with the pgoutput reader, which can skip its earlier changes. */
+    /** A table is copied again into a pipeline whose reader can skip its earlier changes (see SnapshotOverlap). */
     private void checkStreaming(Optional<Checkpoint> checkpoint) {
         if (checkpoint.isEmpty()) {
             throw new SetupException("pipeline " + config.pipeline() + " has no checkpoint on the shadow " + config.shadow().describe()
@@ -105,10 +105,10 @@ final class TableResnapshot {
             throw new SetupException("the snapshot of pipeline " + config.pipeline() + " is not complete; run `resume`, which"
                     + " completes it, copying what is missing");
         }
-        if (!PgOutputSource.canResume(checkpoint.get().offset().get())) {
-            throw new SetupException("pipeline " + config.pipeline() + " streams with the Debezium reader, which cannot skip a"
-                    + " table's changes older than its copy; start it over (`teardown --drop-metadata`, empty the shadow tables,"
-                    + " `snapshot`)");
+        Optional<String> why = ChangeSources.choose(config.streamSettings(), checkpoint.get().offset()).whyNoTableOperations();
+        if (why.isPresent()) {
+            // Only the pgoutput reader skips a table's changes older than its copy (see SnapshotOverlap).
+            throw new SetupException("table resnapshot: pipeline " + config.pipeline() + " streams with " + why.get());
         }
     }
 }

@@ -16,7 +16,6 @@ import dev.scry.backfill.model.TableSpec;
 import dev.scry.backfill.sink.ShadowSink;
 import dev.scry.backfill.snapshot.TableAdder;
 import dev.scry.backfill.source.SourceCatalog;
-import dev.scry.backfill.source.SourcePreflight;
 
 /**
  * While the pipeline streams, looks for tables created on the source that a pattern in
@@ -28,6 +27,8 @@ final class TableWatcher implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(TableWatcher.class);
 
+    // What the running reader carries: a table that joins is checked against it.
+    private final dev.scry.backfill.source.ChangeSources.Choice reader;
     private final BackfillConfig config;
     private final Map<TableId, TableSpec> live;
     private final ShadowSink sink;
@@ -42,9 +43,10 @@ final class TableWatcher implements AutoCloseable {
     // Tables `table remove` took out: a pattern matching them does not bring them back.
     private final java.util.function.Predicate<TableId> removed;
 
-    TableWatcher(BackfillConfig config, Map<TableId, TableSpec> live, ShadowSink sink, TableAdder adder,
+    TableWatcher(BackfillConfig config, dev.scry.backfill.source.ChangeSources.Choice reader, Map<TableId, TableSpec> live, ShadowSink sink, TableAdder adder,
                  dev.scry.backfill.transform.TransformChain chain, Runnable stopPipeline, java.util.function.Predicate<TableId> removed) {
         this.removed = removed;
+        this.reader = reader;
         this.chain = chain;
         this.config = config;
         this.live = live;
@@ -94,7 +96,7 @@ final class TableWatcher implements AutoCloseable {
                 if (closed || live.containsKey(table) || removed.test(table)) {
                     continue;
                 }
-                TableSpec spec = new SourcePreflight(source, config.source().describe(), config.debeziumReader())
+                TableSpec spec = reader.preflight(source, config.source().describe())
                         .check(List.of(table), dev.scry.backfill.transform.TransformChain.dropsColumn(config.transforms())).get(table);
                 if (published == null) {
                     published = new dev.scry.backfill.source.SourceAdmin(source).publishedTables(config.publication());

@@ -4,8 +4,8 @@ package dev.scry.backfill.source;
  * The source stage: reads the slot, cuts what it reads into transaction-aligned batches and hands
  * each to a {@link BatchSink}; a batch's position is confirmed to the slot only after the sink has
  * committed it. Two readers implement it: {@link PgOutputSource}, which decodes the pgoutput
- * stream itself (the default), and {@link DebeziumSource}, the embedded Debezium engine (kept for
- * {@code snapshot.method: debezium}, whose snapshot and offsets are Debezium's own).
+ * stream itself, and {@link DebeziumSource}, the embedded Debezium engine; {@link ChangeSources}
+ * alone decides which one runs ({@code stream.reader}, {@code snapshot.method}, the checkpoint).
  *
  * <p>Lifecycle: {@link #run()} blocks until the source stops. {@link #requestStop()} (any thread)
  * lets the batch in flight finish and commit, applies nothing more, then closes the stream;

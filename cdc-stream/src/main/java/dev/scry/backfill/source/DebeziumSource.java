@@ -3,6 +3,9 @@ package dev.scry.backfill.source;
 import java.io.IOException;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.function.Supplier;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -18,6 +21,8 @@ import org.slf4j.LoggerFactory;
 import dev.scry.backfill.error.PipelineFailure;
 import dev.scry.backfill.error.SqlErrors;
 import dev.scry.backfill.error.TransientException;
+import dev.scry.backfill.model.ChangeBatch;
+import dev.scry.backfill.model.SourcePosition;
 import dev.scry.backfill.model.TableId;
 import dev.scry.backfill.model.TableSpec;
 import io.debezium.embedded.Connect;
@@ -40,7 +45,7 @@ public final class DebeziumSource implements ChangeSource {
 
     private final StreamSettings settings;
     private final EngineProperties.Start start;
-    private final OffsetStorage offsets;
+    private final Supplier<Optional<Map<String, Object>>> committedOffset;
     private final BatchSink sink;
     private final StartListener startListener;
     private final RecordConverter converter;
@@ -56,26 +61,31 @@ public final class DebeziumSource implements ChangeSource {
     private volatile DebeziumEngine<RecordChangeEvent<SourceRecord>> engine;
 
     private DebeziumSource(StreamSettings settings, EngineProperties.Start start, Map<TableId, TableSpec> tables,
-                           OffsetStorage offsets, BatchSink sink, StartListener startListener) {
+                           Supplier<Optional<Map<String, Object>>> committedOffset, BatchSink sink, StartListener startListener) {
         this.settings = settings;
         this.start = start;
-        this.offsets = offsets;
+        this.committedOffset = committedOffset;
         this.sink = sink;
         this.startListener = startListener;
         this.converter = new RecordConverter(settings.pipeline(), tables, settings.tables(), placeholder);
         this.batcher = new TransactionBatcher<>(settings.maxBatchRows());
     }
 
-    /** Snapshot first when no offset says otherwise, then stream. */
-    public static DebeziumSource snapshotThenStream(StreamSettings settings, Map<TableId, TableSpec> tables, OffsetStorage offsets,
-                                                    BatchSink sink, StartListener startListener) {
-        return new DebeziumSource(settings, EngineProperties.Start.SNAPSHOT_THEN_STREAM, tables, offsets, sink, startListener);
+    /**
+     * Snapshot first when no offset says otherwise, then stream.
+     *
+     * @param committedOffset the offset the shadow committed last, in the engine's format (see {@link DebeziumOffsetStore})
+     */
+    static DebeziumSource snapshotThenStream(StreamSettings settings, Map<TableId, TableSpec> tables,
+                                             Supplier<Optional<Map<String, Object>>> committedOffset, BatchSink sink,
+                                             StartListener startListener) {
+        return new DebeziumSource(settings, EngineProperties.Start.SNAPSHOT_THEN_STREAM, tables, committedOffset, sink, startListener);
     }
 
-    /** Stream only: from the stored offset, or from the slot's position when there is none. */
-    public static DebeziumSource streamOnly(StreamSettings settings, Map<TableId, TableSpec> tables, OffsetStorage offsets,
-                                            BatchSink sink, StartListener startListener) {
-        return new DebeziumSource(settings, EngineProperties.Start.STREAM_ONLY, tables, offsets, sink, startListener);
+    /** Stream only: from the committed offset, or from the slot's position when there is none. */
+    static DebeziumSource streamOnly(StreamSettings settings, Map<TableId, TableSpec> tables,
+                                     Supplier<Optional<Map<String, Object>>> committedOffset, BatchSink sink, StartListener startListener) {
+        return new DebeziumSource(settings, EngineProperties.Start.STREAM_ONLY, tables, committedOffset, sink, startListener);
     }
 
     /**
@@ -85,6 +95,19 @@ public final class DebeziumSource implements ChangeSource {
     @Override
     public void run() throws InterruptedException {
         probeSource();
+        String registration = settings.pipeline() + ":" + UUID.randomUUID();
+        try (AutoCloseable registered = DebeziumOffsetStore.register(registration, committedOffset)) {
+            runEngine(new OffsetStorage(DebeziumOffsetStore.class.getName(), Map.of(DebeziumOffsetStore.REGISTRY_KEY, registration)));
+        }
+        catch (InterruptedException | RuntimeException | Error e) {
+            throw e;
+        }
+        catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private void runEngine(OffsetStorage offsets) throws InterruptedException {
         engine = DebeziumEngine.create(ChangeEventFormat.of(Connect.class))
                 .using(EngineProperties.build(settings, start, offsets, placeholder))
                 .using(new DebeziumEngine.ConnectorCallback() {
@@ -185,7 +208,11 @@ public final class DebeziumSource implements ChangeSource {
             if (stopRequested.get()) {
                 return;
             }
-            sink.accept(batch.batch());
+            ChangeBatch b = batch.batch();
+            // Marks the offsets that stand on a transaction boundary, where the other reader can take over (see PositionCodec).
+            sink.accept(new ChangeBatch(b.events(), new SourcePosition(b.end().phase(), b.end().lsn(),
+                    PositionCodec.debeziumBatchEnd(b.end().offset(), !b.partialTransaction())), b.transactions(),
+                    b.partialTransaction(), b.markers(), b.controls()));
             for (RecordChangeEvent<SourceRecord> ticket : batch.tickets()) {
                 committer.markProcessed(ticket);
             }

@@ -80,15 +80,15 @@ public final class PgOutputSource implements ChangeSource {
     /**
      * @param tables      the tracked tables; live, tables that join while streaming are added by the caller
      * @param startOffset the checkpoint's offset, or empty to start at the slot's position (created if missing)
-     * @param overlap     when the offset has an {@link #OVERLAP_UNTIL}: the continued snapshot's late parts, else null
+     * @param overlap     when the offset carries an overlap (see {@link PositionCodec#overlapUntil}): the continued snapshot's late parts, else null
      */
-    public PgOutputSource(StreamSettings settings, Map<TableId, TableSpec> tables, Optional<Map<String, Object>> startOffset,
+    PgOutputSource(StreamSettings settings, Map<TableId, TableSpec> tables, Optional<Map<String, Object>> startOffset,
                           SnapshotOverlap overlap, BatchSink sink, StartListener startListener) {
         this(settings, tables, startOffset, overlap, null, sink, startListener);
     }
 
     /** The same, with this process's {@link Watermarks} (copies of tables while streaming, pauses, removals). */
-    public PgOutputSource(StreamSettings settings, Map<TableId, TableSpec> tables, Optional<Map<String, Object>> startOffset,
+    PgOutputSource(StreamSettings settings, Map<TableId, TableSpec> tables, Optional<Map<String, Object>> startOffset,
                           SnapshotOverlap overlap, Watermarks watermarks, BatchSink sink, StartListener startListener) {
         this.watermarks = watermarks;
         this.settings = settings;
@@ -102,40 +102,6 @@ public final class PgOutputSource implements ChangeSource {
                 throw new IllegalArgumentException("the checkpoint's offset was written by another reader: " + o.keySet());
             }
         });
-    }
-
-    /** The offset key that says a continued snapshot's late parts overlap the stream up to an LSN. */
-    public static final String OVERLAP_UNTIL = PgOutputPosition.OVERLAP_UNTIL;
-
-    /** Whether a checkpoint's offset is one this reader resumes from (the Debezium reader's are not). */
-    public static boolean canResume(Map<String, ?> offset) {
-        return PgOutputPosition.readable(offset);
-    }
-
-    /** The offset for "nothing after {@code lsn} applied yet", at a transaction boundary. */
-    public static Map<String, Object> offsetAt(Lsn lsn) {
-        return PgOutputPosition.at(lsn);
-    }
-
-    /** Where streaming starts from an offset of this reader. */
-    public static Lsn restart(Map<String, ?> offset) {
-        return PgOutputPosition.read(offset).restart();
-    }
-
-    /**
-     * The offset with its overlap extended to {@code copiedAt}: rows copied there (a table copied
-     * again) are newer than the position streaming resumes from, so its changes before them are
-     * skipped (see {@link SnapshotOverlap}).
-     */
-    public static Map<String, Object> overlappedUntil(Map<String, ?> offset, Lsn copiedAt) {
-        PgOutputPosition p = PgOutputPosition.read(offset);
-        Lsn until = p.overlapUntil() != null && p.overlapUntil().isAfter(copiedAt) ? p.overlapUntil() : copiedAt;
-        return new PgOutputPosition(p.restart(), p.inside(), p.commitMicros(), until).offset();
-    }
-
-    /** The end of a continued snapshot's overlap that an offset still carries, if any. */
-    public static Optional<Lsn> overlapUntil(Map<String, ?> offset) {
-        return Optional.ofNullable(PgOutputPosition.read(offset).overlapUntil());
     }
 
     @Override

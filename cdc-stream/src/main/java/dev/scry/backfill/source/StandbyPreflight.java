@@ -46,8 +46,9 @@ public final class StandbyPreflight {
             return problems;
         }
         if (debeziumReader) {
-            problems.add("snapshot.method: debezium cannot read from the standby " + where + " (the Debezium engine writes its"
-                    + " heartbeats to the source); use snapshot.method: copy, or point source.host at the primary");
+            problems.add("the Debezium engine (stream.reader or snapshot.method: debezium) cannot read from the standby " + where
+                    + " (it writes its heartbeats to the source); use stream.reader: pgoutput and snapshot.method: copy, or point"
+                    + " source.host at the primary");
         }
         if (!"on".equals(setting(c, "hot_standby_feedback"))) {
             problems.add("hot_standby_feedback is off on the standby " + where + "; set hot_standby_feedback = on there (and reload),"

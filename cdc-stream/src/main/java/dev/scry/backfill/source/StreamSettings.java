@@ -19,14 +19,18 @@ import dev.scry.backfill.model.TableSelector;
  * @param maxBatchDelay     how long a batch may wait to fill before it is applied
  * @param heartbeatInterval how often the engine reports its position while the tables are idle
  * @param slotCreation      how the slot is created when it is missing (as a failover slot or not)
+ * @param reader            which reader streams ({@code stream.reader})
+ * @param engineSnapshot    whether the Debezium engine takes the snapshot ({@code snapshot.method: debezium}): its
+ *                          limits then hold for the tables whichever reader streams after it
  */
 public record StreamSettings(String pipeline, ConnectionSettings source, List<TableSelector> tables, String slot,
                              String publication, int maxBatchRows, Duration maxBatchDelay, Duration heartbeatInterval,
-                             SlotCreation slotCreation) {
+                             SlotCreation slotCreation, StreamReader reader, boolean engineSnapshot) {
 
     public StreamSettings(String pipeline, ConnectionSettings source, List<TableSelector> tables, String slot, String publication,
                           int maxBatchRows, Duration maxBatchDelay, Duration heartbeatInterval) {
-        this(pipeline, source, tables, slot, publication, maxBatchRows, maxBatchDelay, heartbeatInterval, new SlotCreation(true));
+        this(pipeline, source, tables, slot, publication, maxBatchRows, maxBatchDelay, heartbeatInterval, new SlotCreation(true),
+                StreamReader.PGOUTPUT, false);
     }
 
     public StreamSettings {
@@ -36,6 +40,7 @@ public record StreamSettings(String pipeline, ConnectionSettings source, List<Ta
         Objects.requireNonNull(slot, "slot");
         Objects.requireNonNull(publication, "publication");
         Objects.requireNonNull(slotCreation, "slotCreation");
+        Objects.requireNonNull(reader, "reader");
         if (maxBatchRows < 1) {
             throw new IllegalArgumentException("maxBatchRows must be >= 1");
         }

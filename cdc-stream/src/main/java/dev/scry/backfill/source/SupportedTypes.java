@@ -92,7 +92,7 @@ public final class SupportedTypes {
             return DEBEZIUM_SCALARS.contains(column.baseType()) || "timetz".equals(column.baseType())
                     ? Optional.empty()
                     : Optional.of("arrays of " + column.baseType() + " are not carried exactly by the Debezium reader"
-                            + " (snapshot.method: debezium); the copy snapshot and the pgoutput reader carry them");
+                            + " (stream.reader or snapshot.method: debezium); the copy snapshot and the pgoutput reader carry them");
         }
         if (column.baseType().equals("timetz")) {
             // ReplicationMessageColumnValueResolver resolves timetz with asOffsetTimeUtc(): a
@@ -103,6 +103,6 @@ public final class SupportedTypes {
         return DEBEZIUM_SCALARS.contains(column.baseType())
                 ? Optional.empty()
                 : Optional.of("type " + column.type() + " (" + column.baseType() + ") is not carried exactly by the Debezium reader"
-                        + " (snapshot.method: debezium); the copy snapshot and the pgoutput reader carry it");
+                        + " (stream.reader or snapshot.method: debezium); the copy snapshot and the pgoutput reader carry it");
     }
 }

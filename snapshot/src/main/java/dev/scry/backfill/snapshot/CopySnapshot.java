@@ -39,7 +39,7 @@ import dev.scry.backfill.model.Phase;
 import dev.scry.backfill.model.SourcePosition;
 import dev.scry.backfill.model.TableId;
 import dev.scry.backfill.model.TableSpec;
-import dev.scry.backfill.source.PgOutputSource;
+import dev.scry.backfill.source.PositionCodec;
 import dev.scry.backfill.source.SlotCreation;
 import dev.scry.backfill.source.SourceServer;
 import dev.scry.backfill.source.SlotInfo;
@@ -132,7 +132,7 @@ public final class CopySnapshot {
                 journal.plan(c, parts.stream().map(p -> new SnapshotJournal.Part(p.id(), p.table().id(), p.kind(), p.from(), p.to(),
                         PartPlanner.columns(p.table()), null, 0)).toList());
                 // The position the copy is consistent with, so that a continued snapshot knows it.
-                checkpoints.write(c, slot, new SourcePosition(Phase.SNAPSHOT, consistentPoint, PgOutputSource.offsetAt(consistentPoint)), Map.of());
+                checkpoints.write(c, slot, new SourcePosition(Phase.SNAPSHOT, consistentPoint, PositionCodec.atBoundary(consistentPoint)), Map.of());
                 deferred = journal.deferred(c).size();
                 c.commit();
             }
@@ -222,7 +222,7 @@ public final class CopySnapshot {
                                                      List<TableSpec> tables) throws SQLException {
         Optional<Checkpoint> cp = checkpoints.read(shadow);
         if (cp.isEmpty() || cp.get().phase() != Phase.SNAPSHOT || cp.get().offset().isEmpty()
-                || cp.get().lsn().equals(Lsn.ZERO) || !PgOutputSource.canResume(cp.get().offset().get())) {
+                || cp.get().lsn().equals(Lsn.ZERO) || PositionCodec.boundary(cp.get().offset().get()).isEmpty()) {
             return Optional.of("it stopped before its slot was created");
         }
         Optional<SlotInfo> existing = new SourceAdmin(source).slot(slot);
@@ -280,10 +280,8 @@ public final class CopySnapshot {
             for (SnapshotJournal.Deferred d : journal.deferred(c)) {
                 build(c, d);
             }
-            Map<String, Object> offset = new LinkedHashMap<>(PgOutputSource.offsetAt(consistentPoint));
-            if (overlapUntil != null) {
-                offset.put(PgOutputSource.OVERLAP_UNTIL, overlapUntil.value());
-            }
+            Map<String, Object> offset = overlapUntil == null ? PositionCodec.atBoundary(consistentPoint)
+                    : PositionCodec.withOverlapUntil(PositionCodec.atBoundary(consistentPoint), overlapUntil);
             checkpoints.write(c, slot, new SourcePosition(Phase.STREAMING, consistentPoint, offset), Map.of());
             c.commit();
         }

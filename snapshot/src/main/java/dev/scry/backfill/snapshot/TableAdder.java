@@ -29,7 +29,7 @@ import dev.scry.backfill.sink.schema.SchemaSettings;
 import dev.scry.backfill.sink.schema.SchemaSync;
 import dev.scry.backfill.sink.ShadowSchema;
 import dev.scry.backfill.sink.ShadowTypes;
-import dev.scry.backfill.source.PgOutputSource;
+import dev.scry.backfill.source.PositionCodec;
 import dev.scry.backfill.source.SourceAdmin;
 import dev.scry.backfill.source.SourceCatalog;
 
@@ -94,7 +94,7 @@ public final class TableAdder {
         return copyUnderLock(spec, false, (dst, at, rows) -> {
             Checkpoint checkpoint = checkpoints.read(dst).orElseThrow(() -> new SetupException("pipeline " + checkpoints.pipeline()
                     + " has no checkpoint on the shadow; there is nothing to copy a table again for"));
-            Map<String, Object> offset = PgOutputSource.overlappedUntil(checkpoint.offset().orElseThrow(), at);
+            Map<String, Object> offset = PositionCodec.withOverlapUntil(checkpoint.offset().orElseThrow(), at);
             long before = checkpoints.progress(dst).getOrDefault(spec.id(), TableCounts.ZERO).snapshotRows();
             new SnapshotJournal(checkpoints.pipeline()).recopied(dst, spec.id(), PartPlanner.columns(spec), at, rows);
             checkpoints.write(dst, checkpoint.slot(), new SourcePosition(checkpoint.phase(), checkpoint.lsn(), offset),

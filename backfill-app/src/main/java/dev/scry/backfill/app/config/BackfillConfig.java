@@ -12,6 +12,7 @@ import dev.scry.backfill.sink.schema.SchemaSettings;
 import dev.scry.backfill.snapshot.SnapshotSettings;
 import dev.scry.backfill.transform.TransformConfig;
 import dev.scry.backfill.source.SlotCreation;
+import dev.scry.backfill.source.StreamReader;
 import dev.scry.backfill.source.StreamSettings;
 import dev.scry.backfill.throttle.RateLimit;
 
@@ -24,17 +25,13 @@ public record BackfillConfig(String file, String pipeline, ConnectionSettings so
                              Duration batchMaxDelay, RateLimit rateLimit, Duration heartbeatInterval,
                              SnapshotSettings snapshot, Duration discoverTablesEvery, RetryPolicy retry,
                              boolean standby, boolean tolerateErrors, List<TransformConfig> transforms, String metricsHost,
-                             int metricsPort, SchemaSettings schema, Duration sequenceSyncInterval, boolean slotFailover) {
+                             int metricsPort, SchemaSettings schema, Duration sequenceSyncInterval, boolean slotFailover,
+                             StreamReader reader) {
 
     public BackfillConfig {
         selectors = List.copyOf(selectors);
         tables = List.copyOf(tables);
         transforms = List.copyOf(transforms);
-    }
-
-    /** Whether the Debezium engine reads the stream, with its limits: Debezium's snapshot, and the streaming after it. */
-    public boolean debeziumReader() {
-        return snapshot.method() == dev.scry.backfill.snapshot.SnapshotSettings.Method.DEBEZIUM;
     }
 
     /** Whether some entry of {@code tables} is a pattern, so tables can join while the pipeline runs. */
@@ -46,14 +43,14 @@ public record BackfillConfig(String file, String pipeline, ConnectionSettings so
     public BackfillConfig withTables(List<TableId> resolved) {
         return new BackfillConfig(file, pipeline, source, shadow, selectors, resolved, slot, publication, batchMaxRows, batchMaxDelay,
                 rateLimit, heartbeatInterval, snapshot, discoverTablesEvery, retry, standby, tolerateErrors, transforms, metricsHost, metricsPort,
-                schema, sequenceSyncInterval, slotFailover);
+                schema, sequenceSyncInterval, slotFailover, reader);
     }
 
     /** The same configuration with other shadow connection settings (the sessions' replica role). */
     public BackfillConfig withShadow(ConnectionSettings settings) {
         return new BackfillConfig(file, pipeline, source, settings, selectors, tables, slot, publication, batchMaxRows, batchMaxDelay,
                 rateLimit, heartbeatInterval, snapshot, discoverTablesEvery, retry, standby, tolerateErrors, transforms, metricsHost, metricsPort,
-                schema, sequenceSyncInterval, slotFailover);
+                schema, sequenceSyncInterval, slotFailover, reader);
     }
 
     /** The schemas a pattern takes whole ({@code shop.*}): those of the resolved tables that such a pattern matches. */
@@ -63,7 +60,7 @@ public record BackfillConfig(String file, String pipeline, ConnectionSettings so
 
     public StreamSettings streamSettings() {
         return new StreamSettings(pipeline, source, selectors, slot, publication, batchMaxRows, batchMaxDelay, heartbeatInterval,
-                slotCreation());
+                slotCreation(), reader, snapshot.method() == SnapshotSettings.Method.DEBEZIUM);
     }
 
     /** How the pipeline's slot is created: as a failover slot where the server has them, unless {@code slot-failover: false}. */

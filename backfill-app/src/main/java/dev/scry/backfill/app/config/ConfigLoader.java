@@ -24,6 +24,7 @@ import dev.scry.backfill.model.TableSelector;
 import dev.scry.backfill.sink.RetryPolicy;
 import dev.scry.backfill.sink.schema.SchemaSettings;
 import dev.scry.backfill.snapshot.SnapshotSettings;
+import dev.scry.backfill.source.StreamReader;
 import dev.scry.backfill.transform.TransformChain;
 import dev.scry.backfill.transform.TransformConfig;
 import dev.scry.backfill.throttle.RateLimit;
@@ -46,6 +47,7 @@ import dev.scry.backfill.throttle.RateLimit;
  * rate-limit:  {rows-per-second: 0, bytes-per-second: 0}   # 0 = unlimited
  * transforms:  [{type: hash, columns: [public.users.email], key: ${HASH_KEY}}, ...]   # see TRANSFORM_KEYS
  * snapshot:    {method: copy, parallelism: 2, chunk-mb: 256, chunk-rows: 10000}   # copy | debezium
+ * stream:      {reader: pgoutput}   # pgoutput | debezium: which reader streams, whatever took the snapshot
  * retry:       {initial-backoff-ms: 200, max-backoff-ms: 30000, give-up-after-s: 600}
  * standby:     false        # true: a second cdc/resume waits and takes over when the active one stops
  * errors:      {tolerance: none}   # all: a change the shadow rejects becomes a dead letter
@@ -58,12 +60,13 @@ public final class ConfigLoader {
 
     static final Set<String> TOP = Set.of("pipeline", "source", "shadow", "tables", "slot", "publication", "batch",
             "rate-limit", "transforms", "snapshot", "discover-tables-every-ms", "retry", "standby", "errors", "heartbeat-interval-ms", "metrics",
-            "schema", "sequences", "slot-failover");
+            "schema", "sequences", "slot-failover", "stream");
     static final Set<String> ENDPOINT = Set.of("host", "hosts", "port", "database", "user", "password", "password-file", "sslmode",
             "sslrootcert");
     static final Set<String> BATCH = Set.of("max-rows", "max-delay-ms");
     static final Set<String> RATE_LIMIT = Set.of("rows-per-second", "bytes-per-second");
     static final Set<String> SNAPSHOT = Set.of("method", "parallelism", "chunk-mb", "chunk-rows");
+    static final Set<String> STREAM = Set.of("reader");
     static final Set<String> ERRORS = Set.of("tolerance");
     static final Set<String> METRICS = Set.of("host", "port");
     static final Set<String> SCHEMA = Set.of("copy-ownership", "copy-privileges");
@@ -169,6 +172,11 @@ public final class ConfigLoader {
                 (int) snap.integer("chunk-mb", SnapshotSettings.DEFAULT_CHUNK_MB, 0, 1_048_576),
                 (int) snap.integer("chunk-rows", SnapshotSettings.DEFAULT_CHUNK_ROWS, 100, 1_000_000));
 
+        Section stream = top.section("stream", STREAM, false);
+        String readerName = stream.string("reader", StreamReader.PGOUTPUT.configName());
+        StreamReader reader = StreamReader.named(readerName).orElseThrow(() -> stream.error(stream.qualified("reader") + " must be "
+                + StreamReader.names() + ", got '" + readerName + "'"));
+
         Section retrySection = top.section("retry", RETRY, false);
         long initial = retrySection.integer("initial-backoff-ms", 200, 1, 600_000);
         long max = retrySection.integer("max-backoff-ms", 30_000, 1, 3_600_000);
@@ -189,6 +197,10 @@ public final class ConfigLoader {
             throw snap.error("source.hosts needs snapshot.method: copy (the Debezium engine connects to one host); name one"
                     + " server with source.host, or use the copy snapshot");
         }
+        if (source.primaryOfSeveral() && reader == StreamReader.DEBEZIUM) {
+            throw stream.error("source.hosts needs stream.reader: pgoutput (the Debezium engine connects to one host); name one"
+                    + " server with source.host, or use the pgoutput reader");
+        }
         boolean slotFailover = top.bool("slot-failover", true);
 
         List<TransformConfig> transforms = transforms(top);
@@ -201,7 +213,7 @@ public final class ConfigLoader {
         long sequenceSync = sequences.integer("sync-interval-ms", SEQUENCE_SYNC_INTERVAL.toMillis(), 0, 86_400_000);
         return new BackfillConfig(file, pipeline, source, shadow, selectors, tables, slot, publication, maxRows,
                 Duration.ofMillis(maxDelay), rateLimit, Duration.ofMillis(top.integer("heartbeat-interval-ms", HEARTBEAT_INTERVAL.toMillis(), 100, 3_600_000)), snapshot, Duration.ofMillis(discoverEvery), retry, top.bool("standby", false), tolerance.equals("all"), transforms, metricsHost, metricsPort,
-                schema, Duration.ofMillis(sequenceSync), slotFailover);
+                schema, Duration.ofMillis(sequenceSync), slotFailover, reader);
     }
 
     static final Map<String, Set<String>> TRANSFORM_KEYS = Map.of(

@@ -1,4 +1,4 @@
-package dev.scry.backfill.checkpoint;
+package dev.scry.backfill.source;
 
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -12,23 +12,29 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Future;
 import java.util.function.Supplier;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import org.apache.kafka.connect.runtime.WorkerConfig;
 import org.apache.kafka.connect.storage.OffsetBackingStore;
 import org.apache.kafka.connect.util.Callback;
 
 /**
- * The engine's offset store, backed by the checkpoint row on the shadow. The engine reads its
- * starting offset here; its writes are ignored, because the sink has already committed the same
- * offset with the rows it describes (a second, separate write is exactly what would let a crash
- * duplicate or lose changes).
+ * The Debezium reader's offset store: hands the engine the offset the shadow committed last (the
+ * checkpoint's, converted by {@link PositionCodec} when the other reader wrote it). The engine
+ * reads its starting offset here, and Debezium's PostgreSQL task reads it again each time it
+ * confirms a position to the slot, so the slot never runs ahead of the shadow. Its writes are
+ * ignored: the sink has already committed the same offset with the rows it describes (a second,
+ * separate write is exactly what would let a crash duplicate or lose changes).
  *
- * <p>The engine creates this class by name, so the pipeline registers where the offset comes from
- * under a key and passes the key in the engine's properties ({@link #REGISTRY_KEY}).
+ * <p>The engine creates this class by name, so {@link DebeziumSource} registers where the offset
+ * comes from under a key and passes the key in the engine's properties ({@link #REGISTRY_KEY}).
  */
-public final class ShadowOffsetBackingStore implements OffsetBackingStore {
+public final class DebeziumOffsetStore implements OffsetBackingStore {
 
     /** Engine property naming the registration to read from. */
-    public static final String REGISTRY_KEY = "offset.storage.scry.registration";
+    static final String REGISTRY_KEY = "offset.storage.scry.registration";
+
+    private static final ObjectMapper JSON = new ObjectMapper();
 
     private static final Map<String, Supplier<Optional<Map<String, Object>>>> REGISTRY = new ConcurrentHashMap<>();
 
@@ -38,7 +44,7 @@ public final class ShadowOffsetBackingStore implements OffsetBackingStore {
      * Makes {@code offsets} available to a store configured with {@code key}. Close the returned
      * handle when the engine has stopped.
      */
-    public static AutoCloseable register(String key, Supplier<Optional<Map<String, Object>>> offsets) {
+    static AutoCloseable register(String key, Supplier<Optional<Map<String, Object>>> offsets) {
         if (REGISTRY.putIfAbsent(key, offsets) != null) {
             throw new IllegalStateException("an offset source is already registered under " + key);
         }
@@ -74,7 +80,7 @@ public final class ShadowOffsetBackingStore implements OffsetBackingStore {
         Map<ByteBuffer, ByteBuffer> result = new HashMap<>();
         Optional<Map<String, Object>> offset = source.get();
         if (offset.isPresent()) {
-            ByteBuffer value = ByteBuffer.wrap(CheckpointStore.json(offset.get()).getBytes(StandardCharsets.UTF_8));
+            ByteBuffer value = ByteBuffer.wrap(json(offset.get()).getBytes(StandardCharsets.UTF_8));
             for (ByteBuffer key : keys) {
                 result.put(key, value.duplicate());
             }
@@ -93,5 +99,15 @@ public final class ShadowOffsetBackingStore implements OffsetBackingStore {
     @Override
     public Set<Map<String, Object>> connectorPartitions(String connectorName) {
         return Set.of();
+    }
+
+    // Kafka Connect's JsonConverter (schemas off), which the engine reads offsets with, reads plain JSON objects.
+    private static String json(Map<String, Object> offset) {
+        try {
+            return JSON.writeValueAsString(offset);
+        }
+        catch (JsonProcessingException e) {
+            throw new IllegalArgumentException("offset cannot be written as JSON: " + e.getMessage(), e);
+        }
     }
 }
