@@ -40,11 +40,37 @@ final class Pipeline {
     private List<PgServer> sourceServers = List.of();
     private List<String> tables;
     private String extraYaml;
+    // stream.reader for every configuration this fixture writes (the reader dimension of parameterised tests); null: the default.
+    private String reader;
 
     Pipeline(Databases db, Path dir, List<String> tables, String extraYaml) throws IOException {
         this.db = db;
         this.config = dir.resolve(db.name() + ".yaml");
         writeConfig(tables, extraYaml);
+    }
+
+    /** Every configuration written from now on streams with {@code reader} ({@code pgoutput} or {@code debezium}). */
+    Pipeline streamingWith(Reader reader) throws IOException {
+        this.reader = reader.configName;
+        writeConfig(tables, extraYaml);
+        return this;
+    }
+
+    /** The readers a parameterised test runs once each with (see {@link #streamingWith}). */
+    enum Reader {
+        PGOUTPUT("pgoutput"), DEBEZIUM("debezium");
+
+        final String configName;
+
+        Reader(String configName) {
+            this.configName = configName;
+        }
+
+        /** As the test's display name shows it. */
+        @Override
+        public String toString() {
+            return configName;
+        }
     }
 
     /**
@@ -82,6 +108,9 @@ final class Pipeline {
             yaml.append("  - '").append(t.replace("'", "''")).append("'\n");
         }
         yaml.append(extraYaml == null ? "" : extraYaml);
+        if (reader != null && (extraYaml == null || !extraYaml.contains("stream:"))) {
+            yaml.append("stream: {reader: ").append(reader).append("}\n");
+        }
         if (extraYaml == null || !extraYaml.contains("metrics:")) {
             // Test processes run side by side: no fixed port for the metrics endpoint.
             yaml.append("metrics: {port: 0}\n");

@@ -15,11 +15,19 @@ import java.util.concurrent.atomic.AtomicLong;
 
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.EnumSource;
 
 import dev.scry.backfill.testing.PgPair;
 
-/** Snapshot, then streaming of every kind of change, through the CLI against a real source and shadow. */
+/** Snapshot, then streaming of every kind of change, through the CLI against a real source and shadow; once per reader. */
+@ParameterizedClass
+@EnumSource(Pipeline.Reader.class)
 class StreamingIT extends PipelineTest {
+
+    @Parameter
+    Pipeline.Reader reader;
 
     @BeforeEach
     void setUp() throws Exception {
@@ -27,7 +35,7 @@ class StreamingIT extends PipelineTest {
         try (Connection c = db.source()) {
             Workload.createSchema(c, 2_000);
         }
-        pipeline = new Pipeline(db, dir, List.of(Workload.TABLES), "batch: {max-rows: 100, max-delay-ms: 50}\n");
+        pipeline = new Pipeline(db, dir, List.of(Workload.TABLES), "batch: {max-rows: 100, max-delay-ms: 50}\n").streamingWith(reader);
     }
 
     @Test
