@@ -57,6 +57,22 @@ class StreamingIT extends PipelineTest {
     }
 
     @Test
+    void truncateOfTablesLinkedByAForeignKeyIsAppliedAsOneStatement() throws Exception {
+        pipeline.source("CREATE TABLE parent (id int PRIMARY KEY)", "CREATE TABLE child (id int PRIMARY KEY, parent_id int REFERENCES parent)",
+                "INSERT INTO parent SELECT generate_series(1, 20)", "INSERT INTO child SELECT g, g FROM generate_series(1, 20) g");
+        pipeline.writeConfig(List.of("public.parent", "public.child"), "batch: {max-rows: 100, max-delay-ms: 50}\n");
+        assertThat(pipeline.run("snapshot").exitCode()).isZero();
+
+        // One TRUNCATE on the source covering both: the shadow cannot truncate the referenced table alone.
+        pipeline.source("TRUNCATE parent, child", "INSERT INTO parent VALUES (7)", "INSERT INTO child VALUES (1, 7)");
+        Pipeline.Outcome cdc = pipeline.run("cdc", "--exit-when-caught-up");
+
+        assertThat(cdc.exitCode()).as(cdc.err()).isZero();
+        pipeline.assertShadowEqualsSource("public.parent", "public.child");
+        assertThat(pipeline.shadowLong("SELECT count(*) FROM child")).isEqualTo(1);
+    }
+
+    @Test
     void transactionLargerThanABatchArrivesWhole() throws Exception {
         assertThat(pipeline.run("snapshot").exitCode()).isZero();
 

@@ -199,8 +199,8 @@ final class ApplyStatements {
         return sql.toString();
     }
 
-    String truncate(TableSpec spec) {
-        return "TRUNCATE " + spec.id().quoted();
+    String truncate(List<TableSpec> specs) {
+        return "TRUNCATE " + specs.stream().map(s -> s.id().quoted()).distinct().collect(java.util.stream.Collectors.joining(", "));
     }
 
     static int[] keyColumns(TableSpec spec) {

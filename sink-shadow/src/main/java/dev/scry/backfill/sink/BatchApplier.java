@@ -141,7 +141,8 @@ final class BatchApplier {
     private void applyEvents(Connection c, List<ChangeEvent> events, boolean rowAtATime, Map<TableId, long[]> counts) throws SQLException {
         Map<TableId, NetEffect> net = rowAtATime ? Map.of() : netEffects(c, events);
         Run run = null;
-        for (ChangeEvent e : events) {
+        for (int i = 0; i < events.size(); i++) {
+            ChangeEvent e = events.get(i);
             if (net.containsKey(e.table())) {
                 count(counts, e);
                 continue;
@@ -151,8 +152,17 @@ final class BatchApplier {
             if (e.op() == Op.TRUNCATE) {
                 flush(c, run);
                 run = null;
+                // One TRUNCATE on the source that covered tables linked by foreign keys arrives as
+                // adjacent truncates (one pgoutput message, or one event per table from Debezium);
+                // the shadow refuses to truncate a referenced table alone, so they go as one statement.
+                List<TableSpec> together = new ArrayList<>(List.of(spec));
+                while (i + 1 < events.size() && events.get(i + 1).op() == Op.TRUNCATE && !net.containsKey(events.get(i + 1).table())) {
+                    ChangeEvent next = events.get(++i);
+                    count(counts, next);
+                    together.add(spec(next.table()));
+                }
                 try (Statement st = c.createStatement()) {
-                    st.execute(statements.truncate(spec));
+                    st.execute(statements.truncate(together));
                 }
                 continue;
             }
