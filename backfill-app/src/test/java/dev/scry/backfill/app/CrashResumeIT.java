@@ -8,6 +8,10 @@ import java.sql.Connection;
 import java.time.Duration;
 import java.util.List;
 
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -20,7 +24,12 @@ import dev.scry.backfill.testing.PgPair;
  * The process is killed with SIGKILL (no handler runs, the batch in flight is lost) while the
  * source keeps writing; `resume` must bring the shadow back to exactly the source.
  */
+@ParameterizedClass
+@EnumSource(Pipeline.Reader.class)
 class CrashResumeIT {
+
+    @Parameter
+    Pipeline.Reader reader;
 
     private static final String CHECKPOINT_BATCHES = "SELECT coalesce(max(batches), 0) FROM scry_backfill.checkpoint";
 
@@ -45,7 +54,7 @@ class CrashResumeIT {
         try (Connection c = db.source()) {
             Workload.createSchema(c, 5_000);
         }
-        pipeline = new Pipeline(db, dir, List.of(Workload.TABLES), "batch: {max-rows: 200, max-delay-ms: 20}\n");
+        pipeline = new Pipeline(db, dir, List.of(Workload.TABLES), "batch: {max-rows: 200, max-delay-ms: 20}\n").streamingWith(reader);
         assertThat(pipeline.run("snapshot").exitCode()).isZero();
         Path log = dir.resolve("resume.log");
 
@@ -80,7 +89,7 @@ class CrashResumeIT {
         }
         // Throttled so that the kill lands while the big transaction is half applied.
         pipeline = new Pipeline(db, dir, List.of(Workload.TABLES),
-                "batch: {max-rows: 100, max-delay-ms: 20}\nrate-limit: {rows-per-second: 1000}\n");
+                "batch: {max-rows: 100, max-delay-ms: 20}\nrate-limit: {rows-per-second: 1000}\n").streamingWith(reader);
         assertThat(pipeline.run("snapshot").exitCode()).isZero();
         Path log = dir.resolve("cdc.log");
         Process cdc = pipeline.spawn(log, "cdc");
@@ -110,12 +119,13 @@ class CrashResumeIT {
 
     @Test
     void snapshotKilledHalfWayIsCompletedByResume() throws Exception {
+        Assumptions.assumeTrue(reader == Pipeline.Reader.PGOUTPUT, "the copy snapshot or the configuration check, which no reader changes: once");
         try (Connection c = db.source()) {
             Workload.createSchema(c, 20_000);
         }
         // Throttled so that the snapshot is still running when it is killed.
         pipeline = new Pipeline(db, dir, List.of(Workload.TABLES),
-                "batch: {max-rows: 500, max-delay-ms: 20}\nrate-limit: {rows-per-second: 4000}\n");
+                "batch: {max-rows: 500, max-delay-ms: 20}\nrate-limit: {rows-per-second: 4000}\n").streamingWith(reader);
         Path log = dir.resolve("snapshot.log");
         Process snapshot = pipeline.spawn(log, "snapshot");
         // The COPY snapshot commits table by table, largest first, so the small tables are on the
@@ -139,8 +149,9 @@ class CrashResumeIT {
 
     @Test
     void snapshotKilledBetweenPartsContinuesWithThePartsAlreadyCopied() throws Exception {
+        Assumptions.assumeTrue(reader == Pipeline.Reader.PGOUTPUT, "the copy snapshot or the configuration check, which no reader changes: once");
         List<String> tables = List.of("public.big", "public.paged", "public.logbook");
-        pipeline = new Pipeline(db, dir, tables, "");
+        pipeline = new Pipeline(db, dir, tables, "").streamingWith(reader);
         pipeline.source("CREATE TABLE big (id bigint PRIMARY KEY, body text, n int, doc text)",
                 "INSERT INTO big SELECT g, repeat(md5(g::text), 3), 0 FROM generate_series(1, 60000) g",
                 // A few rows in a part not copied before the kill hold values large enough to stay in TOAST.
@@ -200,10 +211,11 @@ class CrashResumeIT {
 
     @Test
     void snapshotKilledBeforeItsFirstPartCommittedIsContinuedWithoutCountingAnyChangeTwice() throws Exception {
+        Assumptions.assumeTrue(reader == Pipeline.Reader.PGOUTPUT, "the copy snapshot or the configuration check, which no reader changes: once");
         try (Connection c = db.source()) {
             Workload.createSchema(c, 20_000);
         }
-        pipeline = new Pipeline(db, dir, List.of(Workload.TABLES), "rate-limit: {rows-per-second: 2000}\n");
+        pipeline = new Pipeline(db, dir, List.of(Workload.TABLES), "rate-limit: {rows-per-second: 2000}\n").streamingWith(reader);
         Path log = dir.resolve("snapshot.log");
         Process snapshot = pipeline.spawn(log, "snapshot");
         Pipeline.await("the snapshot has planned its parts", Duration.ofSeconds(90), Pipeline.sql(() ->

@@ -7,6 +7,9 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.util.List;
 
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -16,7 +19,12 @@ import dev.scry.backfill.testing.Databases;
 import dev.scry.backfill.testing.PgPair;
 
 /** A quiet source database next to a busy one: heartbeats keep the slot from retaining the busy one's WAL. */
+@ParameterizedClass
+@EnumSource(Pipeline.Reader.class)
 class HeartbeatIT extends PipelineTest {
+
+    @Parameter
+    Pipeline.Reader reader;
 
     private static final long MB = 1024 * 1024;
 
@@ -29,7 +37,7 @@ class HeartbeatIT extends PipelineTest {
         try (Connection c = db.source(); Statement st = c.createStatement()) {
             st.execute("CREATE TABLE quiet (id int PRIMARY KEY)");
         }
-        pipeline = new Pipeline(db, dir, List.of("public.quiet"), "heartbeat-interval-ms: 1000\n");
+        pipeline = new Pipeline(db, dir, List.of("public.quiet"), "heartbeat-interval-ms: 1000\n").streamingWith(reader);
         assertThat(pipeline.run("snapshot").exitCode()).isZero();
     }
 

@@ -6,6 +6,9 @@ import java.sql.Connection;
 import java.sql.Statement;
 import java.util.List;
 
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -15,12 +18,17 @@ import dev.scry.backfill.testing.PgPair;
  * ALTER TABLE on the source while the pipeline streams ({@link SchemaChanges}): followed on the
  * shadow where the stream reaches it.
  */
+@ParameterizedClass
+@EnumSource(Pipeline.Reader.class)
 class SchemaChangeIT extends PipelineTest {
+
+    @Parameter
+    Pipeline.Reader reader;
 
     @BeforeEach
     void setUp() throws Exception {
         db = PgPair.get().newDatabases("schema_it");
-        pipeline = new Pipeline(db, dir, List.of(SchemaChanges.TABLE), "batch: {max-rows: 100, max-delay-ms: 20}\n");
+        pipeline = new Pipeline(db, dir, List.of(SchemaChanges.TABLE), "batch: {max-rows: 100, max-delay-ms: 20}\n").streamingWith(reader);
         pipeline.source(SchemaChanges.DDL);
         Pipeline.Outcome snapshot = pipeline.run("snapshot");
         assertThat(snapshot.exitCode()).as(snapshot.err()).isZero();

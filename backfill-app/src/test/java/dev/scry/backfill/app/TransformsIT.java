@@ -10,6 +10,10 @@ import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
 
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -20,7 +24,12 @@ import dev.scry.backfill.testing.PgPair;
  * on the source with SQL (pgcrypto's hmac for the hash), so each transform is checked against an
  * independent definition of what it should do.
  */
+@ParameterizedClass
+@EnumSource(Pipeline.Reader.class)
 class TransformsIT extends PipelineTest {
+
+    @Parameter
+    Pipeline.Reader reader;
 
     private static final String KEY = "s3cret key ✓";
 
@@ -51,7 +60,7 @@ class TransformsIT extends PipelineTest {
             st.execute("INSERT INTO orders SELECT g, (ARRAY['buy', 'sell', 'hold'])[g % 3 + 1], g % 5, g FROM generate_series(1, 300) g");
         }
         Files.writeString(dir.resolve("hash.key"), KEY + "\n");
-        pipeline = new Pipeline(db, dir, List.of("public.users", "public.orders"), transforms(dir.resolve("hash.key")));
+        pipeline = new Pipeline(db, dir, List.of("public.users", "public.orders"), transforms(dir.resolve("hash.key"))).streamingWith(reader);
     }
 
     private static String transforms(Path keyFile) {
@@ -170,6 +179,7 @@ class TransformsIT extends PipelineTest {
 
     @Test
     void transformOnAMissingColumnOrAKeyIsRefusedNamingIt() throws Exception {
+        Assumptions.assumeTrue(reader == Pipeline.Reader.PGOUTPUT, "the copy snapshot or the configuration check, which no reader changes: once");
         pipeline.writeConfig(List.of("public.users"), "transforms: [{type: hash, columns: [public.users.emial], key: k}]\n");
         Pipeline.Outcome missing = pipeline.run("snapshot");
         assertThat(missing.exitCode()).isEqualTo(2);
