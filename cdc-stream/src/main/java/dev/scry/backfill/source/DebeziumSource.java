@@ -166,8 +166,14 @@ public final class DebeziumSource implements ChangeSource {
      * configuration, with the cause reduced to text, which would read as a fatal error.
      */
     private void probeSource() {
-        try (java.sql.Connection c = SourceConnection.open(settings.source(), "scry-backfill probe")) {
-            c.isValid(5);
+        try (java.sql.Connection c = SourceConnection.open(settings.source(), "scry-backfill probe");
+             java.sql.Statement st = c.createStatement()) {
+            // Started from an offset, the connector delivers nothing, heartbeats included, until it
+            // has seen a COMMIT past that offset (its WalPositionLocator searches for one): on tables
+            // that stay quiet, never, and the slot would retain WAL without bound. One transaction
+            // holding only a logical-decoding message (of the heartbeats' prefix, skipped as they
+            // are) is such a COMMIT.
+            st.execute("SELECT pg_logical_emit_message(true, '" + EngineProperties.HEARTBEAT_PREFIX + "', '')");
         }
         catch (java.sql.SQLException e) {
             // Closing a connection that was open a moment ago: it has gone since.

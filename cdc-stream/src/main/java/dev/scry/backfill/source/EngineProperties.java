@@ -23,6 +23,9 @@ final class EngineProperties {
     /** The field schema parameter that carries each column's source type name (see column.propagate.source.type). */
     static final String SOURCE_TYPE_PARAMETER = "__debezium.source.column.type";
 
+    // The prefix of the logical-decoding message each heartbeat writes.
+    static final String HEARTBEAT_PREFIX = SourceAdmin.MARKER_PREFIX + "-heartbeat";
+
     private EngineProperties() {
     }
 
@@ -75,8 +78,10 @@ final class EngineProperties {
         p.setProperty("extended.headers.enabled", "false");
         // Debezium skips TRUNCATE by default; the shadow must see it.
         p.setProperty("skipped.operations", "none");
-        // Our caught-up markers are the only logical-decoding messages we want.
-        p.setProperty("message.prefix.include.list", SourceAdmin.MARKER_PREFIX);
+        // Our caught-up markers are the only logical-decoding messages we want, and the heartbeats'
+        // own (below): the connector drops a message outside this list before it moves its position,
+        // so without it a heartbeat on quiet tables never moved the slot (HeartbeatIT).
+        p.setProperty("message.prefix.include.list", SourceAdmin.MARKER_PREFIX + "," + HEARTBEAT_PREFIX);
 
         // Representations that keep every value exact (see ValueText): numeric as its decimal
         // string (keeps scale, NaN, any precision), times in microseconds, bytea as raw bytes.
@@ -115,8 +120,7 @@ final class EngineProperties {
         // heartbeat therefore writes a tiny non-transactional logical message into this
         // database's WAL (no table is touched); decoding it moves the stream's position, the next
         // heartbeat carries that position to the checkpoint, and the slot confirms it.
-        p.setProperty("heartbeat.action.query", "SELECT pg_logical_emit_message(false, '" + SourceAdmin.MARKER_PREFIX
-                + "-heartbeat', '')");
+        p.setProperty("heartbeat.action.query", "SELECT pg_logical_emit_message(false, '" + HEARTBEAT_PREFIX + "', '')");
         return p;
     }
 
