@@ -13,6 +13,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import dev.scry.backfill.model.TableId;
+import dev.scry.backfill.source.StreamReader;
 
 class ConfigLoaderTest {
 
@@ -191,6 +192,19 @@ class ConfigLoaderTest {
         assertError(VALID.replace("host: 127.0.0.1, port: 54321", "hosts: [a, b]")).hasMessageContaining("shadow.hosts is for the source");
         assertError(VALID.replace("host: 127.0.0.1, port: 54320", "hosts: [a, b]") + "snapshot: {method: debezium}\n")
                 .hasMessageContaining("source.hosts needs snapshot.method: copy");
+    }
+
+    @Test
+    void streamReaderIsIndependentOfTheSnapshotMethodAndValidatedWithItsKeyPath() throws Exception {
+        assertThat(load(VALID).streamSettings().reader()).isEqualTo(StreamReader.PGOUTPUT);
+        assertThat(load(VALID + "stream: {reader: debezium}\n").streamSettings().reader()).isEqualTo(StreamReader.DEBEZIUM);
+        assertThat(load(VALID + "stream: {reader: debezium}\n").streamSettings().engineSnapshot()).isFalse();
+        assertThat(load(VALID + "snapshot: {method: debezium}\n").streamSettings().reader()).isEqualTo(StreamReader.PGOUTPUT);
+        assertThat(load(VALID + "snapshot: {method: debezium}\n").streamSettings().engineSnapshot()).isTrue();
+        assertError(VALID + "stream: {reader: wal2json}\n").hasMessageContaining("stream.reader must be pgoutput | debezium, got 'wal2json'");
+        assertError(VALID + "stream: {reader: debezium, speed: 11}\n").hasMessageContaining("speed");
+        assertError(VALID.replace("host: 127.0.0.1, port: 54320", "hosts: [a, b]") + "stream: {reader: debezium}\n")
+                .hasMessageContaining("source.hosts needs stream.reader: pgoutput");
     }
 
     @Test
