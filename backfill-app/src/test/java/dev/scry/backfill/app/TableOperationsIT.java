@@ -260,7 +260,7 @@ class TableOperationsIT extends PipelineTest {
         try (Connection c = db.shadow(); Statement st = c.createStatement()) {
             st.execute("DROP TABLE a");
         }
-        pipeline.writeConfig(List.of("public.a"), "snapshot: {method: debezium}\n");
+        pipeline.writeConfig(List.of("public.a"), "stream: {reader: debezium}\n");
         Pipeline.Outcome snapshot = pipeline.run("snapshot");
         assertThat(snapshot.exitCode()).as(snapshot.err()).isZero();
 
@@ -268,7 +268,7 @@ class TableOperationsIT extends PipelineTest {
         Pipeline.Outcome repair = pipeline.run("repair");
 
         assertThat(pause.exitCode()).isEqualTo(2);
-        assertThat(pause.err()).contains("streams with the Debezium reader", "needs the pgoutput reader");
+        assertThat(pause.err()).contains("streams with the Debezium reader", "set stream.reader: pgoutput");
         assertThat(repair.exitCode()).isEqualTo(2);
         assertThat(pipeline.shadowLong("SELECT count(*) FROM scry_backfill.table_requests")).as("nothing queued").isZero();
     }

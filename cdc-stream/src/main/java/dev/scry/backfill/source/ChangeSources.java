@@ -74,8 +74,9 @@ public final class ChangeSources {
          */
         public Optional<String> whyNoTableOperations() {
             return reader == StreamReader.PGOUTPUT ? Optional.empty()
-                    : Optional.of("the Debezium reader (stream.reader: debezium) carries no watermarks of ours, which copying, pausing"
-                            + " or removing one table while the pipeline streams needs; use stream.reader: pgoutput for that");
+                    : Optional.of("the Debezium reader (stream.reader: debezium), whose stream carries no watermarks of ours, which"
+                            + " copying, pausing or removing one table while the pipeline streams needs; set stream.reader: pgoutput"
+                            + " for that (the pipeline changes reader without losing anything)");
         }
 
         /** Whether this run's stream carries {@link Watermarks} (see {@link #whyNoTableOperations()}). */
