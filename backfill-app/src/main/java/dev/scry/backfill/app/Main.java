@@ -248,7 +248,7 @@ public final class Main {
                 // The way on after a change the stream cannot apply: no stream could run to serve it.
                 return new TableResnapshot(config, out()).run(table);
             }
-            client.checkStreamsWithPgoutput("table " + action);
+            client.checkStreamServesTableRequests("table " + action);
             long request = client.submit(what, id, null);
             return client.report(client.serve(java.util.List.of(request)).get(0));
         }

@@ -312,9 +312,10 @@ final class PipelineRun {
     }
 
     /**
-     * The committed offset, which the engine reads when it starts and (Debezium's PostgreSQL task
-     * does this) each time it confirms a position to the slot: so the slot is only ever confirmed
-     * up to what the shadow has committed. Read from the shadow once, then kept as batches commit.
+     * The committed offset, in whichever reader's format: the reader starts from it (converted by
+     * cdc-stream's PositionCodec when the other reader wrote it), and may ask again as batches
+     * commit, so the slot is only ever confirmed up to what the shadow has committed. Read from the
+     * shadow once, then kept as batches commit.
      */
     private Optional<Map<String, Object>> storedOffset() {
         Optional<Map<String, Object>> known = committedOffset.get();

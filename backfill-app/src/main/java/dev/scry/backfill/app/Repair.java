@@ -37,7 +37,7 @@ final class Repair {
 
     int run(String only) throws SQLException, InterruptedException {
         TableRequestClient client = new TableRequestClient(config, out);
-        client.checkStreamsWithPgoutput("repair");
+        client.checkStreamServesTableRequests("repair");
         if (!client.daemonRuns()) {
             out.printf("no daemon runs pipeline %s: catching up first, so that only real differences are repaired%n", config.pipeline());
             new PipelineRunner(config, out).stream(PipelineRunner.Start.RESUME, true);

@@ -42,7 +42,7 @@ final class TableRequestClient {
     }
 
     /** Refuses a pipeline whose stream cannot serve requests: not started, its snapshot not done, or a reader without watermarks. */
-    void checkStreamsWithPgoutput(String what) throws SQLException {
+    void checkStreamServesTableRequests(String what) throws SQLException {
         try (Connection shadow = Connect.open(config.shadow(), "shadow")) {
             Optional<Checkpoint> checkpoint = new CheckpointStore(config.pipeline()).read(shadow);
             if (checkpoint.isEmpty()) {

@@ -133,9 +133,11 @@ public final class PositionCodec {
     }
 
     private static SetupException insideTransaction(Map<String, ?> offset, StreamReader wrote, StreamReader configured) {
-        return new SetupException("the checkpoint stands inside a source transaction larger than batch.max-rows, where the "
-                + wrote.configName() + " reader and the " + configured.configName() + " reader count differently (offset keys "
+        return new SetupException("the checkpoint does not stand on a source transaction boundary (it is inside a transaction"
+                + " larger than batch.max-rows" + (wrote == StreamReader.DEBEZIUM ? ", or an earlier version's Debezium reader wrote it" : "")
+                + "), and only there do the "
+                + wrote.configName() + " and " + configured.configName() + " readers agree on a position (offset keys "
                 + offset.keySet() + "); run once more with stream.reader: " + wrote.configName() + " (e.g. `cdc --exit-when-caught-up`),"
-                + " which ends on a transaction boundary, then change stream.reader");
+                + " which ends on a boundary, then change stream.reader");
     }
 }

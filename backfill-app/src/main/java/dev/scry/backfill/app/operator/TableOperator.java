@@ -27,8 +27,8 @@ import dev.scry.backfill.throttle.Throttle;
 import dev.scry.backfill.transform.TransformChain;
 
 /**
- * In a daemon that streams with the pgoutput reader: carries out the table requests commands
- * write on the shadow ({@link TableRequests}), one at a time, oldest first, and writes their
+ * In a daemon whose reader carries watermarks ({@code ChangeSources.Choice#carriesWatermarks}):
+ * carries out the table requests commands write on the shadow ({@link TableRequests}), one at a time, oldest first, and writes their
  * progress and outcome there (see {@link TableActions} for what each does). A request it was
  * working on when the daemon stopped is taken up again when the daemon starts: a copy goes on
  * from the cursor its last committed chunk recorded.
