@@ -29,7 +29,7 @@ import picocli.CommandLine.Option;
 // --config, when help is asked for.
 @Command(name = "backfill", mixinStandardHelpOptions = true, scope = CommandLine.ScopeType.INHERIT, version = "scry-backfill 0.1.0",
         description = "Copies a PostgreSQL database into a shadow PostgreSQL and keeps it in step through logical replication.",
-        subcommands = {Main.SnapshotCommand.class, Main.CdcCommand.class, Main.ResumeCommand.class, Main.StatusCommand.class,
+        subcommands = {Main.SnapshotCommand.class, Main.SnapshotWorkerCommandLine.class, Main.CdcCommand.class, Main.ResumeCommand.class, Main.StatusCommand.class,
             Main.TeardownCommand.class, Main.VerifyCommand.class, Main.RepairCommand.class, Main.DlqCommand.class, Main.TableCommand.class,
             CommandLine.HelpCommand.class})
 public final class Main {
@@ -113,6 +113,19 @@ public final class Main {
         @Override
         public Integer call() throws SQLException, InterruptedException {
             return new PipelineRunner(load(), out()).snapshot();
+        }
+    }
+
+    @Command(name = "snapshot-worker", description = "While a copy `snapshot` runs (on this machine or another), copy some of its"
+            + " parts: claim one, import the snapshot's exported snapshot, copy, commit; exit 0 when no part is left.")
+    static final class SnapshotWorkerCommandLine extends ConfigOption implements Callable<Integer> {
+        @Option(names = "--wait-s", defaultValue = "0", description = "Wait up to this long for a snapshot to start before refusing"
+                + " (default ${DEFAULT-VALUE}: refuse at once with exit 2).")
+        long waitSeconds;
+
+        @Override
+        public Integer call() throws SQLException, InterruptedException {
+            return new SnapshotWorkerCommand(load(), out()).run(waitSeconds);
         }
     }
 

@@ -45,7 +45,7 @@ import dev.scry.backfill.throttle.RateLimit;
  * batch:       {max-rows: 2048, max-delay-ms: 200}
  * rate-limit:  {rows-per-second: 0, bytes-per-second: 0}   # 0 = unlimited
  * transforms:  [{type: hash, columns: [public.users.email], key: ${HASH_KEY}}, ...]   # see TRANSFORM_KEYS
- * snapshot:    {method: copy, parallelism: 2, chunk-mb: 256, chunk-rows: 10000}   # copy | debezium
+ * snapshot:    {method: copy, parallelism: 2, chunk-mb: 256, chunk-rows: 10000, claim-timeout-ms: 30000}   # copy | debezium
  * retry:       {initial-backoff-ms: 200, max-backoff-ms: 30000, give-up-after-s: 600}
  * standby:     false        # true: a second cdc/resume waits and takes over when the active one stops
  * errors:      {tolerance: none}   # all: a change the shadow rejects becomes a dead letter
@@ -63,7 +63,7 @@ public final class ConfigLoader {
             "sslrootcert");
     static final Set<String> BATCH = Set.of("max-rows", "max-delay-ms");
     static final Set<String> RATE_LIMIT = Set.of("rows-per-second", "bytes-per-second");
-    static final Set<String> SNAPSHOT = Set.of("method", "parallelism", "chunk-mb", "chunk-rows");
+    static final Set<String> SNAPSHOT = Set.of("method", "parallelism", "chunk-mb", "chunk-rows", "claim-timeout-ms");
     static final Set<String> ERRORS = Set.of("tolerance");
     static final Set<String> METRICS = Set.of("host", "port");
     static final Set<String> SCHEMA = Set.of("copy-ownership", "copy-privileges");
@@ -167,7 +167,8 @@ public final class ConfigLoader {
         };
         SnapshotSettings snapshot = new SnapshotSettings(snapshotMethod, (int) snap.integer("parallelism", 2, 1, 64),
                 (int) snap.integer("chunk-mb", SnapshotSettings.DEFAULT_CHUNK_MB, 0, 1_048_576),
-                (int) snap.integer("chunk-rows", SnapshotSettings.DEFAULT_CHUNK_ROWS, 100, 1_000_000));
+                (int) snap.integer("chunk-rows", SnapshotSettings.DEFAULT_CHUNK_ROWS, 100, 1_000_000),
+                (int) snap.integer("claim-timeout-ms", SnapshotSettings.DEFAULT_CLAIM_TIMEOUT_MS, 1_000, 3_600_000));
 
         Section retrySection = top.section("retry", RETRY, false);
         long initial = retrySection.integer("initial-backoff-ms", 200, 1, 600_000);
