@@ -463,6 +463,22 @@ public final class SnapshotJournal {
         return out;
     }
 
+    /** Rows committed per table, over every part copied (by any process). */
+    public java.util.Map<TableId, Long> rowsPerTable(Connection c) throws SQLException {
+        java.util.Map<TableId, Long> out = new java.util.LinkedHashMap<>();
+        try (PreparedStatement ps = c.prepareStatement("""
+                SELECT schema_name, table_name, sum(rows) FROM scry_backfill.snapshot_parts
+                WHERE pipeline = ? AND copied_at IS NOT NULL GROUP BY 1, 2""")) {
+            ps.setString(1, pipeline);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.put(new TableId(rs.getString(1), rs.getString(2)), rs.getLong(3));
+                }
+            }
+        }
+        return out;
+    }
+
     /** What one process copied: its parts and their rows. */
     public record Tally(int parts, long rows) {
     }

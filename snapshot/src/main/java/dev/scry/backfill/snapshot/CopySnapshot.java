@@ -302,9 +302,11 @@ public final class CopySnapshot {
             checkpoints.write(c, slot, new SourcePosition(Phase.STREAMING, consistentPoint, offset), Map.of());
             journal.unpublish(c);
             Map<String, Integer> by = journal.partsBy(c);
+            Map<TableId, Long> rows = journal.rowsPerTable(c);
             c.commit();
             if (by.size() > 1) {
                 LOG.info("parts copied per process: {}", by);
+                progress.settle(rows);
             }
         }
         LOG.info("snapshot complete; streaming starts at the slot's consistent point {}", consistentPoint);
