@@ -208,6 +208,10 @@ public final class SnapshotWorker {
     private SnapshotJournal.Export awaitExport(long waitMillis) throws SQLException, InterruptedException {
         long deadline = System.nanoTime() + waitMillis * 1_000_000;
         try (Connection c = open(shadow, "shadow")) {
+            try (Statement st = c.createStatement()) {
+                // The coordinator's publish notifies: a waiting worker starts at once, not at its next look.
+                st.execute("LISTEN " + Identifiers.quote(SnapshotJournal.CHANNEL));
+            }
             while (true) {
                 Optional<SnapshotJournal.Export> export = journal.export(c);
                 String problem;
@@ -238,7 +242,7 @@ public final class SnapshotWorker {
                 if (System.nanoTime() >= deadline || stop.get()) {
                     throw new SetupException(problem);
                 }
-                Thread.sleep(Math.min(1_000, Math.max(1, (deadline - System.nanoTime()) / 1_000_000)));
+                c.unwrap(PGConnection.class).getNotifications((int) Math.min(1_000, Math.max(1, (deadline - System.nanoTime()) / 1_000_000)));
             }
         }
     }
