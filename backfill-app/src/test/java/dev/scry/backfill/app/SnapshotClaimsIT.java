@@ -15,6 +15,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import dev.scry.backfill.checkpoint.CheckpointStore;
+import dev.scry.backfill.checkpoint.SnapshotClaims;
 import dev.scry.backfill.checkpoint.SnapshotJournal;
 import dev.scry.backfill.model.Lsn;
 import dev.scry.backfill.model.TableId;
@@ -35,16 +36,18 @@ class SnapshotClaimsIT {
 
     private Databases db;
     private SnapshotJournal journal;
+    private SnapshotClaims shared;
 
     @BeforeEach
     void setUp() throws Exception {
         db = PgPair.get().newDatabases("claims_it");
         journal = new SnapshotJournal(db.name());
+        shared = new SnapshotClaims(db.name());
         try (Connection c = db.shadow()) {
             new CheckpointStore(db.name()).ensureSchema(c);
             c.setAutoCommit(false);
             journal.plan(c, List.of(part(1, 0L, 100L), part(2, 100L, 200L), part(3, 200L, null)));
-            journal.publish(c, new SnapshotJournal.Export("export-a", AT, "test", 1_000));
+            shared.publish(c, new SnapshotClaims.Export("export-a", AT, "test", 1_000));
             c.commit();
         }
     }
@@ -57,21 +60,21 @@ class SnapshotClaimsIT {
     @Test
     void aPartGoesToOneClaimerAndAnExpiredClaimCanNeitherBeRenewedNorCommit() throws Exception {
         try (Connection w1 = shadow(); Connection w2 = shadow(); Connection w3 = shadow()) {
-            SnapshotJournal.Claim first = journal.claim(w1, "export-a", "w1", 1_000).orElseThrow();
-            SnapshotJournal.Claim second = journal.claim(w2, "export-a", "w2", 60_000).orElseThrow();
+            SnapshotClaims.Claim first = shared.claim(w1, "export-a", "w1", 1_000).orElseThrow();
+            SnapshotClaims.Claim second = shared.claim(w2, "export-a", "w2", 60_000).orElseThrow();
             assertThat(first.part().id()).isEqualTo(1);
             assertThat(second.part().id()).as("a held part is skipped").isEqualTo(2);
 
             awaitExpired(1);
-            SnapshotJournal.Claim taken = journal.claim(w3, "export-a", "w3", 60_000).orElseThrow();
+            SnapshotClaims.Claim taken = shared.claim(w3, "export-a", "w3", 60_000).orElseThrow();
             assertThat(taken.part().id()).as("an expired claim's part goes to the next claimer").isEqualTo(1);
             assertThat(taken.previousHolder()).isEqualTo("w1");
-            assertThat(journal.renew(w1, Set.of(first.token()), 1_000)).as("an expired claim is not renewed").isEmpty();
-            assertThat(journal.renew(w2, Set.of(second.token()), 60_000)).containsExactly(second.token());
+            assertThat(shared.renew(w1, Set.of(first.token()), 1_000)).as("an expired claim is not renewed").isEmpty();
+            assertThat(shared.renew(w2, Set.of(second.token()), 60_000)).containsExactly(second.token());
 
-            assertThat(journal.copiedUnderClaim(w1, 1, first.token(), AT, 100)).as("the late claimer's commit").isFalse();
+            assertThat(shared.copiedUnderClaim(w1, 1, first.token(), AT, 100)).as("the late claimer's commit").isFalse();
             w1.rollback();
-            assertThat(journal.copiedUnderClaim(w3, 1, taken.token(), AT, 100)).isTrue();
+            assertThat(shared.copiedUnderClaim(w3, 1, taken.token(), AT, 100)).isTrue();
             w3.commit();
             assertThat(copiedBy(1)).isEqualTo("w3");
         }
@@ -80,9 +83,9 @@ class SnapshotClaimsIT {
     @Test
     void anExpiredClaimCannotCommitEvenWhenNobodyTookItsPart() throws Exception {
         try (Connection w1 = shadow()) {
-            SnapshotJournal.Claim claim = journal.claim(w1, "export-a", "w1", 1_000).orElseThrow();
+            SnapshotClaims.Claim claim = shared.claim(w1, "export-a", "w1", 1_000).orElseThrow();
             awaitExpired(claim.part().id());
-            assertThat(journal.copiedUnderClaim(w1, claim.part().id(), claim.token(), AT, 100)).isFalse();
+            assertThat(shared.copiedUnderClaim(w1, claim.part().id(), claim.token(), AT, 100)).isFalse();
             w1.rollback();
             assertThat(copiedBy(claim.part().id())).isNull();
         }
@@ -91,21 +94,21 @@ class SnapshotClaimsIT {
     @Test
     void noPartIsClaimedUnderAnExportThatIsNotTheCurrentOne() throws Exception {
         try (Connection w1 = shadow()) {
-            assertThat(journal.claim(w1, "export-old", "w1", 60_000)).isEmpty();
-            journal.unpublish(w1);
+            assertThat(shared.claim(w1, "export-old", "w1", 60_000)).isEmpty();
+            shared.unpublish(w1);
             w1.commit();
-            assertThat(journal.claim(w1, "export-a", "w1", 60_000)).as("the export withdrawn").isEmpty();
+            assertThat(shared.claim(w1, "export-a", "w1", 60_000)).as("the export withdrawn").isEmpty();
         }
     }
 
     @Test
     void aTableCopiedAgainWholeFencesOutTheClaimsOnItsParts() throws Exception {
         try (Connection w1 = shadow(); Connection continuation = shadow()) {
-            SnapshotJournal.Claim claim = journal.claim(w1, "export-a", "w1", 60_000).orElseThrow();
+            SnapshotClaims.Claim claim = shared.claim(w1, "export-a", "w1", 60_000).orElseThrow();
             continuation.setAutoCommit(false);
             journal.uncopied(continuation, T);
             continuation.commit();
-            assertThat(journal.copiedUnderClaim(w1, claim.part().id(), claim.token(), AT, 100)).isFalse();
+            assertThat(shared.copiedUnderClaim(w1, claim.part().id(), claim.token(), AT, 100)).isFalse();
             w1.rollback();
         }
     }

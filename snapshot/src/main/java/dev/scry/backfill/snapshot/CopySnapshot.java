@@ -26,6 +26,7 @@ import org.slf4j.LoggerFactory;
 
 import dev.scry.backfill.checkpoint.Checkpoint;
 import dev.scry.backfill.checkpoint.CheckpointStore;
+import dev.scry.backfill.checkpoint.SnapshotClaims;
 import dev.scry.backfill.checkpoint.SnapshotJournal;
 import dev.scry.backfill.checkpoint.TableCounts;
 import dev.scry.backfill.error.PipelineFailure;
@@ -86,6 +87,7 @@ public final class CopySnapshot {
     private final long chunkBytes;
     private final TransformChain chain;
     private final SnapshotJournal journal;
+    private final SnapshotClaims shared;
     private final int claimTimeoutMillis;
     private final AtomicBoolean stop = new AtomicBoolean();
 
@@ -104,6 +106,7 @@ public final class CopySnapshot {
         this.parallelism = Math.max(1, settings.parallelism());
         this.chunkBytes = settings.chunkMegabytes() * 1024L * 1024L;
         this.journal = new SnapshotJournal(checkpoints.pipeline());
+        this.shared = new SnapshotClaims(checkpoints.pipeline());
         this.claimTimeoutMillis = settings.claimTimeoutMillis();
     }
 
@@ -134,7 +137,7 @@ public final class CopySnapshot {
                 // The position the copy is consistent with, so that a continued snapshot knows it.
                 checkpoints.write(c, slot, new SourcePosition(Phase.SNAPSHOT, consistentPoint, PgOutputSource.offsetAt(consistentPoint)), Map.of());
                 // Snapshot workers (`snapshot-worker`) import it from here and claim parts as this process does.
-                journal.publish(c, new SnapshotJournal.Export(exported, consistentPoint, PartClaims.holderName("snapshot"), claimTimeoutMillis));
+                shared.publish(c, new SnapshotClaims.Export(exported, consistentPoint, PartClaims.holderName("snapshot"), claimTimeoutMillis));
                 deferred = journal.deferred(c).size();
                 c.commit();
             }
@@ -171,7 +174,7 @@ public final class CopySnapshot {
             c.setAutoCommit(false);
             // No part is claimed under the dead process's export any more; workers that imported
             // it finish the part in hand (a table copied again whole below fences theirs out).
-            journal.unpublish(c);
+            shared.unpublish(c);
             planned = journal.parts(c);
             Set<TableId> whole = new LinkedHashSet<>();
             for (SnapshotJournal.Part p : planned) {
@@ -215,7 +218,7 @@ public final class CopySnapshot {
                     consistentPoint);
             try (Connection c = open(shadow, "shadow")) {
                 c.setAutoCommit(false);
-                journal.publish(c, new SnapshotJournal.Export(created[1], at, PartClaims.holderName("snapshot"), claimTimeoutMillis));
+                shared.publish(c, new SnapshotClaims.Export(created[1], at, PartClaims.holderName("snapshot"), claimTimeoutMillis));
                 c.commit();
             }
             if (!copyAll(created[1], at)) {
@@ -300,9 +303,9 @@ public final class CopySnapshot {
                 offset.put(PgOutputSource.OVERLAP_UNTIL, overlapUntil.value());
             }
             checkpoints.write(c, slot, new SourcePosition(Phase.STREAMING, consistentPoint, offset), Map.of());
-            journal.unpublish(c);
-            Map<String, Integer> by = journal.partsBy(c);
-            Map<TableId, Long> rows = journal.rowsPerTable(c);
+            shared.unpublish(c);
+            Map<String, Integer> by = shared.partsBy(c);
+            Map<TableId, Long> rows = shared.rowsPerTable(c);
             c.commit();
             if (by.size() > 1) {
                 LOG.info("parts copied per process: {}", by);
@@ -390,7 +393,7 @@ public final class CopySnapshot {
             t.setDaemon(true);
             return t;
         });
-        try (PartClaims claims = new PartClaims(journal, shadow, "snapshot", claimTimeoutMillis)) {
+        try (PartClaims claims = new PartClaims(shared, shadow, "snapshot", claimTimeoutMillis)) {
             PartCopier copier = new PartCopier(checkpoints, chain, throttle, claims, progress);
             List<Future<Void>> futures = new ArrayList<>();
             for (int i = 0; i < workers; i++) {
@@ -433,7 +436,7 @@ public final class CopySnapshot {
     /** A stopped copy withdraws its export (it dies with this process): workers then finish the part in hand and exit. */
     private void withdrawExport() {
         try (Connection c = open(shadow, "shadow")) {
-            journal.unpublish(c);
+            shared.unpublish(c);
         }
         catch (SQLException e) {
             LOG.debug("could not withdraw the exported snapshot: {}", e.getMessage());
@@ -466,11 +469,11 @@ public final class CopySnapshot {
                     continue;
                 }
                 inFlight.incrementAndGet();
-                Optional<SnapshotJournal.Claim> claim = exported == null ? Optional.empty() : claims.claim(dst, exported);
+                Optional<SnapshotClaims.Claim> claim = exported == null ? Optional.empty() : claims.claim(dst, exported);
                 if (claim.isEmpty()) {
                     inFlight.decrementAndGet();
-                    Set<TableId> loaded = journal.loadedTables(dst);
-                    int left = journal.uncopiedParts(dst);
+                    Set<TableId> loaded = shared.loadedTables(dst);
+                    int left = shared.uncopiedParts(dst);
                     dst.commit();
                     loaded.forEach(post::loaded);
                     if (left == 0 && (post.isEmpty() || (inFlight.get() == 0 && !post.anyBuilding() && !post.anyReady()))) {
@@ -502,7 +505,7 @@ public final class CopySnapshot {
                 finally {
                     inFlight.decrementAndGet();
                 }
-                Set<TableId> loaded = journal.loadedTables(dst);
+                Set<TableId> loaded = shared.loadedTables(dst);
                 dst.commit();
                 loaded.forEach(post::loaded);
             }

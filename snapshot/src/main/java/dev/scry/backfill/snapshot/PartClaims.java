@@ -12,12 +12,12 @@ import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import dev.scry.backfill.checkpoint.SnapshotJournal;
+import dev.scry.backfill.checkpoint.SnapshotClaims;
 import dev.scry.backfill.model.ConnectionSettings;
 
 /**
  * The parts one process copies, claimed from the snapshot journal (see
- * {@link SnapshotJournal#claim}): the coordinating {@code snapshot} and every
+ * {@link SnapshotClaims#claim}): the coordinating {@code snapshot} and every
  * {@code snapshot-worker} take parts the same way, so that any of them may copy any part, and a
  * part is copied by whoever claims it first.
  *
@@ -32,7 +32,7 @@ final class PartClaims implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(PartClaims.class);
 
-    private final SnapshotJournal journal;
+    private final SnapshotClaims shared;
     private final ConnectionSettings shadow;
     private final String holder;
     private final int timeoutMillis;
@@ -41,8 +41,8 @@ final class PartClaims implements AutoCloseable {
     private final Thread heartbeat;
     private volatile boolean closed;
 
-    PartClaims(SnapshotJournal journal, ConnectionSettings shadow, String role, int timeoutMillis) {
-        this.journal = journal;
+    PartClaims(SnapshotClaims shared, ConnectionSettings shadow, String role, int timeoutMillis) {
+        this.shared = shared;
         this.shadow = shadow;
         this.holder = holderName(role);
         this.timeoutMillis = timeoutMillis;
@@ -61,8 +61,8 @@ final class PartClaims implements AutoCloseable {
     }
 
     /** The next part to copy, claimed under {@code snapshotName} (the export this process imported); empty if none is free. */
-    Optional<SnapshotJournal.Claim> claim(Connection dst, String snapshotName) throws SQLException {
-        Optional<SnapshotJournal.Claim> claim = journal.claim(dst, snapshotName, holder, timeoutMillis);
+    Optional<SnapshotClaims.Claim> claim(Connection dst, String snapshotName) throws SQLException {
+        Optional<SnapshotClaims.Claim> claim = shared.claim(dst, snapshotName, holder, timeoutMillis);
         claim.ifPresent(c -> {
             held.add(c.token());
             if (c.previousHolder() != null) {
@@ -73,21 +73,21 @@ final class PartClaims implements AutoCloseable {
     }
 
     /** Whether the heartbeat found the claim expired: the copy under it is in vain, and stops. */
-    boolean lost(SnapshotJournal.Claim claim) {
+    boolean lost(SnapshotClaims.Claim claim) {
         return lost.contains(claim.token());
     }
 
     /** The claim is done with: its part committed, or its copy rolled back. */
-    void finished(SnapshotJournal.Claim claim) {
+    void finished(SnapshotClaims.Claim claim) {
         held.remove(claim.token());
         lost.remove(claim.token());
     }
 
     /** Gives the claim up at once (a stopped copy), so that another process need not wait for it to expire. Best effort. */
-    void release(Connection dst, SnapshotJournal.Claim claim) {
+    void release(Connection dst, SnapshotClaims.Claim claim) {
         finished(claim);
         try {
-            journal.release(dst, claim.token());
+            shared.release(dst, claim.token());
             if (!dst.getAutoCommit()) {
                 dst.commit();
             }
@@ -115,7 +115,7 @@ final class PartClaims implements AutoCloseable {
                     c = DriverManager.getConnection(shadow.jdbcUrl(), shadow.jdbcProperties("scry-backfill snapshot claims " + holder));
                 }
                 Set<String> asked = Set.copyOf(held);
-                Set<String> renewed = journal.renew(c, asked, timeoutMillis);
+                Set<String> renewed = shared.renew(c, asked, timeoutMillis);
                 for (String token : asked) {
                     if (!renewed.contains(token) && held.contains(token)) {
                         lost.add(token);

@@ -9,7 +9,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import dev.scry.backfill.checkpoint.CheckpointStore;
-import dev.scry.backfill.checkpoint.SnapshotJournal;
+import dev.scry.backfill.checkpoint.SnapshotClaims;
 import dev.scry.backfill.checkpoint.TableCounts;
 import dev.scry.backfill.model.Lsn;
 import dev.scry.backfill.throttle.Throttle;
@@ -34,7 +34,7 @@ final class PartCopier {
         LOST
     }
 
-    private final SnapshotJournal journal;
+    private final SnapshotClaims shared;
     private final CheckpointStore checkpoints;
     private final TransformChain chain;
     private final Throttle throttle;
@@ -42,7 +42,7 @@ final class PartCopier {
     private final SnapshotProgress progress;
 
     PartCopier(CheckpointStore checkpoints, TransformChain chain, Throttle throttle, PartClaims claims, SnapshotProgress progress) {
-        this.journal = new SnapshotJournal(checkpoints.pipeline());
+        this.shared = new SnapshotClaims(checkpoints.pipeline());
         this.checkpoints = checkpoints;
         this.chain = chain;
         this.throttle = throttle;
@@ -51,7 +51,7 @@ final class PartCopier {
     }
 
     /** Copies {@code part} from {@code src} (under the exported snapshot at {@code at}) into {@code dst}, under {@code claim}. */
-    Outcome copy(Connection src, Connection dst, TableCopy.Part part, SnapshotJournal.Claim claim, Lsn at, BooleanSupplier stop)
+    Outcome copy(Connection src, Connection dst, TableCopy.Part part, SnapshotClaims.Claim claim, Lsn at, BooleanSupplier stop)
             throws SQLException {
         try {
             TableCopy.Copied copied = TableCopy.copy(src, dst, part, chain, throttle, () -> stop.getAsBoolean() || claims.lost(claim),
@@ -68,7 +68,7 @@ final class PartCopier {
             }
             checkpoints.addCounts(dst, Map.of(part.table().id(), new TableCounts(rows, 0, 0, 0, 0)));
             // The fence: only a claim still held commits; a late one rolls its rows back.
-            if (!journal.copiedUnderClaim(dst, part.id(), claim.token(), at, rows)) {
+            if (!shared.copiedUnderClaim(dst, part.id(), claim.token(), at, rows)) {
                 dst.rollback();
                 lost(dst, part, "with its " + rows + " rows copied");
                 return Outcome.LOST;
@@ -87,7 +87,7 @@ final class PartCopier {
     }
 
     private void lost(Connection dst, TableCopy.Part part, String when) throws SQLException {
-        SnapshotJournal.Holders now = journal.holders(dst, part.id());
+        SnapshotClaims.Holders now = shared.holders(dst, part.id());
         dst.commit();
         String other = now.copiedBy() != null ? "; " + now.copiedBy() + " copied it"
                 : now.claimedBy() != null ? "; " + now.claimedBy() + " holds it now" : "";

@@ -131,7 +131,7 @@ public final class SnapshotPlan {
             checkpoints.resetForNewSnapshot(shadow, slot, tables);
             dev.scry.backfill.checkpoint.SnapshotJournal journal = new dev.scry.backfill.checkpoint.SnapshotJournal(checkpoints.pipeline());
             // Workers still copying for the interrupted snapshot find neither its export nor their parts: their commits are refused.
-            journal.unpublish(shadow);
+            new dev.scry.backfill.checkpoint.SnapshotClaims(checkpoints.pipeline()).unpublish(shadow);
             journal.clear(shadow);
             shadow.commit();
         }

@@ -20,6 +20,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import dev.scry.backfill.checkpoint.CheckpointStore;
+import dev.scry.backfill.checkpoint.SnapshotClaims;
 import dev.scry.backfill.checkpoint.SnapshotJournal;
 import dev.scry.backfill.error.PipelineFailure;
 import dev.scry.backfill.error.SetupException;
@@ -55,6 +56,7 @@ public final class SnapshotWorker {
     private final ConnectionSettings shadow;
     private final CheckpointStore checkpoints;
     private final SnapshotJournal journal;
+    private final SnapshotClaims shared;
     private final Map<TableId, TableSpec> tables = new LinkedHashMap<>();
     private final Throttle throttle;
     private final TransformChain chain;
@@ -67,6 +69,7 @@ public final class SnapshotWorker {
         this.shadow = shadow;
         this.checkpoints = checkpoints;
         this.journal = new SnapshotJournal(checkpoints.pipeline());
+        this.shared = new SnapshotClaims(checkpoints.pipeline());
         tables.forEach(t -> this.tables.put(t.id(), t));
         this.throttle = throttle;
         this.chain = chain;
@@ -85,13 +88,13 @@ public final class SnapshotWorker {
      * @throws SetupException when no snapshot runs, its export cannot be imported, or the tables differ
      */
     public Result run(long waitMillis) throws SQLException, InterruptedException {
-        SnapshotJournal.Export export = awaitExport(waitMillis);
+        SnapshotClaims.Export export = awaitExport(waitMillis);
         if (export == null) {
             return new Result(PartClaims.holderName("snapshot-worker"), 0, 0,
                     "the snapshot of pipeline " + checkpoints.pipeline() + " already completed; nothing to copy");
         }
         checkSameTables();
-        try (PartClaims claims = new PartClaims(journal, shadow, "snapshot-worker", export.claimTimeoutMillis())) {
+        try (PartClaims claims = new PartClaims(shared, shadow, "snapshot-worker", export.claimTimeoutMillis())) {
             LOG.info("{} copies parts of pipeline {} under the snapshot {} exported by {} at {} ({} thread(s), claims of {} ms)",
                     claims.holder(), checkpoints.pipeline(), export.snapshotName(), export.coordinator(), export.at(), parallelism,
                     export.claimTimeoutMillis());
@@ -128,9 +131,9 @@ public final class SnapshotWorker {
             finally {
                 pool.shutdownNow();
             }
-            SnapshotJournal.Tally tally;
+            SnapshotClaims.Tally tally;
             try (Connection c = open(shadow, "shadow")) {
-                tally = journal.copiedBy(c, claims.holder());
+                tally = shared.copiedBy(c, claims.holder());
             }
             return new Result(claims.holder(), tally.parts(), tally.rows(), endings.isEmpty() ? "stopped" : endings.get(0));
         }
@@ -143,14 +146,14 @@ public final class SnapshotWorker {
      */
     private String work(PartClaims claims, PartCopier copier) throws SQLException, InterruptedException {
         Connection src = null;
-        SnapshotJournal.Export imported = null;
+        SnapshotClaims.Export imported = null;
         try (Connection dst = open(shadow, "shadow")) {
             try (Statement st = dst.createStatement()) {
-                st.execute("LISTEN " + Identifiers.quote(SnapshotJournal.CHANNEL));
+                st.execute("LISTEN " + Identifiers.quote(SnapshotClaims.CHANNEL));
             }
             dst.setAutoCommit(false);
             while (!stop.get()) {
-                Optional<SnapshotJournal.Export> export = journal.export(dst);
+                Optional<SnapshotClaims.Export> export = shared.export(dst);
                 dst.commit();
                 if (export.isEmpty()) {
                     return "the snapshot is no longer published (completed, stopped or restarted)";
@@ -170,7 +173,7 @@ public final class SnapshotWorker {
                     }
                     imported = export.get();
                 }
-                Optional<SnapshotJournal.Claim> claim = claims.claim(dst, imported.snapshotName());
+                Optional<SnapshotClaims.Claim> claim = claims.claim(dst, imported.snapshotName());
                 if (claim.isPresent()) {
                     SnapshotJournal.Part p = claim.get().part();
                     TableCopy.Part part = new TableCopy.Part(p.id(), tables.get(p.table()), p.kind(), p.from(), p.to());
@@ -186,7 +189,7 @@ public final class SnapshotWorker {
                     }
                     continue;
                 }
-                int left = journal.uncopiedParts(dst);
+                int left = shared.uncopiedParts(dst);
                 dst.commit();
                 if (left == 0) {
                     return "no part is left to copy";
@@ -205,15 +208,15 @@ public final class SnapshotWorker {
      * `snapshot` starting, a `resume` about to continue one); null when the snapshot already
      * completed; refuses when none comes.
      */
-    private SnapshotJournal.Export awaitExport(long waitMillis) throws SQLException, InterruptedException {
+    private SnapshotClaims.Export awaitExport(long waitMillis) throws SQLException, InterruptedException {
         long deadline = System.nanoTime() + waitMillis * 1_000_000;
         try (Connection c = open(shadow, "shadow")) {
             try (Statement st = c.createStatement()) {
                 // The coordinator's publish notifies: a waiting worker starts at once, not at its next look.
-                st.execute("LISTEN " + Identifiers.quote(SnapshotJournal.CHANNEL));
+                st.execute("LISTEN " + Identifiers.quote(SnapshotClaims.CHANNEL));
             }
             while (true) {
-                Optional<SnapshotJournal.Export> export = journal.export(c);
+                Optional<SnapshotClaims.Export> export = shared.export(c);
                 String problem;
                 if (export.isPresent()) {
                     try (Connection probe = openUnder(export.get().snapshotName())) {
