@@ -75,7 +75,8 @@ public final class ShadowSink implements AutoCloseable {
         this.settings = settings;
         this.checkpoints = new CheckpointStore(settings.pipeline());
         this.deadLetters = new DeadLetters(settings.pipeline());
-        this.applier = new BatchApplier(Map.copyOf(tables), new ApplyStatements(), new SchemaFollower(source));
+        this.applier = new BatchApplier(Map.copyOf(tables), new ApplyStatements(), new SchemaFollower(source),
+                new dev.scry.backfill.sink.ddl.CapturedDdl(settings.pipeline(), settings.wholeSchema()));
         this.controls = new TableControls(settings.pipeline());
         HikariConfig config = new HikariConfig();
         config.setPoolName("shadow-sink");
@@ -129,6 +130,13 @@ public final class ShadowSink implements AutoCloseable {
                     counts = controls.apply(c, batch, counts, held -> applier.applyMore(c, held, oneRowRuns));
                     checkpoints.write(c, settings.slot(), batch.end(), counts);
                 }
+                catch (dev.scry.backfill.sink.ddl.SchemaChangeStopped e) {
+                    rollbackQuietly(c);
+                    // Recorded apart from the rolled-back batch, so that `resume` knows the change
+                    // is the operator's once it is run on the shadow by hand.
+                    new dev.scry.backfill.checkpoint.SchemaRecords(settings.pipeline()).recordStop(c, e.lsn(), e.statement(), e.error());
+                    throw e;
+                }
                 catch (SQLException | RuntimeException e) {
                     rollbackQuietly(c);
                     throw e;
@@ -172,6 +180,11 @@ public final class ShadowSink implements AutoCloseable {
                 Thread.sleep(delay);
             }
         }
+    }
+
+    /** The shadow's schema was changed behind the batches (the drift check): what the sink learnt of it is forgotten. */
+    public void schemaChanged() {
+        applier.schemaChanged();
     }
 
     /** Starts writing to a table that joined the pipeline while it runs (its shadow table is in place). */

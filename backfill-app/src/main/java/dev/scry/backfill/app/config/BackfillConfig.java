@@ -72,6 +72,6 @@ public record BackfillConfig(String file, String pipeline, ConnectionSettings so
     }
 
     public SinkSettings sinkSettings() {
-        return new SinkSettings(pipeline, slot, shadow, retry, tolerateErrors);
+        return new SinkSettings(pipeline, slot, shadow, retry, tolerateErrors, s -> selectors.stream().anyMatch(sel -> sel.takesWholeSchema(s)));
     }
 }
