@@ -62,6 +62,16 @@ final class BatchApplier {
         this.ddl = ddl;
     }
 
+    private long epoch = SchemaEpoch.current();
+
+    private void forgetIfSchemaChanged() {
+        long now = SchemaEpoch.current();
+        if (now != epoch) {
+            epoch = now;
+            orderFree.clear();
+        }
+    }
+
     /** Forgets what was learnt about the shadow tables' indexes and triggers: the schema changed behind the batches. */
     void schemaChanged() {
         orderFree.clear();
@@ -86,6 +96,7 @@ final class BatchApplier {
      * which the server rejects within one statement (SQLSTATE 21000).
      */
     Map<TableId, TableCounts> apply(Connection c, ChangeBatch batch, boolean rowAtATime) throws SQLException {
+        forgetIfSchemaChanged();
         pendingTables = new HashMap<>(tables);
         pendingLayouts = new IdentityHashMap<>(checkedLayouts);
         Map<TableId, long[]> counts = new LinkedHashMap<>();
@@ -114,6 +125,7 @@ final class BatchApplier {
      * the rest of the batch goes on. Faults that may go away are rethrown: the batch is retried.
      */
     Map<TableId, TableCounts> applyTolerant(Connection c, ChangeBatch batch, Rejected rejected) throws SQLException {
+        forgetIfSchemaChanged();
         pendingTables = new HashMap<>(tables);
         pendingLayouts = new IdentityHashMap<>(checkedLayouts);
         Map<TableId, long[]> counts = new LinkedHashMap<>();

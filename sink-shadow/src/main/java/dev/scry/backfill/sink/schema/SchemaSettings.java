@@ -5,8 +5,16 @@ package dev.scry.backfill.sink.schema;
  *
  * @param copyOwnership  give each object the source's owner (every owner must exist on the shadow)
  * @param copyPrivileges give each object the source's grants (every grantee must exist on the shadow)
+ * @param captureDdl     schema changes travel in the stream, written there by an event trigger on the source
+ * @param checkIntervalMs how often a running cdc compares the two schemas (the drift check); 0: only at start
  */
-public record SchemaSettings(boolean copyOwnership, boolean copyPrivileges) {
+public record SchemaSettings(boolean copyOwnership, boolean copyPrivileges, boolean captureDdl, long checkIntervalMs) {
+
+    public static final long CHECK_INTERVAL_MS = 60_000;
 
     public static final SchemaSettings DEFAULT = new SchemaSettings(false, false);
+
+    public SchemaSettings(boolean copyOwnership, boolean copyPrivileges) {
+        this(copyOwnership, copyPrivileges, false, CHECK_INTERVAL_MS);
+    }
 }
