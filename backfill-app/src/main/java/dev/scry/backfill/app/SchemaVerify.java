@@ -56,7 +56,7 @@ final class SchemaVerify {
         }
         out.printf("schema of pipeline %s: %d object(s) differ%n", pipeline, report.differences().size());
         for (SchemaDrift.Difference d : report.differences()) {
-            out.printf("  %-9s %s %s%n", d.kind().name().toLowerCase(java.util.Locale.ROOT), d.objectKind().label(), d.key());
+            out.printf("  %-9s %s%n", d.kind().name().toLowerCase(java.util.Locale.ROOT), d.key());
             if (d.source() != null) {
                 out.printf("      source: %s%n", oneLine(d.source()));
             }

@@ -254,7 +254,10 @@ final class PgOutputConverter implements PgOutputDecoder.Handler {
         else if (DdlCapture.PREFIX.equals(prefix) && inTransaction) {
             // A schema change, where the source made it among the transaction's rows.
             startMessage();
-            emit(ChangeEvent.schema(new dev.scry.backfill.model.SchemaChange(new Lsn(lsn), new String(content, StandardCharsets.UTF_8))));
+            PgOutputPosition before = new PgOutputPosition(restart, new PgOutputPosition.Inside(commitLsn, message, 0), commitMicros,
+                    overlapUntil(), timeline);
+            emit(ChangeEvent.schema(new dev.scry.backfill.model.SchemaChange(new Lsn(lsn), new String(content, StandardCharsets.UTF_8),
+                    before.get())));
         }
         else if (Watermarks.PREFIX.equals(prefix) && inTransaction && watermarks != null) {
             watermark(new String(content, StandardCharsets.UTF_8));

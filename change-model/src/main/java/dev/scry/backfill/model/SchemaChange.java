@@ -11,8 +11,10 @@ import java.util.Objects;
  * @param lsn     where the message is in the source's WAL: names this change (a stop, a resume)
  * @param content the message as the trigger wrote it (JSON: the command tag, the statement text,
  *                the objects it touched, the session's search_path)
+ * @param before  the position right before it (inside its transaction): where the shadow stops
+ *                when it cannot apply the change, so that the rows before it are kept
  */
-public record SchemaChange(Lsn lsn, String content) {
+public record SchemaChange(Lsn lsn, String content, SourcePosition before) {
 
     /** The table every schema change is filed under in a batch: it belongs to no table of its own. */
     public static final TableId TABLE = new TableId("scry_backfill", "schema_change");

@@ -53,7 +53,7 @@ public final class SchemaDrift {
         }
 
         public String describe() {
-            return objectKind.label() + " " + key + " " + kind.label();
+            return key + " " + kind.label();
         }
     }
 
