@@ -225,7 +225,7 @@ final class PipelineRunner {
                 ops.snapshot(copied::rows, copied.estimates());
             }
             try (SequenceSchedule schedule = SequenceSchedule.start(config, new SequenceSync(sourceSchema.sequences()));
-                 SchemaDriftSchedule drift = SchemaDriftSchedule.start(config, schema, ops)) {
+                 SchemaDriftSchedule drift = SchemaDriftSchedule.start(config, schema, ops, sourceSchema)) {
                 int code = streamWithRetries(specs, shadowSpecs, exitWhenCaughtUp);
                 if (exitWhenCaughtUp) {
                     schedule.syncNow();

@@ -39,17 +39,24 @@ final class SchemaDriftSchedule implements AutoCloseable {
     private final Operations ops;
     private final Thread thread;
     private volatile boolean closed;
+    // Every object the source was seen to have (at start, and at each check): one the shadow has
+    // and the source no longer does was dropped on the source; one it never had is the shadow's own.
+    private final java.util.Set<String> seenOnSource = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
-    private SchemaDriftSchedule(BackfillConfig config, SchemaSync sync, Operations ops) {
+    private SchemaDriftSchedule(BackfillConfig config, SchemaSync sync, Operations ops, dev.scry.backfill.sink.schema.SchemaModel atStart) {
         this.config = config;
         this.sync = sync;
         this.ops = ops;
+        if (atStart != null) {
+            atStart.objects().forEach(o -> seenOnSource.add(o.key()));
+        }
         this.thread = new Thread(this::loop, "schema-drift");
         this.thread.setDaemon(true);
     }
 
-    static SchemaDriftSchedule start(BackfillConfig config, SchemaSync sync, Operations ops) {
-        SchemaDriftSchedule schedule = new SchemaDriftSchedule(config, sync, ops);
+    /** @param atStart the source's schema as the run read it before streaming, or null */
+    static SchemaDriftSchedule start(BackfillConfig config, SchemaSync sync, Operations ops, dev.scry.backfill.sink.schema.SchemaModel atStart) {
+        SchemaDriftSchedule schedule = new SchemaDriftSchedule(config, sync, ops, atStart);
         if (sync != null) {
             schedule.thread.start();
         }
@@ -92,12 +99,12 @@ final class SchemaDriftSchedule implements AutoCloseable {
         try (Connection source = Connect.open(config.source(), "source"); Connection shadow = Connect.open(config.shadow(), "shadow")) {
             SchemaDrift.Outcome outcome;
             if (apply) {
-                outcome = SchemaDrift.reconcile(sync, source, shadow, () -> caughtUp(source, shadow));
+                outcome = SchemaDrift.reconcile(sync, source, shadow, () -> caughtUp(source, shadow), seenOnSource::contains);
             }
             else {
-                outcome = new SchemaDrift.Outcome(java.util.List.of(), java.util.Map.of(),
-                        SchemaDrift.compare(sync.read(source), sync.read(shadow), config.schema()));
+                outcome = SchemaDrift.Outcome.compared(sync.read(source), sync.read(shadow), config.schema());
             }
+            outcome.sourceKeys().forEach(seenOnSource::add);
             if (!outcome.applied().isEmpty()) {
                 SchemaEpoch.bump();
                 LOG.info("drift check: made {} schema object(s) on the shadow the source's: {}", outcome.applied().size(),

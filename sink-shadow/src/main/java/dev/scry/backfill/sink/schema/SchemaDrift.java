@@ -73,8 +73,19 @@ public final class SchemaDrift {
         }
     }
 
-    /** A drift check's outcome: what it applied, what failed (and why), and what is left. */
-    public record Outcome(List<String> applied, Map<String, String> failed, Report left) {
+    /** A drift check's outcome: what it applied, what failed (and why), what is left, and every object the source has. */
+    public record Outcome(List<String> applied, Map<String, String> failed, Report left, Set<String> sourceKeys) {
+
+        /** Only a comparison, nothing applied. */
+        public static Outcome compared(SchemaModel source, SchemaModel shadow, SchemaSettings settings) {
+            return new Outcome(List.of(), Map.of(), compare(source, shadow, settings), keys(source));
+        }
+    }
+
+    private static Set<String> keys(SchemaModel model) {
+        Set<String> out = new java.util.LinkedHashSet<>();
+        model.objects().forEach(o -> out.add(o.key()));
+        return out;
     }
 
     private static final Set<ObjectKind> FOLLOWED = EnumSet.of(ObjectKind.INDEX, ObjectKind.ATTACH_INDEX, ObjectKind.CONSTRAINT,
@@ -118,7 +129,7 @@ public final class SchemaDrift {
      * transaction (one that fails is reported, the others commit), then compares again.
      */
     public static Outcome reconcile(SchemaSync sync, Connection source, Connection shadow) throws SQLException {
-        return reconcile(sync, source, shadow, () -> true);
+        return reconcile(sync, source, shadow, () -> true, key -> true);
     }
 
     /** Checked once both sides are read and before anything is applied. */
@@ -129,9 +140,13 @@ public final class SchemaDrift {
 
     /**
      * As {@link #reconcile(SchemaSync, Connection, Connection)}, applying only when {@code gate}
-     * says so: a constraint the source has now may not hold yet for rows the stream still brings.
+     * says so (a constraint the source has now may not hold yet for rows the stream still brings),
+     * and dropping only the shadow's extra objects {@code dropped} says the source dropped: one
+     * the source never had is someone's work on the shadow (a migration being tried), reported
+     * and left alone.
      */
-    public static Outcome reconcile(SchemaSync sync, Connection source, Connection shadow, Gate gate) throws SQLException {
+    public static Outcome reconcile(SchemaSync sync, Connection source, Connection shadow, Gate gate,
+                                    java.util.function.Predicate<String> dropped) throws SQLException {
         SchemaModel wanted = sync.read(source);
         SchemaModel existing = sync.read(shadow);
         Report before = compare(wanted, existing, sync.scope().settings() == null ? SchemaSettings.DEFAULT : sync.scope().settings());
@@ -147,7 +162,7 @@ public final class SchemaDrift {
                 java.util.Collections.reverse(extras);
                 for (SchemaObject o : extras) {
                     Difference d = find(before, Kind.EXTRA, o.key());
-                    if (d != null && d.followable()) {
+                    if (d != null && d.followable() && dropped.test(o.key())) {
                         run(shadow, o.key(), List.of(drop(o)), applied, failed);
                     }
                 }
@@ -186,7 +201,7 @@ public final class SchemaDrift {
         }
         Report left = applied.isEmpty() ? before : compare(wanted, sync.read(shadow),
                 sync.scope().settings() == null ? SchemaSettings.DEFAULT : sync.scope().settings());
-        return new Outcome(applied, failed, left);
+        return new Outcome(applied, failed, left, keys(wanted));
     }
 
     /** A partition the source has and the shadow lacks: created (and attached by its own object), rows go on through its root. */
