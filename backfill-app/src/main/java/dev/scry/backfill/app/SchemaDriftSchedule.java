@@ -58,6 +58,18 @@ final class SchemaDriftSchedule implements AutoCloseable {
     static SchemaDriftSchedule start(BackfillConfig config, SchemaSync sync, Operations ops, dev.scry.backfill.sink.schema.SchemaModel atStart) {
         SchemaDriftSchedule schedule = new SchemaDriftSchedule(config, sync, ops, atStart);
         if (sync != null) {
+            // Before streaming: partitions the shadow lacks (rows for them may be next in the
+            // stream); the rest waits for the thread's first round, once the rows caught up.
+            try {
+                schedule.checkOnce(false);
+            }
+            catch (SQLException | RuntimeException e) {
+                LOG.warn("the schema drift check at start failed ({}); the next one tries again", e instanceof SQLException s
+                        ? SqlErrors.describe(s) : e.toString());
+            }
+            catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
             schedule.thread.start();
         }
         return schedule;
@@ -65,6 +77,7 @@ final class SchemaDriftSchedule implements AutoCloseable {
 
     private void loop() {
         long every = config.schema().checkIntervalMs();
+        // The first round right away: the one at start applied only partitions.
         boolean first = true;
         while (!closed) {
             try {
@@ -78,7 +91,7 @@ final class SchemaDriftSchedule implements AutoCloseable {
                 if (closed) {
                     return;
                 }
-                checkOnce();
+                checkOnce(true);
             }
             catch (InterruptedException e) {
                 return;
@@ -93,13 +106,16 @@ final class SchemaDriftSchedule implements AutoCloseable {
         }
     }
 
-    /** One check: compare, apply what can be (capture off), record and report what is left. */
-    void checkOnce() throws SQLException, InterruptedException {
+    /**
+     * One check: compare, apply what can be (capture off; with {@code waitForRows} false only
+     * new partitions), record and report what is left.
+     */
+    void checkOnce(boolean waitForRows) throws SQLException, InterruptedException {
         boolean apply = !config.schema().captureDdl();
         try (Connection source = Connect.open(config.source(), "source"); Connection shadow = Connect.open(config.shadow(), "shadow")) {
             SchemaDrift.Outcome outcome;
             if (apply) {
-                outcome = SchemaDrift.reconcile(sync, source, shadow, () -> caughtUp(source, shadow), seenOnSource::contains);
+                outcome = SchemaDrift.reconcile(sync, source, shadow, () -> waitForRows && caughtUp(source, shadow), seenOnSource::contains);
             }
             else {
                 outcome = SchemaDrift.Outcome.compared(sync.read(source), sync.read(shadow), config.schema());

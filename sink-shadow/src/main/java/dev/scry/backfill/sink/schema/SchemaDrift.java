@@ -152,8 +152,11 @@ public final class SchemaDrift {
         Report before = compare(wanted, existing, sync.scope().settings() == null ? SchemaSettings.DEFAULT : sync.scope().settings());
         List<String> applied = new ArrayList<>();
         Map<String, String> failed = new LinkedHashMap<>();
-        if (before.differences().stream().anyMatch(d -> d.followable() || missingPartition(wanted, wanted.get(d.key())))
-                && gate.mayApply()) {
+        // A partition the shadow lacks is created whatever the gate says: rows for it can only
+        // be on their way if the source has it, and without it they cannot be written at all.
+        boolean partitions = before.differences().stream().anyMatch(d -> d.kind() == Kind.MISSING && newPartition(wanted, wanted.get(d.key())));
+        boolean mayApply = before.differences().stream().anyMatch(Difference::followable) && gate.mayApply();
+        if (partitions || mayApply) {
             boolean auto = shadow.getAutoCommit();
             shadow.setAutoCommit(false);
             try (Statement st = shadow.createStatement()) {
@@ -162,13 +165,13 @@ public final class SchemaDrift {
                 java.util.Collections.reverse(extras);
                 for (SchemaObject o : extras) {
                     Difference d = find(before, Kind.EXTRA, o.key());
-                    if (d != null && d.followable() && dropped.test(o.key())) {
+                    if (mayApply && d != null && d.followable() && dropped.test(o.key())) {
                         run(shadow, o.key(), List.of(drop(o)), applied, failed);
                     }
                 }
                 for (SchemaObject o : wanted.objects()) {
                     Difference d = find(before, Kind.DIFFERENT, o.key());
-                    if (d != null && d.followable()) {
+                    if (mayApply && d != null && d.followable()) {
                         SchemaObject old = existing.get(o.key());
                         List<String> replace = new ArrayList<>();
                         if (o.kind() != ObjectKind.VIEW && o.kind() != ObjectKind.FUNCTION && o.kind() != ObjectKind.COMMENT) {
@@ -185,7 +188,7 @@ public final class SchemaDrift {
                         }
                     }
                     d = find(before, Kind.MISSING, o.key());
-                    if (d != null && (d.followable() || missingPartition(wanted, o))) {
+                    if (d != null && (mayApply && d.followable() || newPartition(wanted, o))) {
                         run(shadow, o.key(), o.statements(), applied, failed);
                     }
                 }
@@ -204,9 +207,15 @@ public final class SchemaDrift {
         return new Outcome(applied, failed, left, keys(wanted));
     }
 
-    /** A partition the source has and the shadow lacks: created (and attached by its own object), rows go on through its root. */
-    private static boolean missingPartition(SchemaModel wanted, SchemaObject o) {
-        return o != null && o.kind() == ObjectKind.TABLE && o.table() != null && wanted.get("ATTACH PARTITION " + o.key().substring("TABLE ".length())) != null;
+    /** A partition of the source's (its table or its attachment): what its rows need on the shadow. */
+    private static boolean newPartition(SchemaModel wanted, SchemaObject o) {
+        if (o == null) {
+            return false;
+        }
+        if (o.kind() == ObjectKind.ATTACH_PARTITION) {
+            return true;
+        }
+        return o.kind() == ObjectKind.TABLE && o.table() != null && wanted.get("ATTACH PARTITION " + o.key().substring("TABLE ".length())) != null;
     }
 
     private static Difference find(Report report, Kind kind, String key) {
