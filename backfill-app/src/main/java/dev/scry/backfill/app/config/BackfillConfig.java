@@ -58,7 +58,15 @@ public record BackfillConfig(String file, String pipeline, ConnectionSettings so
 
     /** The schemas a pattern takes whole ({@code shop.*}): those of the resolved tables that such a pattern matches. */
     public List<String> wholeSchemas(List<String> schemas) {
-        return schemas.stream().filter(s -> selectors.stream().anyMatch(sel -> sel.takesWholeSchema(s))).toList();
+        return schemas.stream().filter(this::takesWholeSchema).toList();
+    }
+
+    /**
+     * Whether a pattern takes the schema whole; never the pipeline's own schema (the DDL capture's
+     * functions on the source, the metadata on the shadow).
+     */
+    public boolean takesWholeSchema(String schema) {
+        return !schema.equals("scry_backfill") && selectors.stream().anyMatch(sel -> sel.takesWholeSchema(schema));
     }
 
     public StreamSettings streamSettings() {
@@ -72,6 +80,6 @@ public record BackfillConfig(String file, String pipeline, ConnectionSettings so
     }
 
     public SinkSettings sinkSettings() {
-        return new SinkSettings(pipeline, slot, shadow, retry, tolerateErrors, s -> selectors.stream().anyMatch(sel -> sel.takesWholeSchema(s)));
+        return new SinkSettings(pipeline, slot, shadow, retry, tolerateErrors, this::takesWholeSchema);
     }
 }
