@@ -402,7 +402,9 @@ final class PipelineRunner {
                         + " does not pass logical messages on. Set schema.capture-ddl: false (the drift check follows what it can)");
             }
             // Before the slot exists, so that no schema change after the stream's start escapes it.
-            new DdlCapture(source).install(config.standby(), config.source().describe());
+            DdlCapture capture = new DdlCapture(source);
+            capture.install(config.standby(), config.source().describe());
+            config = config.withSchema(config.schema().withCaptureKey(capture.key(config.source().describe())));
         }
         config = config.withShadow(ReplicaRole.apply(config.shadow(), shadow, plan.needsReplicaRole()));
         return specs;

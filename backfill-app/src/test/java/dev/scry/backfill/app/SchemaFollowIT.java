@@ -101,12 +101,22 @@ class SchemaFollowIT extends PipelineTest {
                 pipeline.source(ddl);
                 Thread.sleep(50);
             }
+            // The table's owner, not a superuser, runs DDL: captured all the same (its owner and
+            // grants are the source's own and not followed).
+            String role = "scry_ddl_" + db.name();
+            pipeline.source("CREATE ROLE " + role, "GRANT USAGE, CREATE ON SCHEMA ddl TO " + role, "ALTER TABLE ddl.items OWNER TO " + role);
+            pipeline.source("SET ROLE " + role, "CREATE INDEX items_by_role ON ddl.items (id, qty)", "RESET ROLE",
+                    "ALTER TABLE ddl.items OWNER TO CURRENT_USER", "REVOKE USAGE, CREATE ON SCHEMA ddl FROM " + role, "DROP ROLE " + role);
             if (capture) {
                 // A migration as one query string (simple protocol), and DDL between rows of one transaction.
                 simpleQuery(String.join(";\n", CAPTURED_ONLY.subList(0, 2)) + ";\nINSERT INTO ddl.items VALUES (-1, 'mid', 5);");
                 pipeline.source("BEGIN", "UPDATE ddl.items SET price = 7 WHERE id = 3", CAPTURED_ONLY.get(2),
                         "UPDATE ddl.items SET price = 'EUR 8' WHERE id = 4", "COMMIT");
                 pipeline.source(CAPTURED_ONLY.get(3), "UPDATE ddl.items SET remark = 'renamed' WHERE id = 5");
+                // Anyone may write a logical message: one not signed by the trigger is never run on the shadow.
+                pipeline.source("SELECT pg_logical_emit_message(true, 'scry_backfill.ddl', repeat('0', 64) || '{\"tag\":\"CREATE INDEX\","
+                        + "\"query\":\"CREATE INDEX forged ON ddl.items (name)\",\"tags\":[\"CREATE INDEX\"],\"search_path\":\"\","
+                        + "\"objects\":[{\"type\":\"index\",\"rel_schema\":\"ddl\",\"rel_name\":\"items\"}]}')");
             }
             // Rows for the new partition once the shadow has it (at once with capture; by the drift check without).
             Pipeline.await("the shadow has the new partition", Duration.ofSeconds(60),
@@ -116,7 +126,7 @@ class SchemaFollowIT extends PipelineTest {
             writer.join(30_000);
             assertThat(writerFailed.get()).isNull();
             String source = SchemaDump.of(db.sourceServer(), db.name(), SCHEMAS);
-            assertThat(source).contains("items_name_idx", "items_qty_positive", "events_2026", "items_note_lookup", "things we sell");
+            assertThat(source).contains("items_by_role", "items_name_idx", "items_qty_positive", "events_2026", "items_note_lookup", "things we sell");
             try {
                 Pipeline.await("the shadow's schema is the source's", Duration.ofSeconds(90), () -> {
                     try {
@@ -130,6 +140,7 @@ class SchemaFollowIT extends PipelineTest {
             catch (AssertionError e) {
                 assertThat(SchemaDump.of(db.shadowServer(), db.name(), SCHEMAS)).as(Files.readString(log)).isEqualTo(source);
             }
+            assertThat(pipeline.shadowLong("SELECT count(*) FROM pg_class WHERE relname = 'forged'")).isZero();
             cdc.destroy();
             assertThat(Pipeline.waitFor(cdc, Duration.ofSeconds(60))).as(Files.readString(log)).isZero();
         }

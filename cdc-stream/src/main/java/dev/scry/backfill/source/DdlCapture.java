@@ -25,9 +25,15 @@ import dev.scry.backfill.error.SetupException;
  * catalog address ({@code pg_identify_object_as_address}) and the table it is on (a partition's
  * root for a partition), which is how the sink tells what concerns the shadow.
  *
- * <p>Creating an event trigger needs a superuser, once: the functions are {@code SECURITY DEFINER}
- * so that anyone's DDL can write the message, which only a superuser may do by default. One
- * trigger serves every pipeline reading the database; {@code teardown} removes it.
+ * <p>Creating an event trigger needs a superuser, once. Any user may write a logical message, so
+ * each message is signed with a key made at installation ({@code scry_backfill.capture_key},
+ * readable by the installing superuser only, and by whom it grants): the sink applies signed
+ * messages only, and no one else can make the shadow run a statement of their choosing. The
+ * signing function is {@code SECURITY DEFINER} (to read the key) with its own
+ * {@code search_path} (so that no one's objects run with the owner's rights); the session's
+ * {@code search_path}, which the statement was written for, is kept at {@code ddl_command_start}
+ * by a plain function. One trigger serves every pipeline reading the database; {@code teardown}
+ * removes it.
  */
 public final class DdlCapture {
 
@@ -37,11 +43,20 @@ public final class DdlCapture {
     private static final Logger LOG = LoggerFactory.getLogger(DdlCapture.class);
 
     // Bump when the functions change, so that a start installs the new ones.
-    private static final String VERSION = "scry-backfill ddl capture v1";
+    private static final String VERSION = "scry-backfill ddl capture v2";
+
+    // Runs as the user who runs the command: their search_path, kept for the command's end.
+    private static final String START_FUNCTION = """
+            CREATE OR REPLACE FUNCTION scry_backfill.capture_start() RETURNS event_trigger
+            LANGUAGE plpgsql AS $fn$
+            BEGIN
+              PERFORM pg_catalog.set_config('scry_backfill.ddl_search_path', pg_catalog.current_setting('search_path'), true);
+            END
+            $fn$""";
 
     private static final String DROPPED_FUNCTION = """
             CREATE OR REPLACE FUNCTION scry_backfill.capture_dropped() RETURNS event_trigger
-            LANGUAGE plpgsql SECURITY DEFINER AS $fn$
+            LANGUAGE plpgsql AS $fn$
             BEGIN
               -- sql_drop fires before ddl_command_end of the same command, which sends these along.
               PERFORM pg_catalog.set_config('scry_backfill.ddl_dropped', coalesce((
@@ -53,13 +68,15 @@ public final class DdlCapture {
 
     private static final String COMMAND_FUNCTION = """
             CREATE OR REPLACE FUNCTION scry_backfill.capture_ddl() RETURNS event_trigger
-            LANGUAGE plpgsql SECURITY DEFINER AS $fn$
+            LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
             DECLARE
               query text := coalesce(pg_catalog.current_query(), '');
               counter text := 'scry_backfill.ddl_' || pg_catalog.md5(coalesce(pg_catalog.current_query(), ''));
               tags text := pg_catalog.current_setting(counter, true);
               dropped text := pg_catalog.current_setting('scry_backfill.ddl_dropped', true);
               objects json;
+              body text;
+              secret text := (SELECT k.key FROM scry_backfill.capture_key k);
             BEGIN
               -- The commands fired for so far in this query string, this transaction: which statement this is.
               tags := CASE WHEN coalesce(tags, '') = '' THEN '' ELSE tags || E'\\x1f' END || tg_tag;
@@ -90,11 +107,15 @@ public final class DdlCapture {
                                                 AND r.relkind OPERATOR(pg_catalog.=) ANY (ARRAY['r', 'p']::"char"[])
                 LEFT JOIN pg_catalog.pg_namespace rn ON rn.oid = r.relnamespace
                WHERE NOT c.in_extension;
-              PERFORM pg_catalog.pg_logical_emit_message(true, 'scry_backfill.ddl', pg_catalog.json_build_object(
+              body := pg_catalog.json_build_object(
                 'tag', tg_tag, 'query', query, 'tags', pg_catalog.string_to_array(tags, E'\\x1f'),
-                'search_path', pg_catalog.current_setting('search_path'),
+                'search_path', coalesce(pg_catalog.current_setting('scry_backfill.ddl_search_path', true), ''),
                 'objects', coalesce(objects, '[]'::json),
-                'dropped', coalesce(NULLIF(dropped, '')::json, '[]'::json))::text);
+                'dropped', coalesce(NULLIF(dropped, '')::json, '[]'::json))::text;
+              -- Signed with the installation's key: anyone may write a logical message, only this trigger a signed one.
+              PERFORM pg_catalog.pg_logical_emit_message(true, 'scry_backfill.ddl', pg_catalog.encode(pg_catalog.sha256(
+                pg_catalog.convert_to(secret || pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(body, 'UTF8')), 'hex'), 'UTF8')),
+                'hex') || body);
             END
             $fn$""";
 
@@ -108,10 +129,11 @@ public final class DdlCapture {
     public boolean installed() throws SQLException {
         try (Statement st = source.createStatement();
              ResultSet rs = st.executeQuery("""
-                     SELECT count(*) = 2 AND bool_and(obj_description(p.oid, 'pg_proc') IS NOT DISTINCT FROM '""" + VERSION + """
+                     SELECT count(*) = 3 AND bool_and(obj_description(p.oid, 'pg_proc') IS NOT DISTINCT FROM '""" + VERSION + """
                      ')
                      FROM pg_event_trigger e JOIN pg_proc p ON p.oid = e.evtfoid
-                     WHERE e.evtname IN ('scry_backfill_ddl', 'scry_backfill_ddl_drop') AND e.evtenabled <> 'D'""")) {
+                     WHERE e.evtname IN ('scry_backfill_ddl_start', 'scry_backfill_ddl', 'scry_backfill_ddl_drop')
+                       AND e.evtenabled <> 'D'""")) {
             return rs.next() && rs.getBoolean(1);
         }
     }
@@ -143,15 +165,23 @@ public final class DdlCapture {
         source.setAutoCommit(false);
         try (Statement st = source.createStatement()) {
             st.execute("CREATE SCHEMA IF NOT EXISTS scry_backfill");
+            st.execute("CREATE TABLE IF NOT EXISTS scry_backfill.capture_key (key text NOT NULL)");
+            st.execute("REVOKE ALL ON scry_backfill.capture_key FROM PUBLIC");
+            // gen_random_uuid draws from the server's strong random source.
+            st.execute("INSERT INTO scry_backfill.capture_key SELECT gen_random_uuid()::text || gen_random_uuid()::text"
+                    + " WHERE NOT EXISTS (SELECT 1 FROM scry_backfill.capture_key)");
+            st.execute(START_FUNCTION);
             st.execute(DROPPED_FUNCTION);
             st.execute(COMMAND_FUNCTION);
-            for (String f : new String[] {"capture_dropped()", "capture_ddl()"}) {
+            for (String f : new String[] {"capture_start()", "capture_dropped()", "capture_ddl()"}) {
                 st.execute("COMMENT ON FUNCTION scry_backfill." + f + " IS '" + VERSION + "'");
                 // Only the trigger calls them: they write into the WAL with the owner's rights.
                 st.execute("REVOKE ALL ON FUNCTION scry_backfill." + f + " FROM PUBLIC");
             }
+            st.execute("DROP EVENT TRIGGER IF EXISTS scry_backfill_ddl_start");
             st.execute("DROP EVENT TRIGGER IF EXISTS scry_backfill_ddl");
             st.execute("DROP EVENT TRIGGER IF EXISTS scry_backfill_ddl_drop");
+            st.execute("CREATE EVENT TRIGGER scry_backfill_ddl_start ON ddl_command_start EXECUTE FUNCTION scry_backfill.capture_start()");
             st.execute("CREATE EVENT TRIGGER scry_backfill_ddl ON ddl_command_end EXECUTE FUNCTION scry_backfill.capture_ddl()");
             st.execute("CREATE EVENT TRIGGER scry_backfill_ddl_drop ON sql_drop EXECUTE FUNCTION scry_backfill.capture_dropped()");
             source.commit();
@@ -166,19 +196,45 @@ public final class DdlCapture {
         }
     }
 
+    /**
+     * The key the trigger signs its messages with, which the sink checks them against. Refused
+     * (exit 2) when the source's user may not read it: the installing superuser grants that.
+     */
+    public String key(String describe) throws SQLException {
+        try (Statement st = source.createStatement(); ResultSet rs = st.executeQuery("SELECT key FROM scry_backfill.capture_key")) {
+            if (!rs.next()) {
+                throw new SetupException("the DDL capture on the source " + describe + " has no key; run `teardown` and start again"
+                        + " with a superuser");
+            }
+            return rs.getString(1);
+        }
+        catch (SQLException e) {
+            if ("42501".equals(e.getSQLState())) {
+                throw new SetupException("schema.capture-ddl: the source's user may not read scry_backfill.capture_key on " + describe
+                        + " (it signs the captured DDL, see SchemaChange#body); as a superuser run GRANT SELECT ON scry_backfill.capture_key TO <source.user>,"
+                        + " then run again");
+            }
+            throw e;
+        }
+    }
+
     /** Removes the trigger and its functions; returns whether there was one. */
     public boolean remove() throws SQLException {
         boolean had;
         try (PreparedStatement ps = source.prepareStatement(
-                "SELECT count(*) > 0 FROM pg_event_trigger WHERE evtname IN ('scry_backfill_ddl', 'scry_backfill_ddl_drop')")) {
+                "SELECT count(*) > 0 FROM pg_event_trigger WHERE evtname IN ('scry_backfill_ddl_start', 'scry_backfill_ddl',"
+                        + " 'scry_backfill_ddl_drop')")) {
             try (ResultSet rs = ps.executeQuery()) {
                 had = rs.next() && rs.getBoolean(1);
             }
         }
         try (Statement st = source.createStatement()) {
+            st.execute("DROP EVENT TRIGGER IF EXISTS scry_backfill_ddl_start");
             st.execute("DROP EVENT TRIGGER IF EXISTS scry_backfill_ddl");
             st.execute("DROP EVENT TRIGGER IF EXISTS scry_backfill_ddl_drop");
+            st.execute("DROP FUNCTION IF EXISTS scry_backfill.capture_start()");
             st.execute("DROP FUNCTION IF EXISTS scry_backfill.capture_ddl()");
+            st.execute("DROP TABLE IF EXISTS scry_backfill.capture_key");
             st.execute("DROP FUNCTION IF EXISTS scry_backfill.capture_dropped()");
             st.execute("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_depend d JOIN pg_namespace n ON n.oid = d.refobjid"
                     + " WHERE n.nspname = 'scry_backfill' AND d.refclassid = 'pg_namespace'::regclass)"

@@ -9,8 +9,8 @@ import java.util.Objects;
  * and applies it on the shadow in the transaction of the rows around it.
  *
  * @param lsn     where the message is in the source's WAL: names this change (a stop, a resume)
- * @param content the message as the trigger wrote it (JSON: the command tag, the statement text,
- *                the objects it touched, the session's search_path)
+ * @param content the message as the trigger wrote it: its signature (64 hex digits), then JSON (the
+ *                command tag, the statement text, the objects it touched, the session's search_path)
  * @param before  the position right before it (inside its transaction): where the shadow stops
  *                when it cannot apply the change, so that the rows before it are kept
  */
@@ -22,5 +22,31 @@ public record SchemaChange(Lsn lsn, String content, SourcePosition before) {
     public SchemaChange {
         Objects.requireNonNull(lsn, "lsn");
         Objects.requireNonNull(content, "content");
+    }
+
+    /**
+     * The JSON the trigger wrote, when {@code key} (the installation's, {@code scry_backfill.capture_key}
+     * on the source) signed it; null otherwise. Anyone on the source may write a logical message
+     * with any prefix: the signature, {@code hex(sha256(key || hex(sha256(body))))} as the trigger
+     * computes it in SQL, is what only the trigger can make.
+     */
+    public String body(String key) {
+        if (key == null || content.length() < 64) {
+            return null;
+        }
+        String body = content.substring(64);
+        return java.security.MessageDigest.isEqual(sign(key, body).getBytes(java.nio.charset.StandardCharsets.US_ASCII),
+                content.substring(0, 64).getBytes(java.nio.charset.StandardCharsets.US_ASCII)) ? body : null;
+    }
+
+    static String sign(String key, String body) {
+        try {
+            java.security.MessageDigest sha = java.security.MessageDigest.getInstance("SHA-256");
+            String inner = java.util.HexFormat.of().formatHex(sha.digest(body.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+            return java.util.HexFormat.of().formatHex(sha.digest((key + inner).getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        }
+        catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException("the JVM has no SHA-256", e);
+        }
     }
 }

@@ -76,7 +76,7 @@ public final class ShadowSink implements AutoCloseable {
         this.checkpoints = new CheckpointStore(settings.pipeline());
         this.deadLetters = new DeadLetters(settings.pipeline());
         this.applier = new BatchApplier(Map.copyOf(tables), new ApplyStatements(), new SchemaFollower(source),
-                new dev.scry.backfill.sink.ddl.CapturedDdl(settings.pipeline(), settings.wholeSchema()));
+                new dev.scry.backfill.sink.ddl.CapturedDdl(settings.pipeline(), settings.wholeSchema(), settings.captureKey()));
         this.controls = new TableControls(settings.pipeline());
         HikariConfig config = new HikariConfig();
         config.setPoolName("shadow-sink");

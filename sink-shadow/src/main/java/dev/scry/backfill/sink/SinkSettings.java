@@ -15,16 +15,24 @@ import dev.scry.backfill.model.ConnectionSettings;
  *                 letter and the batch's other changes commit; otherwise the pipeline stops
  * @param wholeSchema whether the configuration takes a schema whole ({@code shop.*}): schema
  *                 changes captured on the source reach that schema's views and functions too
+ * @param captureKey the key captured schema changes are signed with; null: none is applied
  */
 public record SinkSettings(String pipeline, String slot, ConnectionSettings shadow, RetryPolicy retry, boolean tolerateErrors,
-                           java.util.function.Predicate<String> wholeSchema) {
+                           java.util.function.Predicate<String> wholeSchema, String captureKey) {
 
     public SinkSettings(String pipeline, String slot, ConnectionSettings shadow, RetryPolicy retry) {
         this(pipeline, slot, shadow, retry, false);
     }
 
     public SinkSettings(String pipeline, String slot, ConnectionSettings shadow, RetryPolicy retry, boolean tolerateErrors) {
-        this(pipeline, slot, shadow, retry, tolerateErrors, schema -> false);
+        this(pipeline, slot, shadow, retry, tolerateErrors, schema -> false, null);
+    }
+
+    @Override
+    public String toString() {
+        // The capture key is a secret: never printed.
+        return "SinkSettings[pipeline=" + pipeline + ", slot=" + slot + ", shadow=" + shadow + ", retry=" + retry + ", tolerateErrors="
+                + tolerateErrors + "]";
     }
 
     public SinkSettings {

@@ -49,6 +49,13 @@ public record BackfillConfig(String file, String pipeline, ConnectionSettings so
                 schema, sequenceSyncInterval, slotFailover);
     }
 
+    /** The same configuration with other schema settings (the DDL capture's key, read from the source). */
+    public BackfillConfig withSchema(SchemaSettings settings) {
+        return new BackfillConfig(file, pipeline, source, shadow, selectors, tables, slot, publication, batchMaxRows, batchMaxDelay,
+                rateLimit, heartbeatInterval, snapshot, discoverTablesEvery, retry, standby, tolerateErrors, transforms, metricsHost, metricsPort,
+                settings, sequenceSyncInterval, slotFailover);
+    }
+
     /** The same configuration with other shadow connection settings (the sessions' replica role). */
     public BackfillConfig withShadow(ConnectionSettings settings) {
         return new BackfillConfig(file, pipeline, source, settings, selectors, tables, slot, publication, batchMaxRows, batchMaxDelay,
@@ -80,6 +87,6 @@ public record BackfillConfig(String file, String pipeline, ConnectionSettings so
     }
 
     public SinkSettings sinkSettings() {
-        return new SinkSettings(pipeline, slot, shadow, retry, tolerateErrors, this::takesWholeSchema);
+        return new SinkSettings(pipeline, slot, shadow, retry, tolerateErrors, this::takesWholeSchema, schema.captureKey());
     }
 }
