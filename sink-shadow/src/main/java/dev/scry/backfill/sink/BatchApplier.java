@@ -62,6 +62,8 @@ final class BatchApplier {
         this.ddl = ddl;
     }
 
+    // The drift check changes the shadow's schema from a thread of its own: an index or trigger
+    // may have come or gone since the last batch, and with it whether the order of writes is seen.
     private long epoch = SchemaEpoch.current();
 
     private void forgetIfSchemaChanged() {
@@ -72,10 +74,6 @@ final class BatchApplier {
         }
     }
 
-    /** Forgets what was learnt about the shadow tables' indexes and triggers: the schema changed behind the batches. */
-    void schemaChanged() {
-        orderFree.clear();
-    }
 
     /** The shadow's table shapes, as of the last committed batch. */
     Map<TableId, TableSpec> tables() {

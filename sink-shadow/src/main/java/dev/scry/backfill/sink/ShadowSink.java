@@ -218,11 +218,6 @@ public final class ShadowSink implements AutoCloseable {
         }
     }
 
-    /** The shadow's schema was changed behind the batches (the drift check): what the sink learnt of it is forgotten. */
-    public void schemaChanged() {
-        applier.schemaChanged();
-    }
-
     /** Starts writing to a table that joined the pipeline while it runs (its shadow table is in place). */
     public void join(TableSpec spec) {
         applier.join(spec);

@@ -120,7 +120,7 @@ public final class SqlStatements {
                 i = j;
                 continue;
             }
-            if (ch == '\'' ) {
+            if (ch == '\'') {
                 boolean backslashes = i > 0 && (sql.charAt(i - 1) == 'E' || sql.charAt(i - 1) == 'e')
                         && (i < 2 || !Character.isLetterOrDigit(sql.charAt(i - 2)) && sql.charAt(i - 2) != '_');
                 int j = i + 1;
