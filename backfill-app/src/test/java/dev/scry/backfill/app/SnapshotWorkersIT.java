@@ -37,8 +37,9 @@ class SnapshotWorkersIT {
 
     private static final List<String> TABLES = List.of("public.orders", "public.items", "public.notes");
     // Parts of about 1 MB, each process at 4,000 rows/s: a part takes two seconds or so, so that
-    // kills and stops land inside one, and claims of 3 s expire within the test.
-    private static final String SETTINGS = "snapshot: {chunk-mb: 1, parallelism: 1, claim-timeout-ms: 3000}\n"
+    // kills and stops land inside one, and claims of 5 s expire within the test (shorter ones
+    // expired under a load of 15 on two cores while their process was merely starved of CPU).
+    private static final String SETTINGS = "snapshot: {chunk-mb: 1, parallelism: 1, claim-timeout-ms: 5000}\n"
             + "rate-limit: {rows-per-second: 4000}\n";
 
     @TempDir
@@ -103,9 +104,14 @@ class SnapshotWorkersIT {
 
         // The stopped worker's claim expires; the steady one (still under the exported snapshot it
         // imported) takes the part over, as it does the killed worker's.
-        Pipeline.await("the stopped worker's part is copied by another", Duration.ofSeconds(60), Pipeline.sql(() ->
-                pipeline.shadowLong("SELECT count(*) FROM scry_backfill.snapshot_parts WHERE part = " + pausedPart
-                        + " AND copied_at IS NOT NULL AND copied_by NOT LIKE '%:" + paused.pid() + "'") == 1));
+        try {
+            Pipeline.await("the stopped worker's part is copied by another", Duration.ofSeconds(60), Pipeline.sql(() ->
+                    pipeline.shadowLong("SELECT count(*) FROM scry_backfill.snapshot_parts WHERE part = " + pausedPart
+                            + " AND copied_at IS NOT NULL AND copied_by NOT LIKE '%:" + paused.pid() + "'") == 1));
+        }
+        catch (AssertionError e) {
+            throw new AssertionError(e.getMessage() + "\nsteady worker:\n" + log("worker-steady") + "\ncoordinator:\n" + log("coordinator"), e);
+        }
         step("continued the stopped worker");
         signal(paused, "CONT");
         Pipeline.await("the continued worker's commit is refused", Duration.ofSeconds(60),
