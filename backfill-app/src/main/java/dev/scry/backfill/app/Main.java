@@ -29,7 +29,7 @@ import picocli.CommandLine.Option;
 // --config, when help is asked for.
 @Command(name = "backfill", mixinStandardHelpOptions = true, scope = CommandLine.ScopeType.INHERIT, version = "scry-backfill 0.1.0",
         description = "Copies a PostgreSQL database into a shadow PostgreSQL and keeps it in step through logical replication.",
-        subcommands = {Main.SnapshotCommand.class, Main.CdcCommand.class, Main.ResumeCommand.class, Main.StatusCommand.class,
+        subcommands = {Main.SnapshotCommand.class, Main.SnapshotWorkerCommandLine.class, Main.CdcCommand.class, Main.ResumeCommand.class, Main.StatusCommand.class,
             Main.TeardownCommand.class, Main.VerifyCommand.class, Main.RepairCommand.class, Main.DlqCommand.class, Main.TableCommand.class,
             CommandLine.HelpCommand.class})
 public final class Main {
@@ -116,6 +116,19 @@ public final class Main {
         }
     }
 
+    @Command(name = "snapshot-worker", description = "While a copy `snapshot` runs (on this machine or another), copy some of its"
+            + " parts: claim one, import the snapshot's exported snapshot, copy, commit; exit 0 when no part is left.")
+    static final class SnapshotWorkerCommandLine extends ConfigOption implements Callable<Integer> {
+        @Option(names = "--wait-s", defaultValue = "0", description = "Wait up to this long for a snapshot to start before refusing"
+                + " (default ${DEFAULT-VALUE}: refuse at once with exit 2).")
+        long waitSeconds;
+
+        @Override
+        public Integer call() throws SQLException, InterruptedException {
+            return new SnapshotWorkerCommand(load(), out()).run(waitSeconds);
+        }
+    }
+
     @Command(name = "cdc", description = "Stream changes from the slot into the shadow until stopped (SIGTERM/SIGINT finish the batch in flight).")
     static final class CdcCommand extends ConfigOption implements Callable<Integer> {
         @Option(names = "--exit-when-caught-up", description = "Exit 0 once every change committed on the source before the start is applied.")
@@ -179,11 +192,25 @@ public final class Main {
                 + " committed before a comparison (default ${DEFAULT-VALUE}); a table still behind then is reported as such.")
         int waitSeconds;
 
+        @Option(names = "--schema", description = "Compare the schema instead of the rows: objects missing, extra or different on the"
+                + " shadow (indexes, constraints, defaults, columns, views, functions, triggers, partitions, comments).")
+        boolean schema;
+
         @Override
         public Integer call() throws SQLException, InterruptedException {
             BackfillConfig config = load();
             try (java.sql.Connection source = Connect.open(config.source(), "source");
                  java.sql.Connection shadow = Connect.open(config.shadow(), "shadow")) {
+                if (schema) {
+                    dev.scry.backfill.sink.schema.SchemaDrift.Report report = SchemaVerify.run(config, source, shadow);
+                    if (json) {
+                        out().document(SchemaVerify.document(report));
+                    }
+                    else {
+                        SchemaVerify.print(out(), config.pipeline(), report);
+                    }
+                    return report.equal() ? OK : DIFFERENT;
+                }
                 VerifyReport report = new Verifier(TableMembership.of(config, source, shadow), Math.max(0, maxKeys))
                         .notComparing(TableStatesReport.notCompared(config.pipeline(), shadow))
                         .catchUpWait(java.time.Duration.ofSeconds(Math.max(0, waitSeconds))).run(source, shadow);

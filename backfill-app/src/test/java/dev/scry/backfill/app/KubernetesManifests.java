@@ -26,8 +26,27 @@ import org.yaml.snakeyaml.constructor.SafeConstructor;
  */
 final class KubernetesManifests {
 
-    /** One pipeline as deployed: its Deployment, and the configuration file its pods read. */
-    record Pipeline(String name, Map<String, Object> deployment, String configText) {
+    /** One pipeline as deployed: its Deployment, the configuration file its pods read, and its snapshot workers' Job (or null). */
+    record Pipeline(String name, Map<String, Object> deployment, String configText, Map<String, Object> job) {
+
+        Pipeline(String name, Map<String, Object> deployment, String configText) {
+            this(name, deployment, configText, null);
+        }
+
+        Map<String, Object> jobPodSpec() {
+            return map(map(map(job, "spec"), "template"), "spec");
+        }
+
+        Map<String, Object> jobPodLabels() {
+            Map<String, Object> metadata = map(map(map(job, "spec"), "template"), "metadata");
+            return metadata.containsKey("labels") ? map(metadata, "labels") : Map.of();
+        }
+
+        Map<String, Object> jobContainer() {
+            return list(jobPodSpec(), "containers").stream().map(KubernetesManifests::asMap)
+                    .filter(c -> "backfill".equals(c.get("name"))).findFirst()
+                    .orElseThrow(() -> new AssertionError(name + ": the worker Job has no container named backfill"));
+        }
 
         Map<String, Object> podSpec() {
             return map(map(map(deployment, "spec"), "template"), "spec");
@@ -49,6 +68,8 @@ final class KubernetesManifests {
             return r == null ? 1 : ((Number) r).intValue();
         }
     }
+
+    private static final String INSTANCE = "app.kubernetes.io/instance";
 
     private final List<Map<String, Object>> documents;
     private final List<Pipeline> pipelines;
@@ -77,7 +98,10 @@ final class KubernetesManifests {
             List<Pipeline> pipelines = new ArrayList<>();
             for (Map<String, Object> d : docs) {
                 if ("Deployment".equals(d.get("kind"))) {
-                    pipelines.add(new Pipeline(name(d), d, configOf(d, docs)));
+                    Object instance = map(d, "metadata").containsKey("labels") ? map(map(d, "metadata"), "labels").get(INSTANCE) : null;
+                    Map<String, Object> job = docs.stream().filter(j -> "Job".equals(j.get("kind")) && map(j, "metadata").containsKey("labels")
+                            && Objects.equals(map(map(j, "metadata"), "labels").get(INSTANCE), instance)).findFirst().orElse(null);
+                    pipelines.add(new Pipeline(name(d), d, configOf(d, docs), job));
                 }
             }
             return new KubernetesManifests(docs, pipelines, true);
@@ -86,10 +110,11 @@ final class KubernetesManifests {
         docs.addAll(readDirectory(kubernetes.resolve("base")));
         docs.addAll(readDirectory(kubernetes.resolve("monitoring")));
         Map<String, Object> deployment = docs.stream().filter(d -> "Deployment".equals(d.get("kind"))).findFirst().orElseThrow();
+        Map<String, Object> job = docs.stream().filter(d -> "Job".equals(d.get("kind"))).findFirst().orElse(null);
         List<Pipeline> pipelines = new ArrayList<>();
         try (Stream<Path> dirs = Files.list(overlay.resolve("pipelines"))) {
             for (Path dir : dirs.sorted().toList()) {
-                pipelines.add(new Pipeline(dir.getFileName().toString(), deployment, Files.readString(dir.resolve("config.yaml"))));
+                pipelines.add(new Pipeline(dir.getFileName().toString(), deployment, Files.readString(dir.resolve("config.yaml")), job));
             }
         }
         catch (IOException e) {

@@ -34,7 +34,9 @@ import dev.scry.backfill.testing.PgPair;
  * the code does: each pipeline's configuration loads as the daemon loads it, its probes and
  * scraping point at paths a running operations endpoint serves on the port the configuration
  * opens, the replica count agrees with {@code standby}, secrets arrive as mounted files only, and
- * the disruption budget, anti-affinity and selectors keep each pipeline's pods to themselves.
+ * the disruption budget, anti-affinity and selectors keep each pipeline's pods to themselves, and
+ * the snapshot workers' Job runs a command the image has with the pipeline's own configuration and
+ * Secret, its pods taken by none of the daemon's selectors.
  * {@code -Dmanifests.overlay=<dir>} checks another overlay of the same layout (yours).
  */
 class KubernetesManifestsTest {
@@ -198,6 +200,76 @@ class KubernetesManifestsTest {
             others.forEach(o -> assertThat(selects(affinitySelector, o.podLabels()))
                     .as(p.name() + ": anti-affinity against pods of " + o.name() + " (pipelines would need a node each)").isFalse());
         }
+    }
+
+    @Test
+    void snapshotWorkersRunACommandTheImageHasWithThePipelinesOwnConfigurationAndSecret() throws Exception {
+        for (Pipeline p : manifests.pipelines()) {
+            assertThat(p.job()).as(p.name() + ": a Job of snapshot workers").isNotNull();
+            List<String> args = list(p.jobContainer(), "args").stream().map(String::valueOf).toList();
+            // Parsed by the CLI itself: the command and every option exist (no manifest may run what the image lacks).
+            picocli.CommandLine.ParseResult parsed = new picocli.CommandLine(new Main()).parseArgs(args.toArray(String[]::new));
+            assertThat(parsed.subcommand().commandSpec().name()).as(p.name() + " worker command").isEqualTo("snapshot-worker");
+            assertThat(args).as(p.name() + ": the workers read the daemon's configuration file")
+                    .containsSubsequence("-c", String.valueOf(list(p.container(), "args").get(list(p.container(), "args").indexOf("-c") + 1)));
+            assertThat(volumesByMount(p.jobPodSpec(), p.jobContainer())).as(p.name() + ": the workers mount the daemon's ConfigMap and Secret at the same paths")
+                    .isEqualTo(volumesByMount(p.podSpec(), p.container()));
+            Map<String, Object> spec = map(p.job(), "spec");
+            assertThat(spec).as(p.name() + ": a work queue (no completions): done when one worker exits 0 and the rest have ended")
+                    .doesNotContainKey("completions");
+            assertThat(p.jobPodSpec().get("restartPolicy")).isIn("OnFailure", "Never");
+            Map<String, Object> resources = map(p.jobContainer(), "resources");
+            assertThat(mebibytes(map(resources, "limits").get("memory"))).as(p.name() + ": worker memory against the heap")
+                    .isGreaterThanOrEqualTo(heapMib(Files.readString(ENTRYPOINT)) + 256);
+            if (!Boolean.TRUE.equals(spec.get("suspend"))) {
+                assertThat(load(p).snapshot().method()).as(p.name() + ": started workers need the copy snapshot (they refuse debezium's)")
+                        .isEqualTo(dev.scry.backfill.snapshot.SnapshotSettings.Method.COPY);
+            }
+        }
+    }
+
+    @Test
+    void noSelectorOfTheDaemonTakesTheSnapshotWorkersPods() {
+        assumeTrue(manifests.rendered(), "selectors are filled in by kustomize, which needs kubectl");
+        for (Pipeline p : manifests.pipelines()) {
+            Map<String, Object> workers = p.jobPodLabels();
+            assertThat(selects(map(map(map(p.deployment(), "spec"), "selector"), "matchLabels"), workers))
+                    .as(p.name() + ": the Deployment would count worker pods as its replicas").isFalse();
+            for (Map<String, Object> budget : manifests.ofKind("PodDisruptionBudget")) {
+                assertThat(selects(map(map(map(budget, "spec"), "selector"), "matchLabels"), workers))
+                        .as(name(budget) + " would count " + p.name() + "'s worker pods").isFalse();
+            }
+            for (Map<String, Object> service : manifests.ofKind("Service")) {
+                assertThat(selects(asMap(map(service, "spec").getOrDefault("selector", Map.of())), workers))
+                        .as(name(service) + " would route to " + p.name() + "'s worker pods, which serve no metrics").isFalse();
+            }
+            for (Object t : list(map(map(p.podSpec(), "affinity"), "podAntiAffinity"), "requiredDuringSchedulingIgnoredDuringExecution")) {
+                assertThat(selects(map(map(asMap(t), "labelSelector"), "matchLabels"), workers))
+                        .as(p.name() + ": a worker pod on a node would keep the daemon's pods off it").isFalse();
+            }
+        }
+    }
+
+    /** Mount path to the volume's source (ConfigMap or Secret name) of a container. */
+    private static Map<String, String> volumesByMount(Map<String, Object> podSpec, Map<String, Object> container) {
+        Map<String, Object> sources = new java.util.HashMap<>();
+        for (Object v : list(podSpec, "volumes")) {
+            Map<String, Object> volume = asMap(v);
+            Object source = volume.containsKey("secret") ? "secret " + map(volume, "secret").get("secretName")
+                    : volume.containsKey("configMap") ? "configMap " + map(volume, "configMap").get("name") : null;
+            if (source != null) {
+                sources.put(String.valueOf(volume.get("name")), source);
+            }
+        }
+        Map<String, String> out = new java.util.TreeMap<>();
+        for (Object m : list(container, "volumeMounts")) {
+            Map<String, Object> mount = asMap(m);
+            Object source = sources.get(String.valueOf(mount.get("name")));
+            if (source != null) {
+                out.put(String.valueOf(mount.get("mountPath")), String.valueOf(source));
+            }
+        }
+        return out;
     }
 
     private void assertScrapedThroughServiceMonitor(Pipeline p, OpsEndpoint endpoint) {

@@ -79,6 +79,13 @@ public final class ChangeSources {
                             + " for that (the pipeline changes reader without losing anything)");
         }
 
+        /** Why DDL captured on the source (logical messages in the stream) cannot reach the shadow with this reader, or empty when it can. */
+        public Optional<String> whyNoCapturedDdl() {
+            return reader == StreamReader.PGOUTPUT && !settings.engineSnapshot() ? Optional.empty()
+                    : Optional.of("needs the pgoutput reader (stream.reader: pgoutput, snapshot.method: copy); the Debezium engine"
+                            + " does not pass our logical messages on");
+        }
+
         /** Whether this run's stream carries {@link Watermarks} (see {@link #whyNoTableOperations()}). */
         public boolean carriesWatermarks() {
             return whyNoTableOperations().isEmpty();

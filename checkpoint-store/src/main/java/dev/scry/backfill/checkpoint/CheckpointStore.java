@@ -166,6 +166,9 @@ public final class CheckpointStore {
             }
             st.execute(HELD_CHANGES);
             st.execute(HELD_CHANGES_INDEX);
+            for (String ddl : SchemaRecords.DDL) {
+                st.execute(ddl);
+            }
         }
         finally {
             c.setAutoCommit(auto);
@@ -321,7 +324,7 @@ public final class CheckpointStore {
         boolean auto = c.getAutoCommit();
         c.setAutoCommit(false);
         try {
-            for (String table : new String[] {"checkpoint", "table_progress", "dead_letters", "rates", "snapshot_parts", "deferred_ddl",
+            for (String table : new String[] {"checkpoint", "table_progress", "dead_letters", "rates", "snapshot_parts", "snapshot_export", "deferred_ddl",
                 "table_states", "table_requests", "held_changes"}) {
                 try (PreparedStatement ps = c.prepareStatement("DELETE FROM scry_backfill." + table + " WHERE pipeline = ?")) {
                     ps.setString(1, pipeline);

@@ -25,7 +25,9 @@ import dev.scry.backfill.model.TableId;
  * row by row); until then their statements wait here, so that a crash in between cannot lose them.
  *
  * <p>A part's rows and its entry's "copied" mark are committed in one shadow transaction, so a
- * part is either entirely on the shadow or not at all.
+ * part is either entirely on the shadow or not at all. Which process copies a part, the
+ * coordinating snapshot or a snapshot worker, is decided by claims on these same rows
+ * ({@link SnapshotClaims}).
  */
 public final class SnapshotJournal {
 
@@ -103,6 +105,24 @@ public final class SnapshotJournal {
           statements  text[] NOT NULL,
           key_columns text[],
           PRIMARY KEY (pipeline, object_key)
+        )""",
+        // Who may copy a part: a claim (token, holder, expiry) taken with FOR UPDATE SKIP LOCKED,
+        // renewed by heartbeat, and checked again by the statement that marks the part copied, in
+        // the rows' transaction; and who did copy it, once it is.
+        "ALTER TABLE scry_backfill.snapshot_parts ADD COLUMN IF NOT EXISTS claim_token text",
+        "ALTER TABLE scry_backfill.snapshot_parts ADD COLUMN IF NOT EXISTS claimed_by text",
+        "ALTER TABLE scry_backfill.snapshot_parts ADD COLUMN IF NOT EXISTS claim_expires timestamptz",
+        "ALTER TABLE scry_backfill.snapshot_parts ADD COLUMN IF NOT EXISTS copied_by text",
+        // The snapshot the running copy exports, for snapshot workers on other machines to import:
+        // one row while a `snapshot` (or the continuation of one) copies, none otherwise.
+        """
+        CREATE TABLE IF NOT EXISTS scry_backfill.snapshot_export (
+          pipeline        text PRIMARY KEY,
+          snapshot_name   text NOT NULL,
+          at              pg_lsn NOT NULL,
+          coordinator     text NOT NULL,
+          claim_timeout_ms int NOT NULL,
+          published_at    timestamptz NOT NULL DEFAULT now()
         )""",
         // Before deferred_ddl the snapshot deferred primary keys alone; an interrupted snapshot
         // of that version keeps them waiting here.
@@ -187,7 +207,8 @@ public final class SnapshotJournal {
     /** Marks every part of a table not copied (its rows were removed to copy it again). In the caller's transaction. */
     public void uncopied(Connection c, TableId table) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("""
-                UPDATE scry_backfill.snapshot_parts SET copied_at = NULL, rows = 0
+                UPDATE scry_backfill.snapshot_parts SET copied_at = NULL, rows = 0, copied_by = NULL,
+                  claim_token = NULL, claimed_by = NULL, claim_expires = NULL
                 WHERE pipeline = ? AND schema_name = ? AND table_name = ?""")) {
             ps.setString(1, pipeline);
             ps.setString(2, table.schema());

@@ -14,8 +14,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -28,6 +26,7 @@ import org.slf4j.LoggerFactory;
 
 import dev.scry.backfill.checkpoint.Checkpoint;
 import dev.scry.backfill.checkpoint.CheckpointStore;
+import dev.scry.backfill.checkpoint.SnapshotClaims;
 import dev.scry.backfill.checkpoint.SnapshotJournal;
 import dev.scry.backfill.checkpoint.TableCounts;
 import dev.scry.backfill.error.PipelineFailure;
@@ -88,6 +87,8 @@ public final class CopySnapshot {
     private final long chunkBytes;
     private final TransformChain chain;
     private final SnapshotJournal journal;
+    private final SnapshotClaims shared;
+    private final int claimTimeoutMillis;
     private final AtomicBoolean stop = new AtomicBoolean();
 
     public CopySnapshot(ConnectionSettings source, ConnectionSettings shadow, String slot, SlotCreation slotCreation,
@@ -105,6 +106,8 @@ public final class CopySnapshot {
         this.parallelism = Math.max(1, settings.parallelism());
         this.chunkBytes = settings.chunkMegabytes() * 1024L * 1024L;
         this.journal = new SnapshotJournal(checkpoints.pipeline());
+        this.shared = new SnapshotClaims(checkpoints.pipeline());
+        this.claimTimeoutMillis = settings.claimTimeoutMillis();
     }
 
     /** Asks the copy to stop between rows; {@link #run()} then returns empty-handed. */
@@ -133,16 +136,23 @@ public final class CopySnapshot {
                         PartPlanner.columns(p.table()), null, 0)).toList());
                 // The position the copy is consistent with, so that a continued snapshot knows it.
                 checkpoints.write(c, slot, new SourcePosition(Phase.SNAPSHOT, consistentPoint, PositionCodec.atBoundary(consistentPoint)), Map.of());
+                // Snapshot workers (`snapshot-worker`) import it from here and claim parts as this process does.
+                shared.publish(c, new SnapshotClaims.Export(exported, consistentPoint, PartClaims.holderName("snapshot"), claimTimeoutMillis));
                 deferred = journal.deferred(c).size();
                 c.commit();
             }
             LOG.info("created replication slot {} at {}; copying {} table(s) in {} part(s) under its exported snapshot {}{}", slot,
                     consistentPoint, tables.size(), parts.size(), exported,
                     deferred == 0 ? "" : "; " + deferred + " key(s), index(es), constraint(s) and trigger(s) built once their rows are in");
-            if (!copyAll(exported, consistentPoint, parts)) {
+            if (!copyAll(exported, consistentPoint)) {
                 return null;
             }
-            return complete(consistentPoint, null);
+            List<SnapshotJournal.Part> after;
+            try (Connection c = open(shadow, "shadow")) {
+                after = journal.parts(c);
+            }
+            // Every part at the consistent point, unless a worker holding an older export copied one (continued snapshots only).
+            return complete(consistentPoint, overlapUntil(consistentPoint, after));
         }
     }
 
@@ -162,6 +172,9 @@ public final class CopySnapshot {
         List<SnapshotJournal.Part> planned;
         try (Connection c = open(shadow, "shadow")) {
             c.setAutoCommit(false);
+            // No part is claimed under the dead process's export any more; workers that imported
+            // it finish the part in hand (a table copied again whole below fences theirs out).
+            shared.unpublish(c);
             planned = journal.parts(c);
             Set<TableId> whole = new LinkedHashSet<>();
             for (SnapshotJournal.Part p : planned) {
@@ -190,7 +203,7 @@ public final class CopySnapshot {
         long done = planned.size() - missing.size();
         if (missing.isEmpty()) {
             LOG.info("continuing the interrupted snapshot: all {} part(s) were copied", planned.size());
-            if (!copyAll(null, consistentPoint, missing)) {
+            if (!copyAll(null, consistentPoint)) {
                 return null;
             }
             return complete(consistentPoint, overlapUntil(consistentPoint, planned));
@@ -203,7 +216,12 @@ public final class CopySnapshot {
             LOG.info("continuing the interrupted snapshot: {} of {} part(s) were copied; copying the other {} under a new snapshot"
                     + " at {} (changes to them up to there are skipped when streaming from {})", done, planned.size(), missing.size(), at,
                     consistentPoint);
-            if (!copyAll(created[1], at, missing)) {
+            try (Connection c = open(shadow, "shadow")) {
+                c.setAutoCommit(false);
+                shared.publish(c, new SnapshotClaims.Export(created[1], at, PartClaims.holderName("snapshot"), claimTimeoutMillis));
+                c.commit();
+            }
+            if (!copyAll(created[1], at)) {
                 return null;
             }
         }
@@ -283,7 +301,14 @@ public final class CopySnapshot {
             Map<String, Object> offset = overlapUntil == null ? PositionCodec.atBoundary(consistentPoint)
                     : PositionCodec.withOverlapUntil(PositionCodec.atBoundary(consistentPoint), overlapUntil);
             checkpoints.write(c, slot, new SourcePosition(Phase.STREAMING, consistentPoint, offset), Map.of());
+            shared.unpublish(c);
+            Map<String, Integer> by = shared.partsBy(c);
+            Map<TableId, Long> rows = shared.rowsPerTable(c);
             c.commit();
+            if (by.size() > 1) {
+                LOG.info("parts copied per process: {}", by);
+                progress.settle(rows);
+            }
         }
         LOG.info("snapshot complete; streaming starts at the slot's consistent point {}", consistentPoint);
         return consistentPoint;
@@ -341,16 +366,23 @@ public final class CopySnapshot {
     }
 
     /**
-     * Copies the parts with the workers, each under the exported snapshot (rows at {@code at}),
-     * and builds the deferred post-data as the rows it needs come in.
+     * Copies the journal's parts not copied yet, each under the exported snapshot (rows at
+     * {@code at}), claimed one at a time as snapshot workers in other processes claim them too,
+     * and builds the deferred post-data as the rows it needs come in (whoever copied them).
+     * {@code exported} null: nothing to copy, only post-data to build.
      */
-    private boolean copyAll(String exported, Lsn at, List<TableCopy.Part> parts) throws SQLException, InterruptedException {
-        ConcurrentLinkedQueue<TableCopy.Part> queue = new ConcurrentLinkedQueue<>(parts);
-        Map<TableId, AtomicInteger> remaining = new ConcurrentHashMap<>();
-        parts.forEach(p -> remaining.computeIfAbsent(p.table().id(), t -> new AtomicInteger()).incrementAndGet());
+    private boolean copyAll(String exported, Lsn at) throws SQLException, InterruptedException {
+        Map<TableId, TableSpec> byId = new LinkedHashMap<>();
+        tables.forEach(t -> byId.put(t.id(), t));
         PostData post;
         try (Connection c = open(shadow, "shadow")) {
-            post = new PostData(journal.deferred(c), remaining.keySet());
+            Set<TableId> loading = new LinkedHashSet<>();
+            for (SnapshotJournal.Part p : journal.parts(c)) {
+                if (!p.copied()) {
+                    loading.add(p.table());
+                }
+            }
+            post = new PostData(journal.deferred(c), loading);
         }
         AtomicInteger inFlight = new AtomicInteger();
         int workers = parallelism;
@@ -359,11 +391,12 @@ public final class CopySnapshot {
             t.setDaemon(true);
             return t;
         });
-        try {
+        try (PartClaims claims = new PartClaims(shared, shadow, "snapshot", claimTimeoutMillis)) {
+            PartCopier copier = new PartCopier(checkpoints, chain, throttle, claims, progress);
             List<Future<Void>> futures = new ArrayList<>();
             for (int i = 0; i < workers; i++) {
                 futures.add(pool.submit(() -> {
-                    work(exported, at, queue, remaining, post, inFlight);
+                    work(exported, at, byId, post, claims, copier, inFlight);
                     return null;
                 }));
             }
@@ -392,17 +425,31 @@ public final class CopySnapshot {
         finally {
             pool.shutdownNow();
         }
+        if (stop.get()) {
+            withdrawExport();
+        }
         return !stop.get();
     }
 
+    /** A stopped copy withdraws its export (it dies with this process): workers then finish the part in hand and exit. */
+    private void withdrawExport() {
+        try (Connection c = open(shadow, "shadow")) {
+            shared.unpublish(c);
+        }
+        catch (SQLException e) {
+            LOG.debug("could not withdraw the exported snapshot: {}", e.getMessage());
+        }
+    }
+
     /**
-     * One worker: builds whatever post-data is ready, else copies the next part (one source
-     * transaction under the exported snapshot, opened at its first part; one shadow transaction
-     * per part, its rows and its journal entry), else waits for another worker to load a table or
-     * build an object; stops when neither parts nor post-data are left that it could take.
+     * One copying thread: builds whatever post-data is ready, else claims and copies the next
+     * part (one source transaction under the exported snapshot, opened at its first part; one
+     * shadow transaction per part, its rows and its journal entry), else waits for a part held
+     * elsewhere to be copied (or its claim to expire), a table to be loaded or an object built;
+     * stops when neither parts nor post-data are left that it could take.
      */
-    private void work(String exported, Lsn at, ConcurrentLinkedQueue<TableCopy.Part> queue, Map<TableId, AtomicInteger> remaining,
-                      PostData post, AtomicInteger inFlight) throws SQLException, InterruptedException {
+    private void work(String exported, Lsn at, Map<TableId, TableSpec> byId, PostData post, PartClaims claims, PartCopier copier,
+                      AtomicInteger inFlight) throws SQLException, InterruptedException {
         Connection src = null;
         try (Connection dst = open(shadow, "shadow")) {
             dst.setAutoCommit(false);
@@ -420,38 +467,59 @@ public final class CopySnapshot {
                     continue;
                 }
                 inFlight.incrementAndGet();
-                TableCopy.Part part = queue.poll();
-                if (part == null) {
+                Optional<SnapshotClaims.Claim> claim = exported == null ? Optional.empty() : claims.claim(dst, exported);
+                if (claim.isEmpty()) {
                     inFlight.decrementAndGet();
-                    if (post.isEmpty() || (inFlight.get() == 0 && !post.anyBuilding())) {
-                        // Nothing left that another worker could change: what is still deferred
+                    Set<TableId> loaded = shared.loadedTables(dst);
+                    int left = shared.uncopiedParts(dst);
+                    dst.commit();
+                    loaded.forEach(post::loaded);
+                    if (left == 0 && (post.isEmpty() || (inFlight.get() == 0 && !post.anyBuilding() && !post.anyReady()))) {
+                        // Nothing left that another thread could change: what is still deferred
                         // (if anything) is built by complete().
                         post.wake();
                         return;
                     }
+                    // A part held elsewhere: copied there, or claimed here once its claim expires.
                     post.await(200);
                     continue;
                 }
+                SnapshotJournal.Part p = claim.get().part();
+                TableCopy.Part part = new TableCopy.Part(p.id(), byId.get(p.table()), p.kind(), p.from(), p.to());
                 try {
                     if (src == null) {
                         src = openUnder(exported);
                     }
-                    if (!copyPart(src, dst, part, at)) {
+                    PartCopier.Outcome outcome = copier.copy(src, dst, part, claim.get(), at, stop::get);
+                    if (outcome == PartCopier.Outcome.STOPPED) {
                         return;
+                    }
+                    if (outcome == PartCopier.Outcome.LOST) {
+                        // A COPY cancelled part-way aborts the source transaction: import the snapshot again.
+                        closeQuietly(src);
+                        src = null;
                     }
                 }
                 finally {
                     inFlight.decrementAndGet();
                 }
-                if (remaining.get(part.table().id()).decrementAndGet() == 0) {
-                    post.loaded(part.table().id());
-                }
+                Set<TableId> loaded = shared.loadedTables(dst);
+                dst.commit();
+                loaded.forEach(post::loaded);
             }
         }
         finally {
-            if (src != null) {
-                src.rollback();
+            closeQuietly(src);
+        }
+    }
+
+    private static void closeQuietly(Connection src) {
+        if (src != null) {
+            try {
                 src.close();
+            }
+            catch (SQLException | RuntimeException ignored) {
+                // A read-only transaction; a connection left mid-COPY may not even close cleanly.
             }
         }
     }
@@ -465,23 +533,6 @@ public final class CopySnapshot {
             st.execute("SET TRANSACTION SNAPSHOT " + Identifiers.literal(exported));
         }
         return src;
-    }
-
-    /** Copies one part and commits it with its journal entry; false when stopped part-way. */
-    private boolean copyPart(Connection src, Connection dst, TableCopy.Part part, Lsn at) throws SQLException {
-        TableSpec table = part.table();
-        TableCopy.Copied copied = TableCopy.copy(src, dst, part, chain, throttle, stop::get,
-                n -> progress.add(Map.of(table.id(), new TableCounts(n, 0, 0, 0, 0))));
-        long rows = copied.rows();
-        if (rows < 0) {
-            dst.rollback();
-            return false;
-        }
-        checkpoints.addCounts(dst, Map.of(table.id(), new TableCounts(rows, 0, 0, 0, 0)));
-        journal.copied(dst, part.id(), at, rows);
-        dst.commit();
-        LOG.info("copied {} rows of {}{} (COPY in {})", rows, table.id(), part.describe(), copied.format());
-        return true;
     }
 
     /**

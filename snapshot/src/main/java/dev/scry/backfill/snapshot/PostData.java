@@ -71,6 +71,12 @@ final class PostData {
         return pending.isEmpty();
     }
 
+    /** Whether an object could be built now (without taking it). */
+    synchronized boolean anyReady() {
+        return pending.stream().anyMatch(d -> !building.contains(d.key()) && d.needs().stream().noneMatch(loading::contains)
+                && d.dependsOn().stream().noneMatch(waiting::contains));
+    }
+
     synchronized boolean anyBuilding() {
         return !building.isEmpty();
     }

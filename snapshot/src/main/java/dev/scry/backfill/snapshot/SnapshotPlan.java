@@ -129,7 +129,10 @@ public final class SnapshotPlan {
                 }
             }
             checkpoints.resetForNewSnapshot(shadow, slot, tables);
-            new dev.scry.backfill.checkpoint.SnapshotJournal(checkpoints.pipeline()).clear(shadow);
+            dev.scry.backfill.checkpoint.SnapshotJournal journal = new dev.scry.backfill.checkpoint.SnapshotJournal(checkpoints.pipeline());
+            // Workers still copying for the interrupted snapshot find neither its export nor their parts: their commits are refused.
+            new dev.scry.backfill.checkpoint.SnapshotClaims(checkpoints.pipeline()).unpublish(shadow);
+            journal.clear(shadow);
             shadow.commit();
         }
         catch (SQLException | RuntimeException e) {

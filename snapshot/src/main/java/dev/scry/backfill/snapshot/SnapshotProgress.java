@@ -66,6 +66,18 @@ public final class SnapshotProgress {
         }
     }
 
+    /**
+     * The rows the journal says are committed per table, replacing what this process counted:
+     * snapshot workers in other processes copied the rest (see {@link SnapshotWorker}).
+     */
+    public synchronized void settle(Map<TableId, Long> committed) {
+        committed.forEach((t, n) -> {
+            if (rows.containsKey(t)) {
+                rows.put(t, n);
+            }
+        });
+    }
+
     /** Sets one table's estimate (tests). */
     synchronized void estimate(TableId table, long rows) {
         estimates.put(table, rows);

@@ -9,15 +9,19 @@ package dev.scry.backfill.snapshot;
  *                       size, copied in parallel like tables; 0 never splits
  * @param chunkRows   rows a copy while streaming reads under one snapshot, between two watermarks
  *                    ({@link ChunkedCopy}): the longest a read of the source lasts
+ * @param claimTimeoutMillis how long a claim on a part lasts without a heartbeat ({@link PartClaims}): a
+ *                    process that died or stopped loses its parts to the others after this
  */
-public record SnapshotSettings(Method method, int parallelism, int chunkMegabytes, int chunkRows) {
+public record SnapshotSettings(Method method, int parallelism, int chunkMegabytes, int chunkRows, int claimTimeoutMillis) {
 
     public static final int DEFAULT_CHUNK_MB = 256;
     public static final int DEFAULT_CHUNK_ROWS = 10_000;
-    public static final SnapshotSettings DEFAULT = new SnapshotSettings(Method.COPY, 2, DEFAULT_CHUNK_MB, DEFAULT_CHUNK_ROWS);
+    public static final int DEFAULT_CLAIM_TIMEOUT_MS = 30_000;
+    public static final SnapshotSettings DEFAULT = new SnapshotSettings(Method.COPY, 2, DEFAULT_CHUNK_MB, DEFAULT_CHUNK_ROWS,
+            DEFAULT_CLAIM_TIMEOUT_MS);
 
     public SnapshotSettings(Method method, int parallelism, int chunkMegabytes) {
-        this(method, parallelism, chunkMegabytes, DEFAULT_CHUNK_ROWS);
+        this(method, parallelism, chunkMegabytes, DEFAULT_CHUNK_ROWS, DEFAULT_CLAIM_TIMEOUT_MS);
     }
 
     /** The two ways to take the initial copy. */
@@ -37,6 +41,9 @@ public record SnapshotSettings(Method method, int parallelism, int chunkMegabyte
         }
         if (chunkRows < 1) {
             throw new IllegalArgumentException("snapshot chunk rows must be >= 1, got " + chunkRows);
+        }
+        if (claimTimeoutMillis < 1) {
+            throw new IllegalArgumentException("snapshot claim timeout must be >= 1 ms, got " + claimTimeoutMillis);
         }
         if (chunkMegabytes < 0) {
             throw new IllegalArgumentException("snapshot chunk size must be >= 0 MB, got " + chunkMegabytes);

@@ -46,13 +46,14 @@ import dev.scry.backfill.throttle.RateLimit;
  * batch:       {max-rows: 2048, max-delay-ms: 200}
  * rate-limit:  {rows-per-second: 0, bytes-per-second: 0}   # 0 = unlimited
  * transforms:  [{type: hash, columns: [public.users.email], key: ${HASH_KEY}}, ...]   # see TRANSFORM_KEYS
- * snapshot:    {method: copy, parallelism: 2, chunk-mb: 256, chunk-rows: 10000}   # copy | debezium
+ * snapshot:    {method: copy, parallelism: 2, chunk-mb: 256, chunk-rows: 10000, claim-timeout-ms: 30000}   # copy | debezium
  * stream:      {reader: pgoutput}   # pgoutput | debezium: which reader streams, whatever took the snapshot
  * retry:       {initial-backoff-ms: 200, max-backoff-ms: 30000, give-up-after-s: 600}
  * standby:     false        # true: a second cdc/resume waits and takes over when the active one stops
  * errors:      {tolerance: none}   # all: a change the shadow rejects becomes a dead letter
  * metrics:     {host: 127.0.0.1, port: 9464}   # /metrics, /health, /ready; port 0 = off
- * schema:      {copy-ownership: false, copy-privileges: false}   # owners and grants on the shadow
+ * schema:      {copy-ownership: false, copy-privileges: false,   # owners and grants on the shadow
+ *               capture-ddl: false, check-interval-ms: 60000}    # DDL in the stream (event trigger), drift check
  * sequences:   {sync-interval-ms: 10000}   # how often cdc copies sequence values; 0 = only at snapshot end and caught-up exits
  * </pre>
  */
@@ -65,11 +66,11 @@ public final class ConfigLoader {
             "sslrootcert");
     static final Set<String> BATCH = Set.of("max-rows", "max-delay-ms");
     static final Set<String> RATE_LIMIT = Set.of("rows-per-second", "bytes-per-second");
-    static final Set<String> SNAPSHOT = Set.of("method", "parallelism", "chunk-mb", "chunk-rows");
+    static final Set<String> SNAPSHOT = Set.of("method", "parallelism", "chunk-mb", "chunk-rows", "claim-timeout-ms");
     static final Set<String> STREAM = Set.of("reader");
     static final Set<String> ERRORS = Set.of("tolerance");
     static final Set<String> METRICS = Set.of("host", "port");
-    static final Set<String> SCHEMA = Set.of("copy-ownership", "copy-privileges");
+    static final Set<String> SCHEMA = Set.of("copy-ownership", "copy-privileges", "capture-ddl", "check-interval-ms");
     static final Set<String> SEQUENCES = Set.of("sync-interval-ms");
     static final Set<String> RETRY = Set.of("initial-backoff-ms", "max-backoff-ms", "give-up-after-s");
 
@@ -170,7 +171,8 @@ public final class ConfigLoader {
         };
         SnapshotSettings snapshot = new SnapshotSettings(snapshotMethod, (int) snap.integer("parallelism", 2, 1, 64),
                 (int) snap.integer("chunk-mb", SnapshotSettings.DEFAULT_CHUNK_MB, 0, 1_048_576),
-                (int) snap.integer("chunk-rows", SnapshotSettings.DEFAULT_CHUNK_ROWS, 100, 1_000_000));
+                (int) snap.integer("chunk-rows", SnapshotSettings.DEFAULT_CHUNK_ROWS, 100, 1_000_000),
+                (int) snap.integer("claim-timeout-ms", SnapshotSettings.DEFAULT_CLAIM_TIMEOUT_MS, 1_000, 3_600_000));
 
         Section stream = top.section("stream", STREAM, false);
         String readerName = stream.string("reader", StreamReader.PGOUTPUT.configName());
@@ -208,7 +210,9 @@ public final class ConfigLoader {
         String metricsHost = metricsSection.string("host", "127.0.0.1");
         int metricsPort = (int) metricsSection.integer("port", 9464, 0, 65535);
         Section schemaSection = top.section("schema", SCHEMA, false);
-        SchemaSettings schema = new SchemaSettings(schemaSection.bool("copy-ownership", false), schemaSection.bool("copy-privileges", false));
+        SchemaSettings schema = new SchemaSettings(schemaSection.bool("copy-ownership", false), schemaSection.bool("copy-privileges", false),
+                schemaSection.bool("capture-ddl", false),
+                schemaSection.integer("check-interval-ms", SchemaSettings.CHECK_INTERVAL_MS, 0, 86_400_000));
         Section sequences = top.section("sequences", SEQUENCES, false);
         long sequenceSync = sequences.integer("sync-interval-ms", SEQUENCE_SYNC_INTERVAL.toMillis(), 0, 86_400_000);
         return new BackfillConfig(file, pipeline, source, shadow, selectors, tables, slot, publication, maxRows,
