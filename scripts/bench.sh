@@ -275,6 +275,21 @@ fresh_dbz() {
   q "$SHADOW_PORT" postgres -c "DROP DATABASE IF EXISTS $db WITH (FORCE)"
   q "$SHADOW_PORT" postgres -c "CREATE DATABASE $db"
 }
+# A subscriber database made afresh. What an interrupted run left behind goes first: a subscription
+# keeps its database from being dropped, and cannot drop its slot when its publisher moved.
+fresh_native() {
+  local db=$1 sub=$2
+  if [[ $(q "$SHADOW_PORT" postgres -c "SELECT count(*) FROM pg_database WHERE datname = '$db'") == 1 ]]; then
+    if [[ $(q "$SHADOW_PORT" "$db" -c "SELECT count(*) FROM pg_subscription WHERE subname = '$sub'") == 1 ]]; then
+      q "$SHADOW_PORT" "$db" -c "ALTER SUBSCRIPTION $sub DISABLE"
+      q "$SHADOW_PORT" "$db" -c "ALTER SUBSCRIPTION $sub SET (slot_name = NONE)"
+      q "$SHADOW_PORT" "$db" -c "DROP SUBSCRIPTION $sub"
+    fi
+  fi
+  src -c "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = '$sub' AND NOT active" >/dev/null
+  q "$SHADOW_PORT" postgres -c "DROP DATABASE IF EXISTS $db WITH (FORCE)"
+  q "$SHADOW_PORT" postgres -c "CREATE DATABASE $db"
+}
 catch_up() {
   local tx_rows=$1 label=$2 key=$3
   ours=() ours_rss=() dbz=() dbz_rss=()
@@ -291,8 +306,7 @@ catch_up() {
     # The native subscriber starts where ours does: its own copy of the table (initial sync), then
     # the subscription is disabled while the backlog is written, so both apply it to the same rows.
     # (Applied to empty tables, native replication would skip every update and delete as a missing row.)
-    q "$SHADOW_PORT" postgres -c "DROP DATABASE IF EXISTS ${DB}_native WITH (FORCE)"
-    q "$SHADOW_PORT" postgres -c "CREATE DATABASE ${DB}_native"
+    fresh_native "${DB}_native" bench_native
     $nat -c "$SCHEMA"
     src -c "DROP PUBLICATION IF EXISTS bench_native; CREATE PUBLICATION bench_native FOR TABLE narrow"
     $nat -c "CREATE SUBSCRIPTION bench_native CONNECTION 'host=127.0.0.1 port=$SOURCE_PORT dbname=$DB user=postgres sslmode=$SSLMODE'
@@ -384,8 +398,7 @@ lag_backfill() {
 lag_native() {
   local db=${DB}_native_lag
   src -c "TRUNCATE lag"
-  q "$SHADOW_PORT" postgres -c "DROP DATABASE IF EXISTS $db WITH (FORCE)"
-  q "$SHADOW_PORT" postgres -c "CREATE DATABASE $db"
+  fresh_native "$db" bench_native_lag
   q "$SHADOW_PORT" "$db" -c "CREATE TABLE lag (id bigserial PRIMARY KEY, written_at timestamptz NOT NULL, v int)"
   q "$SHADOW_PORT" "$db" -c "$LAG_PROBE"
   src -c "DROP PUBLICATION IF EXISTS bench_native_lag; CREATE PUBLICATION bench_native_lag FOR TABLE lag"

@@ -21,7 +21,7 @@ import io.debezium.pipeline.metrics.StreamingChangeEventSourceMetrics;
  * change event passes through {@code CommonEventMeter.onEvent}, which formats a summary of the
  * whole event ({@code EventMetadataProvider.toSummaryString} → {@code SchemaUtil.asDetailedString}
  * of the key, the source position and both row images) for the JMX attribute {@code LastEvent},
- * unconditionally; profiled here it was about 40% of the engine's streaming thread. The pipeline
+ * unconditionally; profiled here it was 27 to 40% of the engine's streaming thread. The pipeline
  * never reads Debezium's JMX metrics (it counts changes itself), so its event listener is
  * replaced by one that skips the per-event counters and passes every other callback on.
  *
