@@ -179,11 +179,25 @@ public final class Main {
                 + " committed before a comparison (default ${DEFAULT-VALUE}); a table still behind then is reported as such.")
         int waitSeconds;
 
+        @Option(names = "--schema", description = "Compare the schema instead of the rows: objects missing, extra or different on the"
+                + " shadow (indexes, constraints, defaults, columns, views, functions, triggers, partitions, comments).")
+        boolean schema;
+
         @Override
         public Integer call() throws SQLException, InterruptedException {
             BackfillConfig config = load();
             try (java.sql.Connection source = Connect.open(config.source(), "source");
                  java.sql.Connection shadow = Connect.open(config.shadow(), "shadow")) {
+                if (schema) {
+                    dev.scry.backfill.sink.schema.SchemaDrift.Report report = SchemaVerify.run(config, source, shadow);
+                    if (json) {
+                        out().document(SchemaVerify.document(report));
+                    }
+                    else {
+                        SchemaVerify.print(out(), config.pipeline(), report);
+                    }
+                    return report.equal() ? OK : DIFFERENT;
+                }
                 VerifyReport report = new Verifier(TableMembership.of(config, source, shadow), Math.max(0, maxKeys))
                         .notComparing(TableStatesReport.notCompared(config.pipeline(), shadow))
                         .catchUpWait(java.time.Duration.ofSeconds(Math.max(0, waitSeconds))).run(source, shadow);

@@ -37,6 +37,7 @@ import dev.scry.backfill.sink.schema.SchemaPlan;
 import dev.scry.backfill.sink.schema.SchemaScope;
 import dev.scry.backfill.sink.schema.SchemaSync;
 import dev.scry.backfill.sink.schema.SequenceSync;
+import dev.scry.backfill.source.DdlCapture;
 import dev.scry.backfill.snapshot.TransformShaping;
 import dev.scry.backfill.snapshot.CopySnapshot;
 import dev.scry.backfill.snapshot.SnapshotPlan;
@@ -223,7 +224,8 @@ final class PipelineRunner {
                 copied.add(checkpoints.progress(shadow));
                 ops.snapshot(copied::rows, copied.estimates());
             }
-            try (SequenceSchedule schedule = SequenceSchedule.start(config, new SequenceSync(sourceSchema.sequences()))) {
+            try (SequenceSchedule schedule = SequenceSchedule.start(config, new SequenceSync(sourceSchema.sequences()));
+                 SchemaDriftSchedule drift = SchemaDriftSchedule.start(config, schema, ops, sourceSchema)) {
                 int code = streamWithRetries(specs, shadowSpecs, exitWhenCaughtUp);
                 if (exitWhenCaughtUp) {
                     schedule.syncNow();
@@ -394,12 +396,22 @@ final class PipelineRunner {
             plan.diff().refuseDifferences();
         }
         checkRoles(shadow, plan.source().roles());
+        if (config.schema().captureDdl()) {
+            if (config.debeziumReader() || debeziumOffsets) {
+                throw new SetupException("schema.capture-ddl needs the pgoutput reader (stream.reader: pgoutput); the Debezium reader"
+                        + " does not pass logical messages on. Set schema.capture-ddl: false (the drift check follows what it can)");
+            }
+            // Before the slot exists, so that no schema change after the stream's start escapes it.
+            DdlCapture capture = new DdlCapture(source);
+            capture.install(config.standby(), config.source().describe());
+            config = config.withSchema(config.schema().withCaptureKey(capture.key(config.source().describe())));
+        }
         config = config.withShadow(ReplicaRole.apply(config.shadow(), shadow, plan.needsReplicaRole()));
         return specs;
     }
 
     /** Every schema of the source database, for finding those a pattern takes whole. */
-    private static List<String> schemas(Connection source) throws SQLException {
+    static List<String> schemas(Connection source) throws SQLException {
         List<String> out = new java.util.ArrayList<>();
         try (var st = source.createStatement(); var rs = st.executeQuery("""
                 SELECT nspname FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%' AND nspname <> 'information_schema' ORDER BY 1""")) {

@@ -68,6 +68,7 @@ final class StatusReport {
             }
             status.put("tables", tables);
             status.put("requests", openRequests(shadow));
+            status.put("schema", schema(shadow));
             status.put("rate", rates(shadow, lockHolder.isPresent()));
         }
         Optional<SlotInfo> slot;
@@ -117,6 +118,25 @@ final class StatusReport {
     }
 
     /** Table requests not finished yet (see TableRequestClient): what the daemon works on or will. */
+    /** The last drift check's outcome, and a captured schema change that stopped the pipeline. */
+    private Map<String, Object> schema(Connection shadow) throws SQLException {
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("capture_ddl", config.schema().captureDdl());
+        if (!CheckpointStore.schemaExists(shadow)) {
+            return out;
+        }
+        dev.scry.backfill.checkpoint.SchemaRecords records = new dev.scry.backfill.checkpoint.SchemaRecords(config.pipeline());
+        records.readDrift(shadow).ifPresent(d -> {
+            out.put("differences", d.differences());
+            out.put("applied", d.applied());
+            out.put("report", d.report());
+            out.put("checked_at", d.checkedAt().toString());
+        });
+        records.readStop(shadow).ifPresent(stop -> out.put("stopped_at_change", Map.of("lsn", stop.lsn(), "statement", stop.statement(),
+                "error", stop.error())));
+        return out;
+    }
+
     private List<Map<String, Object>> openRequests(Connection shadow) throws SQLException {
         List<Map<String, Object>> out = new java.util.ArrayList<>();
         if (!CheckpointStore.schemaExists(shadow) || !CheckpointStore.tableExists(shadow, "table_requests")) {
@@ -204,6 +224,19 @@ final class StatusReport {
         @SuppressWarnings("unchecked")
         Map<String, Object> failover = (Map<String, Object>) status.get("failover");
         out.printf("source       %s%n", status.get("source_server"));
+        @SuppressWarnings("unchecked")
+        Map<String, Object> schema = (Map<String, Object>) status.get("schema");
+        if (schema != null) {
+            String capture = Boolean.TRUE.equals(schema.get("capture_ddl")) ? "DDL captured in the stream" : "drift check only";
+            out.printf("schema       %s; %s%n", capture, schema.containsKey("differences")
+                    ? schema.get("differences") + " object(s) differ at the check of " + schema.get("checked_at")
+                            + (((Number) schema.get("differences")).intValue() > 0 ? ": " + schema.get("report") : "")
+                    : "not checked yet");
+            if (schema.get("stopped_at_change") instanceof Map<?, ?> stop) {
+                out.printf("schema stop  the change at %s could not be applied (%s); run on the shadow: %s, then `resume`%n",
+                        stop.get("lsn"), stop.get("error"), stop.get("statement"));
+            }
+        }
         out.printf("failover     %s%n", failover.get("summary"));
         @SuppressWarnings("unchecked")
         Map<String, Object> rate = (Map<String, Object>) status.get("rate");

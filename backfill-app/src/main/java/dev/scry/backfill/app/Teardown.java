@@ -37,6 +37,11 @@ final class Teardown {
                 out.println(admin.dropPublication(config.publication())
                         ? "dropped publication " + config.publication()
                         : "publication " + config.publication() + " did not exist");
+                if (config.schema().captureDdl()) {
+                    out.println(new dev.scry.backfill.source.DdlCapture(source).remove()
+                            ? "dropped the DDL capture trigger (event triggers scry_backfill_ddl, scry_backfill_ddl_drop)"
+                            : "the DDL capture trigger did not exist");
+                }
             }
         }
         if (dropMetadata) {

@@ -251,6 +251,14 @@ final class PgOutputConverter implements PgOutputDecoder.Handler {
         if (SourceAdmin.MARKER_PREFIX.equals(prefix)) {
             out.add(SourceItem.marker(new String(content, StandardCharsets.UTF_8), here(), TICKET));
         }
+        else if (DdlCapture.PREFIX.equals(prefix) && inTransaction) {
+            // A schema change, where the source made it among the transaction's rows.
+            startMessage();
+            PgOutputPosition before = new PgOutputPosition(restart, new PgOutputPosition.Inside(commitLsn, message, 0), commitMicros,
+                    overlapUntil(), timeline);
+            emit(ChangeEvent.schema(new dev.scry.backfill.model.SchemaChange(new Lsn(lsn), new String(content, StandardCharsets.UTF_8),
+                    before.get())));
+        }
         else if (Watermarks.PREFIX.equals(prefix) && inTransaction && watermarks != null) {
             watermark(new String(content, StandardCharsets.UTF_8));
         }
@@ -345,10 +353,10 @@ final class PgOutputConverter implements PgOutputDecoder.Handler {
         if (messageItems <= skipItems) {
             return;
         }
-        if (watermarks != null) {
+        if (watermarks != null && change.op() != Op.SCHEMA) {
             watermarks.changed(change, xidValue);
         }
-        if (overlap != null && change.op() != Op.TRUNCATE && overlap.covers(change.table(), commitLsn, firstKey(change))) {
+        if (overlap != null && change.op() != Op.TRUNCATE && change.op() != Op.SCHEMA && overlap.covers(change.table(), commitLsn, firstKey(change))) {
             return;
         }
         PgOutputPosition position = new PgOutputPosition(restart, new PgOutputPosition.Inside(commitLsn, message, messageItems),

@@ -51,6 +51,22 @@ class PgOutputConverterTest {
     }
 
     @Test
+    void aCapturedSchemaChangeIsAnEventAmongTheRowsThatKnowsThePositionRightBeforeIt() throws Exception {
+        PgOutputConverter converter = converter(new PgOutputPosition(new Lsn(100), null, 0, null), null);
+
+        feed(converter, begin(900, 7), relation(), insert(tuple("1", "a")), message(DdlCapture.PREFIX, 640, "{\"tag\":\"ALTER TABLE\"}"),
+                insert(tuple("2", "b")), commit(900, 950));
+
+        List<SourceItem<Object>> changes = items.stream().filter(i -> i.kind() == SourceItem.Kind.CHANGE).toList();
+        assertThat(changes).extracting(i -> i.change().op()).containsExactly(Op.INSERT, Op.SCHEMA, Op.INSERT);
+        assertThat(changes.get(1).change().schema().lsn()).isEqualTo(new Lsn(640));
+        assertThat(changes.get(1).change().schema().content()).isEqualTo("{\"tag\":\"ALTER TABLE\"}");
+        // Stopping there keeps the first row and resumes at the schema change itself.
+        assertThat(PgOutputPosition.read(changes.get(1).change().schema().before().offset()).inside())
+                .isEqualTo(new PgOutputPosition.Inside(new Lsn(900), 2, 0));
+    }
+
+    @Test
     void anUpdateLeavingAToastedValueSendsNoValueForIt() throws Exception {
         PgOutputConverter converter = converter(new PgOutputPosition(new Lsn(100), null, 0, null), null);
 
@@ -299,10 +315,14 @@ class PgOutputConverterTest {
     }
 
     private static byte[] message(String content) throws IOException {
+        return message(Watermarks.PREFIX, 0, content);
+    }
+
+    private static byte[] message(String prefix, long lsn, String content) throws IOException {
         return message('M', out -> {
             out.writeByte(1);
-            out.writeLong(0);
-            string(out, Watermarks.PREFIX);
+            out.writeLong(lsn);
+            string(out, prefix);
             byte[] bytes = content.getBytes(StandardCharsets.UTF_8);
             out.writeInt(bytes.length);
             out.write(bytes);

@@ -10,8 +10,13 @@ import java.util.Objects;
  * @param key    for DELETE, the key values of the deleted row; for an UPDATE or DELETE on a table
  *               without a key (REPLICA IDENTITY FULL), the whole old row; otherwise null
  * @param after  for READ, INSERT and UPDATE, the row as it now is; otherwise null
+ * @param schema for SCHEMA, the schema change; otherwise null
  */
-public record ChangeEvent(TableId table, Op op, RowImage key, RowImage after) {
+public record ChangeEvent(TableId table, Op op, RowImage key, RowImage after, SchemaChange schema) {
+
+    public ChangeEvent(TableId table, Op op, RowImage key, RowImage after) {
+        this(table, op, key, after, null);
+    }
 
     public ChangeEvent {
         Objects.requireNonNull(table, "table");
@@ -25,6 +30,14 @@ public record ChangeEvent(TableId table, Op op, RowImage key, RowImage after) {
         if (op == Op.TRUNCATE && (key != null || after != null)) {
             throw new IllegalArgumentException("TRUNCATE on " + table + " carries no row");
         }
+        if ((op == Op.SCHEMA) != (schema != null)) {
+            throw new IllegalArgumentException("only a SCHEMA event carries a schema change, and it must");
+        }
+    }
+
+    /** A schema change at its place among the rows. */
+    public static ChangeEvent schema(SchemaChange change) {
+        return new ChangeEvent(SchemaChange.TABLE, Op.SCHEMA, null, null, change);
     }
 
     public static ChangeEvent truncate(TableId table) {
@@ -32,6 +45,6 @@ public record ChangeEvent(TableId table, Op op, RowImage key, RowImage after) {
     }
 
     public long approximateBytes() {
-        return 16 + (key == null ? 0 : key.approximateBytes()) + (after == null ? 0 : after.approximateBytes());
+        return 16 + (schema == null ? 0 : schema.content().length()) + (key == null ? 0 : key.approximateBytes()) + (after == null ? 0 : after.approximateBytes());
     }
 }

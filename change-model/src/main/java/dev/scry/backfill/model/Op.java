@@ -7,7 +7,9 @@ public enum Op {
     INSERT,
     UPDATE,
     DELETE,
-    TRUNCATE;
+    TRUNCATE,
+    /** A schema change made on the source (see {@link SchemaChange}): carries no row. */
+    SCHEMA;
 
     /** READ, INSERT and UPDATE all leave the row holding the event's after-image. */
     public boolean writesRow() {

@@ -166,6 +166,9 @@ public final class CheckpointStore {
             }
             st.execute(HELD_CHANGES);
             st.execute(HELD_CHANGES_INDEX);
+            for (String ddl : SchemaRecords.DDL) {
+                st.execute(ddl);
+            }
         }
         finally {
             c.setAutoCommit(auto);

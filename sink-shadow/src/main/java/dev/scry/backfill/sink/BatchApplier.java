@@ -47,11 +47,33 @@ final class BatchApplier {
     // Per shadow table: whether the order in which rows are written cannot be seen (see netEffects).
     private final Map<TableId, Boolean> orderFree = new java.util.concurrent.ConcurrentHashMap<>();
 
+    // Schema changes captured on the source (schema.capture-ddl), applied where they come.
+    private final dev.scry.backfill.sink.ddl.CapturedDdl ddl;
+
     BatchApplier(Map<TableId, TableSpec> tables, ApplyStatements statements, SchemaFollower follower) {
+        this(tables, statements, follower, null);
+    }
+
+    BatchApplier(Map<TableId, TableSpec> tables, ApplyStatements statements, SchemaFollower follower,
+                 dev.scry.backfill.sink.ddl.CapturedDdl ddl) {
         this.tables = Map.copyOf(tables);
         this.statements = statements;
         this.follower = follower;
+        this.ddl = ddl;
     }
+
+    // The drift check changes the shadow's schema from a thread of its own: an index or trigger
+    // may have come or gone since the last batch, and with it whether the order of writes is seen.
+    private long epoch = SchemaEpoch.current();
+
+    private void forgetIfSchemaChanged() {
+        long now = SchemaEpoch.current();
+        if (now != epoch) {
+            epoch = now;
+            orderFree.clear();
+        }
+    }
+
 
     /** The shadow's table shapes, as of the last committed batch. */
     Map<TableId, TableSpec> tables() {
@@ -72,6 +94,7 @@ final class BatchApplier {
      * which the server rejects within one statement (SQLSTATE 21000).
      */
     Map<TableId, TableCounts> apply(Connection c, ChangeBatch batch, boolean rowAtATime) throws SQLException {
+        forgetIfSchemaChanged();
         pendingTables = new HashMap<>(tables);
         pendingLayouts = new IdentityHashMap<>(checkedLayouts);
         Map<TableId, long[]> counts = new LinkedHashMap<>();
@@ -100,6 +123,7 @@ final class BatchApplier {
      * the rest of the batch goes on. Faults that may go away are rethrown: the batch is retried.
      */
     Map<TableId, TableCounts> applyTolerant(Connection c, ChangeBatch batch, Rejected rejected) throws SQLException {
+        forgetIfSchemaChanged();
         pendingTables = new HashMap<>(tables);
         pendingLayouts = new IdentityHashMap<>(checkedLayouts);
         Map<TableId, long[]> counts = new LinkedHashMap<>();
@@ -142,6 +166,12 @@ final class BatchApplier {
         Map<TableId, NetEffect> net = rowAtATime ? Map.of() : netEffects(c, events);
         Run run = null;
         for (ChangeEvent e : events) {
+            if (e.op() == Op.SCHEMA) {
+                flush(c, run);
+                run = null;
+                applySchemaChange(c, e);
+                continue;
+            }
             if (net.containsKey(e.table())) {
                 count(counts, e);
                 continue;
@@ -225,6 +255,10 @@ final class BatchApplier {
      */
     private Map<TableId, NetEffect> netEffects(Connection c, List<ChangeEvent> events) throws SQLException {
         Map<TableId, NetEffect> net = new java.util.LinkedHashMap<>();
+        if (events.stream().anyMatch(e -> e.op() == Op.SCHEMA)) {
+            // A schema change between rows: each row must meet the schema it was written under.
+            return net;
+        }
         java.util.Set<TableId> sequential = new java.util.HashSet<>();
         for (ChangeEvent e : events) {
             TableId table = e.table();
@@ -341,6 +375,30 @@ final class BatchApplier {
         return new Run(spec, kind, present, kind == Kind.UPSERT && orderFree(c, spec));
     }
 
+    /**
+     * A schema change captured on the source, between the rows before and after it: the shadow
+     * tables it altered are read again, and every row layout is checked against them anew.
+     */
+    private void applySchemaChange(Connection c, ChangeEvent e) throws SQLException {
+        if (ddl == null) {
+            return;
+        }
+        java.util.Set<TableId> tracked = new java.util.HashSet<>(pendingTables.keySet());
+        tracked.addAll(joined.keySet());
+        java.util.Set<TableId> altered = ddl.apply(c, e.schema(), tracked);
+        orderFree.clear();
+        for (TableId t : altered) {
+            TableSpec spec = spec(t);
+            java.util.Optional<TableSpec> now = ShadowSchema.describe(c, t);
+            if (now.isEmpty()) {
+                continue;
+            }
+            TableSpec fresh = new TableSpec(t, now.get().columns(), spec.primaryKey());
+            pendingTables.put(t, fresh);
+            pendingLayouts.values().removeIf(v -> v.id().equals(t));
+        }
+    }
+
     /** A row layout not yet checked against the table's shape: follow the source's schema change, if any. */
     private TableSpec follow(Connection c, TableSpec spec, RowImage row) throws SQLException {
         TableSpec followed = follower.follow(c, spec, row.columns(), row.sourceTypes());
@@ -408,6 +466,9 @@ final class BatchApplier {
     }
 
     private static void count(Map<TableId, long[]> counts, ChangeEvent e) {
+        if (e.op() == Op.SCHEMA) {
+            return;
+        }
         long[] n = counts.computeIfAbsent(e.table(), t -> new long[5]);
         switch (e.op()) {
             case READ -> n[0]++;

@@ -75,7 +75,8 @@ public final class ShadowSink implements AutoCloseable {
         this.settings = settings;
         this.checkpoints = new CheckpointStore(settings.pipeline());
         this.deadLetters = new DeadLetters(settings.pipeline());
-        this.applier = new BatchApplier(Map.copyOf(tables), new ApplyStatements(), new SchemaFollower(source));
+        this.applier = new BatchApplier(Map.copyOf(tables), new ApplyStatements(), new SchemaFollower(source),
+                new dev.scry.backfill.sink.ddl.CapturedDdl(settings.pipeline(), settings.wholeSchema(), settings.captureKey()));
         this.controls = new TableControls(settings.pipeline());
         HikariConfig config = new HikariConfig();
         config.setPoolName("shadow-sink");
@@ -129,6 +130,11 @@ public final class ShadowSink implements AutoCloseable {
                     counts = controls.apply(c, batch, counts, held -> applier.applyMore(c, held, oneRowRuns));
                     checkpoints.write(c, settings.slot(), batch.end(), counts);
                 }
+                catch (dev.scry.backfill.sink.ddl.SchemaChangeStopped e) {
+                    rollbackQuietly(c);
+                    commitBefore(c, batch, e, rowAtATime);
+                    throw e;
+                }
                 catch (SQLException | RuntimeException e) {
                     rollbackQuietly(c);
                     throw e;
@@ -171,6 +177,44 @@ public final class ShadowSink implements AutoCloseable {
                 listener.retried();
                 Thread.sleep(delay);
             }
+        }
+    }
+
+    /**
+     * A schema change the shadow cannot apply: the batch's changes before it are committed with a
+     * checkpoint right before it (inside its source transaction, as a split transaction's part
+     * is), so that the operator's hand-made change meets exactly the rows written before it on the
+     * source; and the change is recorded, so that `resume` takes it as applied. A batch that
+     * carries table controls is left whole (the checkpoint stays before it).
+     */
+    private void commitBefore(Connection c, ChangeBatch batch, dev.scry.backfill.sink.ddl.SchemaChangeStopped e, boolean rowAtATime)
+            throws SQLException {
+        dev.scry.backfill.checkpoint.SchemaRecords records = new dev.scry.backfill.checkpoint.SchemaRecords(settings.pipeline());
+        java.util.List<dev.scry.backfill.model.ChangeEvent> events = batch.events();
+        int at = -1;
+        for (int i = 0; i < events.size(); i++) {
+            if (events.get(i).op() == dev.scry.backfill.model.Op.SCHEMA && events.get(i).schema().lsn().toString().equals(e.lsn())) {
+                at = i;
+                break;
+            }
+        }
+        dev.scry.backfill.model.SourcePosition before = at < 0 ? null : events.get(at).schema().before();
+        if (before == null || !batch.controls().isEmpty()) {
+            records.recordStop(c, e.lsn(), e.statement(), e.error());
+            return;
+        }
+        try {
+            ChangeBatch prefix = controls.holdPaused(c, new ChangeBatch(events.subList(0, at), before, 0, true, java.util.List.of()));
+            Map<TableId, TableCounts> counts = applier.apply(c, prefix, rowAtATime);
+            checkpoints.write(c, settings.slot(), before, counts);
+            records.recordStop(c, e.lsn(), e.statement(), e.error());
+            applier.committed();
+            controls.committed();
+        }
+        catch (SQLException | RuntimeException failed) {
+            rollbackQuietly(c);
+            LOG.warn("could not keep the changes before the schema change ({}); the checkpoint stays before their batch", failed.toString());
+            records.recordStop(c, e.lsn(), e.statement(), e.error());
         }
     }
 

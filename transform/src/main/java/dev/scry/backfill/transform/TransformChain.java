@@ -149,6 +149,10 @@ public final class TransformChain {
 
     /** The change after every transform, or null when a filter left it out. */
     public ChangeEvent apply(ChangeEvent change) {
+        if (change.op() == dev.scry.backfill.model.Op.SCHEMA) {
+            // A schema change carries no row to transform.
+            return change;
+        }
         ChangeEvent out = change;
         for (Transform t : steps) {
             out = t.apply(out);

@@ -49,6 +49,13 @@ public record BackfillConfig(String file, String pipeline, ConnectionSettings so
                 schema, sequenceSyncInterval, slotFailover);
     }
 
+    /** The same configuration with other schema settings (the DDL capture's key, read from the source). */
+    public BackfillConfig withSchema(SchemaSettings settings) {
+        return new BackfillConfig(file, pipeline, source, shadow, selectors, tables, slot, publication, batchMaxRows, batchMaxDelay,
+                rateLimit, heartbeatInterval, snapshot, discoverTablesEvery, retry, standby, tolerateErrors, transforms, metricsHost, metricsPort,
+                settings, sequenceSyncInterval, slotFailover);
+    }
+
     /** The same configuration with other shadow connection settings (the sessions' replica role). */
     public BackfillConfig withShadow(ConnectionSettings settings) {
         return new BackfillConfig(file, pipeline, source, settings, selectors, tables, slot, publication, batchMaxRows, batchMaxDelay,
@@ -58,7 +65,15 @@ public record BackfillConfig(String file, String pipeline, ConnectionSettings so
 
     /** The schemas a pattern takes whole ({@code shop.*}): those of the resolved tables that such a pattern matches. */
     public List<String> wholeSchemas(List<String> schemas) {
-        return schemas.stream().filter(s -> selectors.stream().anyMatch(sel -> sel.takesWholeSchema(s))).toList();
+        return schemas.stream().filter(this::takesWholeSchema).toList();
+    }
+
+    /**
+     * Whether a pattern takes the schema whole; never the pipeline's own schema (the DDL capture's
+     * functions on the source, the metadata on the shadow).
+     */
+    public boolean takesWholeSchema(String schema) {
+        return !schema.equals("scry_backfill") && selectors.stream().anyMatch(sel -> sel.takesWholeSchema(schema));
     }
 
     public StreamSettings streamSettings() {
@@ -72,6 +87,6 @@ public record BackfillConfig(String file, String pipeline, ConnectionSettings so
     }
 
     public SinkSettings sinkSettings() {
-        return new SinkSettings(pipeline, slot, shadow, retry, tolerateErrors);
+        return new SinkSettings(pipeline, slot, shadow, retry, tolerateErrors, this::takesWholeSchema, schema.captureKey());
     }
 }

@@ -50,7 +50,8 @@ import dev.scry.backfill.throttle.RateLimit;
  * standby:     false        # true: a second cdc/resume waits and takes over when the active one stops
  * errors:      {tolerance: none}   # all: a change the shadow rejects becomes a dead letter
  * metrics:     {host: 127.0.0.1, port: 9464}   # /metrics, /health, /ready; port 0 = off
- * schema:      {copy-ownership: false, copy-privileges: false}   # owners and grants on the shadow
+ * schema:      {copy-ownership: false, copy-privileges: false,   # owners and grants on the shadow
+ *               capture-ddl: false, check-interval-ms: 60000}    # DDL in the stream (event trigger), drift check
  * sequences:   {sync-interval-ms: 10000}   # how often cdc copies sequence values; 0 = only at snapshot end and caught-up exits
  * </pre>
  */
@@ -66,7 +67,7 @@ public final class ConfigLoader {
     static final Set<String> SNAPSHOT = Set.of("method", "parallelism", "chunk-mb", "chunk-rows");
     static final Set<String> ERRORS = Set.of("tolerance");
     static final Set<String> METRICS = Set.of("host", "port");
-    static final Set<String> SCHEMA = Set.of("copy-ownership", "copy-privileges");
+    static final Set<String> SCHEMA = Set.of("copy-ownership", "copy-privileges", "capture-ddl", "check-interval-ms");
     static final Set<String> SEQUENCES = Set.of("sync-interval-ms");
     static final Set<String> RETRY = Set.of("initial-backoff-ms", "max-backoff-ms", "give-up-after-s");
 
@@ -196,7 +197,9 @@ public final class ConfigLoader {
         String metricsHost = metricsSection.string("host", "127.0.0.1");
         int metricsPort = (int) metricsSection.integer("port", 9464, 0, 65535);
         Section schemaSection = top.section("schema", SCHEMA, false);
-        SchemaSettings schema = new SchemaSettings(schemaSection.bool("copy-ownership", false), schemaSection.bool("copy-privileges", false));
+        SchemaSettings schema = new SchemaSettings(schemaSection.bool("copy-ownership", false), schemaSection.bool("copy-privileges", false),
+                schemaSection.bool("capture-ddl", false),
+                schemaSection.integer("check-interval-ms", SchemaSettings.CHECK_INTERVAL_MS, 0, 86_400_000));
         Section sequences = top.section("sequences", SEQUENCES, false);
         long sequenceSync = sequences.integer("sync-interval-ms", SEQUENCE_SYNC_INTERVAL.toMillis(), 0, 86_400_000);
         return new BackfillConfig(file, pipeline, source, shadow, selectors, tables, slot, publication, maxRows,

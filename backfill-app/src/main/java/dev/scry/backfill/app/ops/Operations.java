@@ -69,6 +69,7 @@ public final class Operations implements AutoCloseable, ShadowSink.Listener {
     private final Counter deadLetters;
     private final AtomicLong lagMillis = new AtomicLong();
     private final AtomicLong slotLagBytes = new AtomicLong();
+    private final AtomicLong schemaDifferences = new AtomicLong();
     private volatile String phase = "starting";
     private volatile boolean active;
     private volatile boolean sourceUp;
@@ -98,6 +99,8 @@ public final class Operations implements AutoCloseable, ShadowSink.Listener {
                 .description("Source commit to shadow commit, for the last batch").register(registry);
         Gauge.builder("backfill.slot.lag.bytes", slotLagBytes, AtomicLong::doubleValue)
                 .description("WAL between the source's position and the slot's confirmed position").register(registry);
+        Gauge.builder("backfill.schema.differences", schemaDifferences, AtomicLong::doubleValue)
+                .description("Schema objects that differ between source and shadow at the last drift check").register(registry);
         Gauge.builder("backfill.ready", this, o -> o.ready() ? 1 : 0).description("1 when /ready says ready").register(registry);
         Gauge.builder("backfill.active", this, o -> o.active ? 1 : 0)
                 .description("1 while this instance holds the pipeline's lock (0: a standby, or not started)").register(registry);
@@ -269,5 +272,10 @@ public final class Operations implements AutoCloseable, ShadowSink.Listener {
         prober.interrupt();
         server.stop(0);
         registry.close();
+    }
+
+    /** The last drift check's count of schema objects that differ. */
+    public void schemaDifferences(long n) {
+        schemaDifferences.set(n);
     }
 }

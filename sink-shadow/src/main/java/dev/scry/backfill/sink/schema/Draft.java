@@ -55,6 +55,6 @@ final class Draft {
     }
 
     SchemaObject toObject() {
-        return new SchemaObject(key, kind, section, table, statements, dependsOn, needsRows, keyColumns);
+        return new SchemaObject(key, kind, section, table, statements, dependsOn, needsRows, keyColumns, target);
     }
 }

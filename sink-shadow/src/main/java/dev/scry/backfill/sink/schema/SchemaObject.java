@@ -21,9 +21,16 @@ import dev.scry.backfill.model.TableId;
  *                   snapshot copies them: a partition's rows come with its partitioned table)
  * @param keyColumns for a primary key or unique constraint over plain columns, its columns: what
  *                   the sink may key rows by while the object waits for the rows
+ * @param target     the object as COMMENT ON and DROP name it ({@code INDEX shop.orders_placed_idx},
+ *                   {@code CONSTRAINT c ON shop.orders}), or null
  */
 public record SchemaObject(String key, ObjectKind kind, ObjectKind.Section section, TableId table, List<String> statements,
-                           Set<String> dependsOn, Set<TableId> needsRows, List<String> keyColumns) {
+                           Set<String> dependsOn, Set<TableId> needsRows, List<String> keyColumns, String target) {
+
+    public SchemaObject(String key, ObjectKind kind, ObjectKind.Section section, TableId table, List<String> statements,
+                        Set<String> dependsOn, Set<TableId> needsRows, List<String> keyColumns) {
+        this(key, kind, section, table, statements, dependsOn, needsRows, keyColumns, null);
+    }
 
     public SchemaObject {
         Objects.requireNonNull(key, "key");

@@ -1,0 +1,184 @@
+package dev.scry.backfill.app;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.Optional;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import dev.scry.backfill.app.config.BackfillConfig;
+import dev.scry.backfill.app.ops.Operations;
+import dev.scry.backfill.checkpoint.Checkpoint;
+import dev.scry.backfill.checkpoint.CheckpointStore;
+import dev.scry.backfill.checkpoint.SchemaRecords;
+import dev.scry.backfill.error.SqlErrors;
+import dev.scry.backfill.model.Lsn;
+import dev.scry.backfill.sink.SchemaEpoch;
+import dev.scry.backfill.sink.schema.SchemaDrift;
+import dev.scry.backfill.sink.schema.SchemaSync;
+import dev.scry.backfill.source.SourceAdmin;
+
+/**
+ * The drift check: compares the source's and the shadow's schema of the configured tables when
+ * {@code cdc} starts and every {@code schema.check-interval-ms}, on a thread of its own. Without
+ * DDL capture it also makes the shadow the source's where that touches no row (see
+ * {@link SchemaDrift}), once the shadow's checkpoint has passed the source's WAL position read
+ * right after its catalog (so that no row written under the older schema is still on its way);
+ * with capture on it only reports, the changes travelling with the rows. What is left goes to
+ * {@code status} (scry_backfill.schema_drift), the metric {@code backfill_schema_differences} and
+ * the log.
+ */
+final class SchemaDriftSchedule implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(SchemaDriftSchedule.class);
+    private static final long CATCH_UP_WAIT_MS = 30_000;
+
+    private final BackfillConfig config;
+    private final SchemaSync sync;
+    private final Operations ops;
+    private final Thread thread;
+    private volatile boolean closed;
+    // Every object the source was seen to have (at start, and at each check): one the shadow has
+    // and the source no longer does was dropped on the source; one it never had is the shadow's own.
+    private final java.util.Set<String> seenOnSource = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+    private SchemaDriftSchedule(BackfillConfig config, SchemaSync sync, Operations ops, dev.scry.backfill.sink.schema.SchemaModel atStart) {
+        this.config = config;
+        this.sync = sync;
+        this.ops = ops;
+        if (atStart != null) {
+            atStart.objects().forEach(o -> seenOnSource.add(o.key()));
+        }
+        this.thread = new Thread(this::loop, "schema-drift");
+        this.thread.setDaemon(true);
+    }
+
+    /** @param atStart the source's schema as the run read it before streaming, or null */
+    static SchemaDriftSchedule start(BackfillConfig config, SchemaSync sync, Operations ops, dev.scry.backfill.sink.schema.SchemaModel atStart) {
+        SchemaDriftSchedule schedule = new SchemaDriftSchedule(config, sync, ops, atStart);
+        if (sync != null) {
+            // Before streaming: partitions the shadow lacks (rows for them may be next in the
+            // stream); the rest waits for the thread's first round, once the rows caught up.
+            try {
+                schedule.checkOnce(false);
+            }
+            catch (SQLException | RuntimeException e) {
+                LOG.warn("the schema drift check at start failed ({}); the next one tries again", e instanceof SQLException s
+                        ? SqlErrors.describe(s) : e.toString());
+            }
+            catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            schedule.thread.start();
+        }
+        return schedule;
+    }
+
+    private void loop() {
+        long every = config.schema().checkIntervalMs();
+        // The first round right away: the one at start applied only partitions.
+        boolean first = true;
+        while (!closed) {
+            try {
+                if (!first) {
+                    if (every == 0) {
+                        return;
+                    }
+                    Thread.sleep(every);
+                }
+                first = false;
+                if (closed) {
+                    return;
+                }
+                checkOnce(true);
+            }
+            catch (InterruptedException e) {
+                return;
+            }
+            catch (SQLException | RuntimeException e) {
+                if (closed) {
+                    return;
+                }
+                LOG.warn("the schema drift check failed ({}); trying again in {} ms", e instanceof SQLException s ? SqlErrors.describe(s)
+                        : e.toString(), every);
+            }
+        }
+    }
+
+    /**
+     * One check: compare, apply what can be (capture off; with {@code waitForRows} false only
+     * new partitions), record and report what is left.
+     */
+    void checkOnce(boolean waitForRows) throws SQLException, InterruptedException {
+        boolean apply = !config.schema().captureDdl();
+        try (Connection source = Connect.open(config.source(), "source"); Connection shadow = Connect.open(config.shadow(), "shadow")) {
+            SchemaDrift.Outcome outcome;
+            if (apply) {
+                outcome = SchemaDrift.reconcile(sync, source, shadow, () -> waitForRows && caughtUp(source, shadow), seenOnSource::contains);
+            }
+            else {
+                outcome = SchemaDrift.Outcome.compared(sync.read(source), sync.read(shadow), config.schema());
+            }
+            outcome.sourceKeys().forEach(seenOnSource::add);
+            if (!outcome.applied().isEmpty()) {
+                SchemaEpoch.bump();
+                LOG.info("drift check: made {} schema object(s) on the shadow the source's: {}", outcome.applied().size(),
+                        String.join(", ", outcome.applied()));
+            }
+            outcome.failed().forEach((key, why) -> LOG.warn("drift check: could not make {} the source's on the shadow: {}", key, why));
+            SchemaDrift.Report left = outcome.left();
+            if (!left.equal()) {
+                LOG.warn("drift check: {} schema object(s) differ between source and shadow: {}{}", left.differences().size(),
+                        describe(left), apply ? "" : " (schema.capture-ddl is on: they may be changes on their way)");
+            }
+            new SchemaRecords(config.pipeline()).writeDrift(shadow, left.differences().size(), outcome.applied().size(), describe(left));
+            if (ops != null) {
+                ops.schemaDifferences(left.differences().size());
+            }
+        }
+    }
+
+    static String describe(SchemaDrift.Report report) {
+        return String.join("; ", report.differences().stream().map(SchemaDrift.Difference::describe).toList());
+    }
+
+    /** Whether the shadow's checkpoint passes where the source is now, within a bounded wait. */
+    private boolean caughtUp(Connection source, Connection shadow) throws SQLException {
+        Lsn now = new SourceAdmin(source).currentWalLsn();
+        if (!source.getAutoCommit()) {
+            source.rollback();
+        }
+        CheckpointStore checkpoints = new CheckpointStore(config.pipeline());
+        long until = System.currentTimeMillis() + CATCH_UP_WAIT_MS;
+        try (Connection reader = Connect.open(config.shadow(), "shadow")) {
+            while (!closed) {
+                Optional<Checkpoint> cp = checkpoints.read(reader);
+                if (!reader.getAutoCommit()) {
+                    reader.rollback();
+                }
+                if (cp.isPresent() && !now.isAfter(cp.get().lsn())) {
+                    return true;
+                }
+                if (System.currentTimeMillis() > until) {
+                    LOG.info("drift check: the shadow has not caught up with the source's position {} yet; applying next time", now);
+                    return false;
+                }
+                try {
+                    Thread.sleep(200);
+                }
+                catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return false;
+                }
+            }
+        }
+        return false;
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        thread.interrupt();
+    }
+}
