@@ -217,6 +217,12 @@ final class Pipeline {
         }
     }
 
+    String shadowText(String sql) throws SQLException {
+        try (Connection c = db.shadow(); Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql)) {
+            return rs.next() ? rs.getString(1) : null;
+        }
+    }
+
     String sourceText(String sql) throws SQLException {
         try (Connection c = db.source(); Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql)) {
             return rs.next() ? rs.getString(1) : null;

@@ -55,8 +55,12 @@ class SchemaChangeIT extends PipelineTest {
         catchUpAndCompare();
         assertThat(shadowType("status")).isEqualTo("text");
         assertThat(pipeline.shadowLong("SELECT count(*) FROM items WHERE status = 'active' AND created = '2024-02-29'")).isEqualTo(492);
-        // The shadow keeps no default of its own: every later row arrives with its value.
-        assertThat(pipeline.shadowLong("SELECT count(*) FROM pg_attrdef WHERE adrelid = 'items'::regclass")).isZero();
+        // The stream adds the columns without their defaults (every later row arrives with its value);
+        // the drift check, which cdc runs at start, may have made them the source's by now, and
+        // nothing else may: the shadow never has a default of its own.
+        String defaults = "SELECT coalesce(string_agg(a.attname || ' ' || pg_get_expr(d.adbin, d.adrelid), ', ' ORDER BY a.attname), '')"
+                + " FROM pg_attrdef d JOIN pg_attribute a ON (a.attrelid, a.attnum) = (d.adrelid, d.adnum) WHERE d.adrelid = 'items'::regclass";
+        assertThat(pipeline.shadowText(defaults)).as("the shadow's defaults: none, or the source's").isIn("", pipeline.sourceText(defaults));
     }
 
     @Test
