@@ -46,8 +46,10 @@ public final class TableOperator implements AutoCloseable {
     private final Thread thread;
     private final AtomicReference<RuntimeException> failure = new AtomicReference<>();
     private volatile boolean closed;
-    // The tables the configuration file named when last read, for SIGHUP's changes.
-    private volatile List<TableId> configured;
+    // The tables the configuration named when last read, for SIGHUP's changes: first the configuration
+    // the run started with (not the file read again later, which may already hold the change a
+    // SIGHUP then announces), patterns resolved once the operator runs.
+    private List<TableId> configured;
 
     /**
      * @param live         the tracked tables; tables joining are added to it
@@ -75,11 +77,15 @@ public final class TableOperator implements AutoCloseable {
     }
 
     private void loop() {
-        try {
-            configured = fileTables();
-        }
-        catch (SQLException | RuntimeException e) {
-            LOG.debug("reading the configured tables: {}", e.toString());
+        synchronized (this) {
+            try {
+                if (configured == null) {
+                    configured = tablesOf(config);
+                }
+            }
+            catch (SQLException | RuntimeException e) {
+                LOG.debug("reading the configured tables: {}", e.toString());
+            }
         }
         while (!closed) {
             try {
@@ -166,18 +172,17 @@ public final class TableOperator implements AutoCloseable {
      * become add and remove requests (a file that no longer loads changes nothing). Tables a
      * pattern matches later are the table watcher's.
      */
-    public void reload() {
+    public synchronized void reload() {
         List<TableId> before = configured;
         List<TableId> after;
         try {
-            after = fileTables();
+            if (before == null) {
+                before = tablesOf(config);
+            }
+            after = tablesOf(new dev.scry.backfill.app.config.ConfigLoader().load(java.nio.file.Path.of(config.file())));
         }
         catch (SQLException | RuntimeException e) {
             LOG.warn("tables unchanged: {}", e.getMessage());
-            return;
-        }
-        if (before == null) {
-            configured = after;
             return;
         }
         configured = after;
@@ -201,11 +206,13 @@ public final class TableOperator implements AutoCloseable {
         }
     }
 
-    /** The tables the configuration file names now, patterns resolved against the source. */
-    private List<TableId> fileTables() throws SQLException {
-        BackfillConfig file = new dev.scry.backfill.app.config.ConfigLoader().load(java.nio.file.Path.of(config.file()));
+    /** The tables a configuration names, patterns resolved against the source now. */
+    private List<TableId> tablesOf(BackfillConfig file) throws SQLException {
+        if (!file.hasPatterns()) {
+            return file.tables();
+        }
         try (Connection source = Connect.open(config.source(), "source")) {
-            return file.hasPatterns() ? new dev.scry.backfill.source.SourceCatalog(source).resolve(file.selectors()) : file.tables();
+            return new dev.scry.backfill.source.SourceCatalog(source).resolve(file.selectors());
         }
     }
 
