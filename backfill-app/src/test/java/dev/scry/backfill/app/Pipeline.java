@@ -295,6 +295,16 @@ final class Pipeline {
         }
     }
 
+    /** As {@link #await(String, Duration, BooleanSupplier)}, with the daemon's log in the failure (what it made of a signal). */
+    static void await(String what, Duration timeout, Path daemonLog, BooleanSupplier condition) throws Exception {
+        try {
+            await(what, timeout, condition);
+        }
+        catch (AssertionError e) {
+            throw new AssertionError(e.getMessage() + "; the daemon's log:\n" + (Files.exists(daemonLog) ? Files.readString(daemonLog) : "(none)"), e);
+        }
+    }
+
     static void await(String what, Duration timeout, BooleanSupplier condition) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (!condition.getAsBoolean()) {

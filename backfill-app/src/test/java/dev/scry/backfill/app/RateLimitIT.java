@@ -45,7 +45,7 @@ class RateLimitIT extends PipelineTest {
 
         pipeline.writeConfig(List.of("public.burst"), "batch: {max-rows: 100, max-delay-ms: 20}\nrate-limit: {rows-per-second: 0}\n");
         new ProcessBuilder("kill", "-HUP", Long.toString(cdc.pid())).start().waitFor();
-        Pipeline.await("the new limit is in force", Duration.ofSeconds(30), Pipeline.sql(() ->
+        Pipeline.await("the new limit is in force", Duration.ofSeconds(30), dir.resolve("cdc.log"), Pipeline.sql(() ->
                 pipeline.shadowLong("SELECT rows_limit FROM scry_backfill.rates") == 0));
         Pipeline.await("the burst is applied, unthrottled", Duration.ofSeconds(20), Pipeline.sql(() ->
                 pipeline.shadowLong("SELECT count(*) FROM burst") == 9000));

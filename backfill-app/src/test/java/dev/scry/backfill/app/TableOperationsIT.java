@@ -240,7 +240,7 @@ class TableOperationsIT extends PipelineTest {
         pipeline.writeConfig(List.of("public.a", "public.big"), CONFIG);
         hangUp(cdc);
 
-        Pipeline.await("big is copied and streams", Duration.ofSeconds(120), Pipeline.sql(() ->
+        Pipeline.await("big is copied and streams", Duration.ofSeconds(120), dir.resolve("cdc.log"), Pipeline.sql(() ->
                 pipeline.shadowLong("SELECT count(*) FROM big") == 20000
                         && stateOf("public.big").equals("streaming")));
         pipeline.source("UPDATE big SET v = 'after joining' WHERE id < 100");
