@@ -1,5 +1,6 @@
 package dev.scry.backfill.app;
 
+import dev.scry.backfill.model.ConnectionFactory;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.LinkedHashMap;
@@ -44,7 +45,7 @@ final class CatalogSourceSchema implements SourceSchema, AutoCloseable {
 
     private Optional<Shape> read(TableId table) throws SQLException {
         if (connection == null || connection.isClosed()) {
-            connection = Connect.open(source, "source");
+            connection = ConnectionFactory.open(source, "source");
         }
         SourceCatalog catalog = new SourceCatalog(connection);
         Optional<SourceCatalog.Relation> relation = catalog.relation(table);

@@ -1,5 +1,6 @@
 package dev.scry.backfill.app;
 
+import dev.scry.backfill.model.ConnectionFactory;
 import java.io.PrintWriter;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -26,7 +27,7 @@ final class DeadLetterCommands {
     }
 
     int list() throws SQLException {
-        try (Connection c = Connect.open(config.shadow(), "shadow")) {
+        try (Connection c = ConnectionFactory.open(config.shadow(), "shadow")) {
             List<DeadLetters.Letter> letters = new DeadLetters(config.pipeline()).list(c);
             out.printf("%d dead letter(s) for pipeline %s%n", letters.size(), config.pipeline());
             for (DeadLetters.Letter l : letters) {
@@ -38,7 +39,7 @@ final class DeadLetterCommands {
     }
 
     int show(long id) throws SQLException {
-        try (Connection c = Connect.open(config.shadow(), "shadow")) {
+        try (Connection c = ConnectionFactory.open(config.shadow(), "shadow")) {
             DeadLetters.Letter l = find(c, id);
             ChangeEvent change = l.decode();
             String json = DeadLetterCodec.json(change);
@@ -52,11 +53,11 @@ final class DeadLetterCommands {
     /** Replays one letter, or all in order; exit 1 when some are still rejected. */
     int replay(Long id) throws SQLException {
         ConnectionSettings shadow;
-        try (Connection probe = Connect.open(config.shadow(), "shadow")) {
+        try (Connection probe = ConnectionFactory.open(config.shadow(), "shadow")) {
             // A replayed change is one the stream missed: applied like the stream's, triggers and foreign keys quiet.
             shadow = ReplicaRole.apply(config.shadow(), probe, false);
         }
-        try (Connection c = Connect.open(shadow, "shadow")) {
+        try (Connection c = ConnectionFactory.open(shadow, "shadow")) {
             DeadLetters letters = new DeadLetters(config.pipeline());
             List<DeadLetters.Letter> todo = id == null ? letters.list(c) : List.of(find(c, id));
             DeadLetterReplay replay = new DeadLetterReplay(config.pipeline());
@@ -77,7 +78,7 @@ final class DeadLetterCommands {
     }
 
     int purge() throws SQLException {
-        try (Connection c = Connect.open(config.shadow(), "shadow")) {
+        try (Connection c = ConnectionFactory.open(config.shadow(), "shadow")) {
             if (!dev.scry.backfill.checkpoint.CheckpointStore.schemaExists(c)) {
                 out.println("0 dead letter(s) removed");
                 return 0;

@@ -1,5 +1,6 @@
 package dev.scry.backfill.app;
 
+import dev.scry.backfill.model.ConnectionFactory;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.List;
@@ -20,7 +21,7 @@ final class IdentityAdvice {
 
     static String of(BackfillConfig config, ReplicaIdentityFailure failure) {
         String fixes;
-        try (Connection source = Connect.open(config.source(), "source")) {
+        try (Connection source = ConnectionFactory.open(config.source(), "source")) {
             List<String> statements = new SourcePreflight(source, config.source().describe()).identityFixes(failure.table());
             fixes = statements.isEmpty() ? "its replica identity on the source is usable now; "
                     : "run on the source: " + String.join(" ", statements) + " Then ";

@@ -1,5 +1,6 @@
 package dev.scry.backfill.app;
 
+import dev.scry.backfill.model.ConnectionFactory;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -44,7 +45,7 @@ final class InstanceLock implements AutoCloseable {
      */
     static InstanceLock acquire(ConnectionSettings shadow, String pipeline, boolean standby, Runnable waiting)
             throws SQLException, InterruptedException {
-        Connection c = Connect.open(shadow, "shadow", "scry-backfill " + pipeline + " (pid " + ProcessHandle.current().pid() + ")");
+        Connection c = ConnectionFactory.open(shadow, "shadow", "scry-backfill " + pipeline + " (pid " + ProcessHandle.current().pid() + ")");
         try {
             boolean announced = false;
             while (!tryLock(c, pipeline)) {

@@ -1,5 +1,6 @@
 package dev.scry.backfill.app;
 
+import dev.scry.backfill.model.ConnectionFactory;
 import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -15,6 +16,7 @@ import dev.scry.backfill.app.verify.Verifier;
 import dev.scry.backfill.app.verify.VerifyReport;
 import dev.scry.backfill.error.PipelineFailure;
 import dev.scry.backfill.error.SetupException;
+import dev.scry.backfill.error.TransientException;
 import dev.scry.backfill.checkpoint.TableRequests;
 import dev.scry.backfill.model.TableId;
 import picocli.CommandLine;
@@ -65,7 +67,8 @@ public final class Main {
                 err.println(LogFormat.errorLine(e.getMessage()));
                 return USAGE;
             }
-            if (e instanceof PipelineFailure) {
+            if (e instanceof PipelineFailure || e instanceof TransientException) {
+                // A transient fault that reached here outlasted its retries (or came before anything retries it).
                 err.println(LogFormat.errorLine(e.getMessage()));
                 LOG.debug("failure", e);
                 return FAILURE;
@@ -199,8 +202,8 @@ public final class Main {
         @Override
         public Integer call() throws SQLException, InterruptedException {
             BackfillConfig config = load();
-            try (java.sql.Connection source = Connect.open(config.source(), "source");
-                 java.sql.Connection shadow = Connect.open(config.shadow(), "shadow")) {
+            try (java.sql.Connection source = ConnectionFactory.open(config.source(), "source");
+                 java.sql.Connection shadow = ConnectionFactory.open(config.shadow(), "shadow")) {
                 if (schema) {
                     dev.scry.backfill.sink.schema.SchemaDrift.Report report = SchemaVerify.run(config, source, shadow);
                     if (json) {

@@ -1,5 +1,6 @@
 package dev.scry.backfill.app;
 
+import dev.scry.backfill.model.ConnectionFactory;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.Map;
@@ -194,7 +195,7 @@ final class PipelineRun {
 
     /** A continued snapshot's late parts, from the snapshot journal on the shadow (see {@link SnapshotOverlap}). */
     private SnapshotOverlap overlap(Lsn restart, Lsn until) {
-        try (Connection shadow = Connect.open(config.shadow(), "shadow")) {
+        try (Connection shadow = ConnectionFactory.open(config.shadow(), "shadow")) {
             return CopySnapshot.overlap(shadow, config.pipeline(), restart, until);
         }
         catch (SQLException e) {
@@ -205,7 +206,7 @@ final class PipelineRun {
     /** This run's watermarks, ignoring from the start the changes of tables `table remove` took out. */
     private Watermarks watermarks() {
         Watermarks watermarks = new Watermarks(config.pipeline());
-        try (Connection shadow = Connect.open(config.shadow(), "shadow")) {
+        try (Connection shadow = ConnectionFactory.open(config.shadow(), "shadow")) {
             watermarks.removed(TableMembership.removed(config.pipeline(), shadow));
         }
         catch (SQLException e) {
@@ -250,7 +251,7 @@ final class PipelineRun {
 
     /** WAL between the source's position and the slot's confirmed one, for the summary line; -1 when unknown. */
     private long slotLagBytes() {
-        try (Connection c = Connect.open(config.source(), "source")) {
+        try (Connection c = ConnectionFactory.open(config.source(), "source")) {
             Optional<dev.scry.backfill.source.SlotInfo> slot = new SourceAdmin(c).slot(config.slot());
             Lsn now = new SourceAdmin(c).currentWalLsn();
             return slot.isEmpty() || slot.get().confirmedFlush() == null ? -1 : Math.max(0, now.bytesAfter(slot.get().confirmedFlush()));
@@ -268,7 +269,7 @@ final class PipelineRun {
     private void stopOnceSlotConfirms(Lsn lsn, ChangeSource source) {
         Thread waiter = new Thread(() -> {
             long deadline = System.nanoTime() + SLOT_CONFIRM_TIMEOUT_NANOS;
-            try (Connection c = Connect.open(config.source(), "source")) {
+            try (Connection c = ConnectionFactory.open(config.source(), "source")) {
                 SourceAdmin admin = new SourceAdmin(c);
                 while (System.nanoTime() < deadline && !source.stopRequested()) {
                     Optional<Lsn> confirmed = admin.slot(config.slot()).map(s -> s.confirmedFlush());
@@ -297,7 +298,7 @@ final class PipelineRun {
      * once its position gets there (the reader is told, so that it does not wait for a heartbeat).
      */
     private void markSource(String marker, ChangeSource source) {
-        try (Connection c = Connect.open(config.source(), "source")) {
+        try (Connection c = ConnectionFactory.open(config.source(), "source")) {
             SourceMark at = new SourceAdmin(c).mark(marker);
             mark.set(at);
             if (at.positionOnly() && source != null) {
@@ -322,7 +323,7 @@ final class PipelineRun {
         if (known != null) {
             return known;
         }
-        try (Connection shadow = Connect.open(config.shadow(), "shadow")) {
+        try (Connection shadow = ConnectionFactory.open(config.shadow(), "shadow")) {
             Optional<Map<String, Object>> read = checkpoints.read(shadow).flatMap(Checkpoint::offset);
             committedOffset.compareAndSet(null, read);
             return committedOffset.get();

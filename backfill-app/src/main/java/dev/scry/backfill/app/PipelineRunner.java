@@ -1,5 +1,6 @@
 package dev.scry.backfill.app;
 
+import dev.scry.backfill.model.ConnectionFactory;
 import java.io.PrintWriter;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -19,7 +20,7 @@ import dev.scry.backfill.error.PipelineFailure;
 import dev.scry.backfill.error.ReplicaIdentityFailure;
 import dev.scry.backfill.error.SetupException;
 import dev.scry.backfill.error.TransientException;
-import dev.scry.backfill.sink.RetryPolicy;
+import dev.scry.backfill.error.RetryPolicy;
 import dev.scry.backfill.model.Lsn;
 import dev.scry.backfill.model.Phase;
 import dev.scry.backfill.model.TableId;
@@ -93,7 +94,7 @@ final class PipelineRunner {
         try (InstanceLock lock = acquireLock();
              Operations ops = startOperations();
              RateReporter rates = new RateReporter(config, throttle);
-             Connection source = Connect.open(config.source(), "source"); Connection shadow = Connect.open(config.shadow(), "shadow")) {
+             Connection source = ConnectionFactory.open(config.source(), "source"); Connection shadow = ConnectionFactory.open(config.shadow(), "shadow")) {
             config = ResolvedTables.of(config, source);
             reader = ChangeSources.choose(config.streamSettings(), Optional.empty());
             Map<TableId, TableSpec> specs = preflight(source, shadow, false);
@@ -144,7 +145,7 @@ final class PipelineRunner {
         try (InstanceLock lock = acquireLock();
              Operations ops = startOperations();
              RateReporter rates = new RateReporter(config, throttle);
-             Connection source = Connect.open(config.source(), "source"); Connection shadow = Connect.open(config.shadow(), "shadow")) {
+             Connection source = ConnectionFactory.open(config.source(), "source"); Connection shadow = ConnectionFactory.open(config.shadow(), "shadow")) {
             config = TableMembership.of(ResolvedTables.of(config, source), shadow);
             Optional<Checkpoint> checkpoint = checkpoints.read(shadow);
             boolean following = checkpoint.isPresent() && checkpoint.get().phase() == Phase.STREAMING;
@@ -280,7 +281,7 @@ final class PipelineRunner {
                     return 0;
                 }
                 // Tables may have joined, and schema changes been followed, in the failed run.
-                try (Connection source = Connect.open(config.source(), "source"); Connection shadow = Connect.open(config.shadow(), "shadow")) {
+                try (Connection source = ConnectionFactory.open(config.source(), "source"); Connection shadow = ConnectionFactory.open(config.shadow(), "shadow")) {
                     config = TableMembership.of(ResolvedTables.of(config, source), shadow);
                     Map<TableId, TableSpec> refreshed = reader.preflight(source, config.source().describe())
                             .check(config.tables(), TransformChain.dropsColumn(config.transforms()));
@@ -335,7 +336,7 @@ final class PipelineRunner {
         if (slot.failover() || !config.slotCreation().failoverOn(admin.server())) {
             return;
         }
-        try (Connection replication = Connect.openReplication(config.source())) {
+        try (Connection replication = ConnectionFactory.openReplication(config.source(), "source", "scry-backfill source")) {
             config.slotCreation().upgrade(replication, admin.server(), config.slot(), false);
         }
     }
@@ -455,7 +456,7 @@ final class PipelineRunner {
         if (sync.isEmpty()) {
             return;
         }
-        try (Connection source = Connect.open(config.source(), "source"); Connection shadow = Connect.open(config.shadow(), "shadow")) {
+        try (Connection source = ConnectionFactory.open(config.source(), "source"); Connection shadow = ConnectionFactory.open(config.shadow(), "shadow")) {
             int moved = sync.sync(source, shadow);
             LOG.info("copied the values of {} of {} sequence(s) to the shadow", moved, sourceSchema.sequences().size());
         }

@@ -1,5 +1,6 @@
 package dev.scry.backfill.app;
 
+import dev.scry.backfill.model.ConnectionFactory;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.nio.file.Path;
@@ -70,7 +71,7 @@ final class RateReporter implements AutoCloseable {
             double seconds = (now - lastNanos) / 1e9;
             try {
                 if (c == null || c.isClosed()) {
-                    c = Connect.open(config.shadow(), "shadow", "scry-backfill " + config.pipeline() + " rates");
+                    c = ConnectionFactory.open(config.shadow(), "shadow", "scry-backfill " + config.pipeline() + " rates");
                 }
                 if (CheckpointStore.schemaExists(c)) {
                     RateLimit limit = throttle.limit();

@@ -1,5 +1,6 @@
 package dev.scry.backfill.app;
 
+import dev.scry.backfill.model.ConnectionFactory;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.ArrayList;
@@ -44,7 +45,7 @@ final class Repair {
         }
         Map<TableId, Verifier.Comparison> found;
         Set<TableId> tables;
-        try (Connection source = Connect.open(config.source(), "source"); Connection shadow = Connect.open(config.shadow(), "shadow")) {
+        try (Connection source = ConnectionFactory.open(config.source(), "source"); Connection shadow = ConnectionFactory.open(config.shadow(), "shadow")) {
             config = TableMembership.of(config, source, shadow);
             tables = only == null ? Set.of() : Set.of(table(only));
             if (only != null && !config.tables().containsAll(tables)) {
@@ -91,7 +92,7 @@ final class Repair {
             failed |= client.report(r) != Main.OK;
         }
         boolean equal = !failed && !unrepairable;
-        try (Connection source = Connect.open(config.source(), "source"); Connection shadow = Connect.open(config.shadow(), "shadow")) {
+        try (Connection source = ConnectionFactory.open(config.source(), "source"); Connection shadow = ConnectionFactory.open(config.shadow(), "shadow")) {
             for (Map.Entry<TableId, Verifier.Comparison> e : new Verifier(config, maxKeys).recheck(source, shadow, repairs).entrySet()) {
                 Verifier.Comparison c = e.getValue();
                 if (c.differingKeys().isEmpty()) {

@@ -1,5 +1,6 @@
 package dev.scry.backfill.app;
 
+import dev.scry.backfill.model.ConnectionFactory;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.Optional;
@@ -112,7 +113,7 @@ final class SchemaDriftSchedule implements AutoCloseable {
      */
     void checkOnce(boolean waitForRows) throws SQLException, InterruptedException {
         boolean apply = !config.schema().captureDdl();
-        try (Connection source = Connect.open(config.source(), "source"); Connection shadow = Connect.open(config.shadow(), "shadow")) {
+        try (Connection source = ConnectionFactory.open(config.source(), "source"); Connection shadow = ConnectionFactory.open(config.shadow(), "shadow")) {
             SchemaDrift.Outcome outcome;
             if (apply) {
                 outcome = SchemaDrift.reconcile(sync, source, shadow, () -> waitForRows && caughtUp(source, shadow), seenOnSource::contains);
@@ -151,7 +152,7 @@ final class SchemaDriftSchedule implements AutoCloseable {
         }
         CheckpointStore checkpoints = new CheckpointStore(config.pipeline());
         long until = System.currentTimeMillis() + CATCH_UP_WAIT_MS;
-        try (Connection reader = Connect.open(config.shadow(), "shadow")) {
+        try (Connection reader = ConnectionFactory.open(config.shadow(), "shadow")) {
             while (!closed) {
                 Optional<Checkpoint> cp = checkpoints.read(reader);
                 if (!reader.getAutoCommit()) {

@@ -1,5 +1,6 @@
 package dev.scry.backfill.app;
 
+import dev.scry.backfill.model.ConnectionFactory;
 import java.sql.Connection;
 import java.sql.SQLException;
 
@@ -46,7 +47,7 @@ final class SequenceSchedule implements AutoCloseable {
             return;
         }
         synchronized (sync) {
-            try (Connection source = Connect.open(config.source(), "source"); Connection shadow = Connect.open(config.shadow(), "shadow")) {
+            try (Connection source = ConnectionFactory.open(config.source(), "source"); Connection shadow = ConnectionFactory.open(config.shadow(), "shadow")) {
                 int moved = sync.sync(source, shadow);
                 LOG.info("copied the values of {} sequence(s) to the shadow", moved);
             }
@@ -62,8 +63,8 @@ final class SequenceSchedule implements AutoCloseable {
                     return;
                 }
                 synchronized (sync) {
-                    try (Connection source = Connect.open(config.source(), "source");
-                         Connection shadow = Connect.open(config.shadow(), "shadow")) {
+                    try (Connection source = ConnectionFactory.open(config.source(), "source");
+                         Connection shadow = ConnectionFactory.open(config.shadow(), "shadow")) {
                         int moved = sync.sync(source, shadow);
                         if (moved > 0) {
                             LOG.debug("copied the values of {} sequence(s) to the shadow", moved);

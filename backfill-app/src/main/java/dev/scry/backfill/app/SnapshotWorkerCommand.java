@@ -1,5 +1,6 @@
 package dev.scry.backfill.app;
 
+import dev.scry.backfill.model.ConnectionFactory;
 import java.io.PrintWriter;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -39,7 +40,7 @@ final class SnapshotWorkerCommand {
         BackfillConfig resolved;
         Map<TableId, TableSpec> specs;
         TransformChain chain;
-        try (Connection source = Connect.open(config.source(), "source")) {
+        try (Connection source = ConnectionFactory.open(config.source(), "source")) {
             resolved = ResolvedTables.of(config, source);
             specs = new SourcePreflight(source, resolved.source().describe(), false)
                     .check(resolved.tables(), TransformChain.dropsColumn(resolved.transforms()));

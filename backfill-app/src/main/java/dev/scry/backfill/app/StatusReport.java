@@ -1,5 +1,6 @@
 package dev.scry.backfill.app;
 
+import dev.scry.backfill.model.ConnectionFactory;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.LinkedHashMap;
@@ -36,7 +37,7 @@ final class StatusReport {
         status.put("state", null); // decided below, once the slot is known; shown first
         Optional<Checkpoint> cp;
         Optional<String> lockHolder;
-        try (Connection shadow = Connect.open(config.shadow(), "shadow")) {
+        try (Connection shadow = ConnectionFactory.open(config.shadow(), "shadow")) {
             CheckpointStore store = new CheckpointStore(config.pipeline());
             cp = store.read(shadow);
             lockHolder = InstanceLock.holder(shadow, config.pipeline());
@@ -72,7 +73,7 @@ final class StatusReport {
             status.put("rate", rates(shadow, lockHolder.isPresent()));
         }
         Optional<SlotInfo> slot;
-        try (Connection source = Connect.open(config.source(), "source")) {
+        try (Connection source = ConnectionFactory.open(config.source(), "source")) {
             SourceAdmin admin = new SourceAdmin(source);
             Lsn current = admin.currentWalLsn();
             status.put("source_wal_lsn", current.toString());

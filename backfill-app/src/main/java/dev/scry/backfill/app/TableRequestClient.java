@@ -1,5 +1,6 @@
 package dev.scry.backfill.app;
 
+import dev.scry.backfill.model.ConnectionFactory;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.List;
@@ -36,14 +37,14 @@ final class TableRequestClient {
 
     /** Whether a command of the pipeline holds its lock (a daemon that serves requests). */
     boolean daemonRuns() throws SQLException {
-        try (Connection shadow = Connect.open(config.shadow(), "shadow")) {
+        try (Connection shadow = ConnectionFactory.open(config.shadow(), "shadow")) {
             return InstanceLock.holder(shadow, config.pipeline()).isPresent();
         }
     }
 
     /** Refuses a pipeline whose stream cannot serve requests: not started, its snapshot not done, or a reader without watermarks. */
     void checkStreamServesTableRequests(String what) throws SQLException {
-        try (Connection shadow = Connect.open(config.shadow(), "shadow")) {
+        try (Connection shadow = ConnectionFactory.open(config.shadow(), "shadow")) {
             Optional<Checkpoint> checkpoint = new CheckpointStore(config.pipeline()).read(shadow);
             if (checkpoint.isEmpty()) {
                 throw new SetupException(what + ": pipeline " + config.pipeline() + " has no checkpoint on the shadow "
@@ -62,7 +63,7 @@ final class TableRequestClient {
 
     /** Writes a request; returns its id. */
     long submit(TableRequests.Action action, TableId table, List<List<String>> keys) throws SQLException {
-        try (Connection shadow = Connect.open(config.shadow(), "shadow")) {
+        try (Connection shadow = ConnectionFactory.open(config.shadow(), "shadow")) {
             new CheckpointStore(config.pipeline()).ensureSchema(shadow);
             return new TableRequests(config.pipeline()).submit(shadow, action, table, keys);
         }
@@ -96,7 +97,7 @@ final class TableRequestClient {
         TableRequests requests = new TableRequests(config.pipeline());
         String shown = null;
         while (true) {
-            try (Connection shadow = Connect.open(config.shadow(), "shadow")) {
+            try (Connection shadow = ConnectionFactory.open(config.shadow(), "shadow")) {
                 TableRequests.Request r = requests.get(shadow, id).orElseThrow();
                 if (r.state().finished()) {
                     return r;
@@ -127,7 +128,7 @@ final class TableRequestClient {
     }
 
     private void fail(List<Long> ids, String why) {
-        try (Connection shadow = Connect.open(config.shadow(), "shadow")) {
+        try (Connection shadow = ConnectionFactory.open(config.shadow(), "shadow")) {
             TableRequests requests = new TableRequests(config.pipeline());
             for (long id : ids) {
                 if (requests.get(shadow, id).map(r -> !r.state().finished()).orElse(false)) {

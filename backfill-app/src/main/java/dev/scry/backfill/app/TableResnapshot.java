@@ -1,5 +1,6 @@
 package dev.scry.backfill.app;
 
+import dev.scry.backfill.model.ConnectionFactory;
 import java.io.PrintWriter;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -53,7 +54,7 @@ final class TableResnapshot {
         }
         CheckpointStore checkpoints = new CheckpointStore(config.pipeline());
         try (InstanceLock lock = lock();
-             Connection source = Connect.open(config.source(), "source"); Connection shadow = Connect.open(config.shadow(), "shadow")) {
+             Connection source = ConnectionFactory.open(config.source(), "source"); Connection shadow = ConnectionFactory.open(config.shadow(), "shadow")) {
             config = TableMembership.of(ResolvedTables.of(config, source), shadow);
             if (!config.tables().contains(table)) {
                 throw new SetupException("table " + table + " is not one of pipeline " + config.pipeline() + "'s tables "

@@ -1,5 +1,6 @@
 package dev.scry.backfill.app;
 
+import dev.scry.backfill.model.ConnectionFactory;
 import java.sql.Connection;
 import java.util.List;
 import java.util.Map;
@@ -88,7 +89,7 @@ final class TableWatcher implements AutoCloseable {
     }
 
     private void check() throws Exception {
-        try (Connection source = Connect.open(config.source(), "source")) {
+        try (Connection source = ConnectionFactory.open(config.source(), "source")) {
             List<TableId> matched = new SourceCatalog(source).resolve(config.selectors());
             java.util.Set<TableId> published = null;
             java.util.Map<TableId, ?> copied = null;
@@ -100,7 +101,7 @@ final class TableWatcher implements AutoCloseable {
                         .check(List.of(table), dev.scry.backfill.transform.TransformChain.dropsColumn(config.transforms())).get(table);
                 if (published == null) {
                     published = new dev.scry.backfill.source.SourceAdmin(source).publishedTables(config.publication());
-                    try (Connection shadow = Connect.open(config.shadow(), "shadow")) {
+                    try (Connection shadow = ConnectionFactory.open(config.shadow(), "shadow")) {
                         copied = new dev.scry.backfill.checkpoint.CheckpointStore(config.pipeline()).progress(shadow);
                     }
                 }

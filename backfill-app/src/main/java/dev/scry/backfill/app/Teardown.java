@@ -1,5 +1,6 @@
 package dev.scry.backfill.app;
 
+import dev.scry.backfill.model.ConnectionFactory;
 import java.io.PrintWriter;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -21,7 +22,7 @@ final class Teardown {
     }
 
     void run(PrintWriter out, boolean dropMetadata) throws SQLException {
-        try (Connection source = Connect.open(config.source(), "source")) {
+        try (Connection source = ConnectionFactory.open(config.source(), "source")) {
             SourceAdmin admin = new SourceAdmin(source);
             out.println(admin.dropSlot(config.slot())
                     ? "dropped replication slot " + config.slot()
@@ -45,7 +46,7 @@ final class Teardown {
             }
         }
         if (dropMetadata) {
-            try (Connection shadow = Connect.open(config.shadow(), "shadow")) {
+            try (Connection shadow = ConnectionFactory.open(config.shadow(), "shadow")) {
                 new CheckpointStore(config.pipeline()).drop(shadow);
                 out.println("dropped the checkpoint of pipeline " + config.pipeline() + " (shadow tables are kept)");
             }

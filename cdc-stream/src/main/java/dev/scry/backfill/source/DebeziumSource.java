@@ -21,6 +21,7 @@ import org.slf4j.LoggerFactory;
 import dev.scry.backfill.error.PipelineFailure;
 import dev.scry.backfill.error.SqlErrors;
 import dev.scry.backfill.error.TransientException;
+import dev.scry.backfill.model.ConnectionFactory;
 import dev.scry.backfill.model.ChangeBatch;
 import dev.scry.backfill.model.SourcePosition;
 import dev.scry.backfill.model.TableId;
@@ -166,7 +167,7 @@ public final class DebeziumSource implements ChangeSource {
      * configuration, with the cause reduced to text, which would read as a fatal error.
      */
     private void probeSource() {
-        try (java.sql.Connection c = SourceConnection.open(settings.source(), "scry-backfill probe");
+        try (java.sql.Connection c = ConnectionFactory.open(settings.source(), "source", "scry-backfill probe");
              java.sql.Statement st = c.createStatement()) {
             // Started from an offset, the connector delivers nothing, heartbeats included, until it
             // has seen a COMMIT past that offset (its WalPositionLocator searches for one): on tables

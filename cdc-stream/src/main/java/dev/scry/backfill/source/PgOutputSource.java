@@ -27,6 +27,7 @@ import dev.scry.backfill.error.PipelineFailure;
 import dev.scry.backfill.error.SetupException;
 import dev.scry.backfill.error.SqlErrors;
 import dev.scry.backfill.error.TransientException;
+import dev.scry.backfill.model.ConnectionFactory;
 import dev.scry.backfill.model.Identifiers;
 import dev.scry.backfill.model.Lsn;
 import dev.scry.backfill.model.SourcePosition;
@@ -112,7 +113,7 @@ public final class PgOutputSource implements ChangeSource {
         try {
             PgOutputPosition start;
             Map<Integer, String> typeNames;
-            try (Connection c = SourceConnection.open(settings.source(), "scry-backfill catalog " + settings.pipeline())) {
+            try (Connection c = ConnectionFactory.open(settings.source(), "source", "scry-backfill catalog " + settings.pipeline())) {
                 typeNames = typeNames(c);
                 start = startOffset.isPresent() ? PgOutputPosition.read(startOffset.get()) : slotPosition(c);
                 if (startOffset.isPresent()) {
@@ -121,7 +122,7 @@ public final class PgOutputSource implements ChangeSource {
                             settings.source().describe());
                 }
             }
-            try (Connection replication = SourceConnection.openReplication(settings.source(), "scry-backfill " + settings.pipeline())) {
+            try (Connection replication = ConnectionFactory.openReplication(settings.source(), "source", "scry-backfill " + settings.pipeline())) {
                 stream(replication, start, typeNames);
             }
         }

@@ -1,5 +1,6 @@
 package dev.scry.backfill.sink;
 
+import dev.scry.backfill.error.RetryPolicy;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.Map;

@@ -1,5 +1,6 @@
 package dev.scry.backfill.sink;
 
+import dev.scry.backfill.error.RetryPolicy;
 import java.util.Objects;
 
 import dev.scry.backfill.model.ConnectionSettings;

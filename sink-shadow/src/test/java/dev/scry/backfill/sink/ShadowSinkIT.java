@@ -1,5 +1,6 @@
 package dev.scry.backfill.sink;
 
+import dev.scry.backfill.error.RetryPolicy;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 

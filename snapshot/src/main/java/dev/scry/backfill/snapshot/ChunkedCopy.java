@@ -1,7 +1,7 @@
 package dev.scry.backfill.snapshot;
 
+import dev.scry.backfill.model.ConnectionFactory;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -244,6 +244,6 @@ public final class ChunkedCopy {
     }
 
     private Connection open() throws SQLException {
-        return DriverManager.getConnection(source.jdbcUrl(), source.jdbcProperties("scry-backfill copy " + table.id()));
+        return ConnectionFactory.open(source, "source", "scry-backfill copy " + table.id());
     }
 }

@@ -1,7 +1,7 @@
 package dev.scry.backfill.snapshot;
 
+import dev.scry.backfill.model.ConnectionFactory;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -562,10 +562,10 @@ public final class CopySnapshot {
     }
 
     private Connection openReplication() throws SQLException {
-        return DriverManager.getConnection(source.jdbcUrl(), source.replicationProperties("scry-backfill snapshot " + slot));
+        return ConnectionFactory.openReplication(source, "source", "scry-backfill snapshot " + slot);
     }
 
     private Connection open(ConnectionSettings where, String role) throws SQLException {
-        return DriverManager.getConnection(where.jdbcUrl(), where.jdbcProperties("scry-backfill snapshot " + role + " " + slot));
+        return ConnectionFactory.open(where, role, "scry-backfill snapshot " + role + " " + slot);
     }
 }

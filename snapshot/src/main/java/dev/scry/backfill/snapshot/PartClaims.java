@@ -1,9 +1,9 @@
 package dev.scry.backfill.snapshot;
 
+import dev.scry.backfill.model.ConnectionFactory;
 import java.lang.management.ManagementFactory;
 import java.net.InetAddress;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.util.Optional;
 import java.util.Set;
@@ -112,7 +112,7 @@ final class PartClaims implements AutoCloseable {
             }
             try {
                 if (c == null || c.isClosed()) {
-                    c = DriverManager.getConnection(shadow.jdbcUrl(), shadow.jdbcProperties("scry-backfill snapshot claims " + holder));
+                    c = ConnectionFactory.open(shadow, "shadow", "scry-backfill snapshot claims " + holder);
                 }
                 Set<String> asked = Set.copyOf(held);
                 Set<String> renewed = shared.renew(c, asked, timeoutMillis);
@@ -122,7 +122,7 @@ final class PartClaims implements AutoCloseable {
                     }
                 }
             }
-            catch (SQLException e) {
+            catch (SQLException | RuntimeException e) {
                 // The claims run out if this keeps failing; the copies' commits are fenced all the same.
                 LOG.warn("could not renew the snapshot part claims of {}: {}", holder, e.getMessage());
                 close(c);

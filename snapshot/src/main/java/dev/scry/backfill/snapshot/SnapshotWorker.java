@@ -1,7 +1,7 @@
 package dev.scry.backfill.snapshot;
 
+import dev.scry.backfill.model.ConnectionFactory;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
@@ -305,7 +305,6 @@ public final class SnapshotWorker {
     }
 
     private Connection open(ConnectionSettings where, String role) throws SQLException {
-        return DriverManager.getConnection(where.jdbcUrl(), where.jdbcProperties("scry-backfill snapshot-worker " + role + " "
-                + checkpoints.pipeline()));
+        return ConnectionFactory.open(where, role, "scry-backfill snapshot-worker " + role + " " + checkpoints.pipeline());
     }
 }

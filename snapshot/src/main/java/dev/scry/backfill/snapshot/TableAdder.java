@@ -1,7 +1,7 @@
 package dev.scry.backfill.snapshot;
 
+import dev.scry.backfill.model.ConnectionFactory;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.List;
@@ -212,6 +212,6 @@ public final class TableAdder {
     }
 
     private static Connection open(ConnectionSettings where, String role) throws SQLException {
-        return DriverManager.getConnection(where.jdbcUrl(), where.jdbcProperties("scry-backfill add-table " + role));
+        return ConnectionFactory.open(where, role, "scry-backfill add-table " + role);
     }
 }

@@ -6,7 +6,7 @@ import java.util.List;
 import dev.scry.backfill.model.ConnectionSettings;
 import dev.scry.backfill.model.TableId;
 import dev.scry.backfill.model.TableSelector;
-import dev.scry.backfill.sink.RetryPolicy;
+import dev.scry.backfill.error.RetryPolicy;
 import dev.scry.backfill.sink.SinkSettings;
 import dev.scry.backfill.sink.schema.SchemaSettings;
 import dev.scry.backfill.snapshot.SnapshotSettings;

@@ -21,7 +21,7 @@ import org.yaml.snakeyaml.error.YAMLException;
 import dev.scry.backfill.model.ConnectionSettings;
 import dev.scry.backfill.model.TableId;
 import dev.scry.backfill.model.TableSelector;
-import dev.scry.backfill.sink.RetryPolicy;
+import dev.scry.backfill.error.RetryPolicy;
 import dev.scry.backfill.sink.schema.SchemaSettings;
 import dev.scry.backfill.snapshot.SnapshotSettings;
 import dev.scry.backfill.source.StreamReader;

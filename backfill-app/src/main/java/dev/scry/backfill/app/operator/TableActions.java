@@ -1,5 +1,6 @@
 package dev.scry.backfill.app.operator;
 
+import dev.scry.backfill.model.ConnectionFactory;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.List;
@@ -8,7 +9,6 @@ import java.util.Optional;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 
-import dev.scry.backfill.app.Connect;
 import dev.scry.backfill.app.config.BackfillConfig;
 import dev.scry.backfill.checkpoint.CheckpointStore;
 import dev.scry.backfill.checkpoint.TableRequests;
@@ -77,7 +77,7 @@ final class TableActions {
     /** Carries out a request; returns what was done. {@link SetupException}: refused as asked, with the fix. */
     String perform(TableRequests.Request request, Consumer<String> progress) throws SQLException, InterruptedException {
         TableId t = request.table();
-        try (Connection source = Connect.open(config.source(), "source"); Connection shadow = Connect.open(config.shadow(), "shadow")) {
+        try (Connection source = ConnectionFactory.open(config.source(), "source"); Connection shadow = ConnectionFactory.open(config.shadow(), "shadow")) {
             Optional<TableStates.Entry> state = Optional.ofNullable(new TableStates(config.pipeline()).read(shadow).get(t));
             return switch (request.action()) {
                 case ADD -> add(source, shadow, t, state, progress);

@@ -1,5 +1,6 @@
 package dev.scry.backfill.app.operator;
 
+import dev.scry.backfill.model.ConnectionFactory;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.List;
@@ -10,12 +11,12 @@ import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import dev.scry.backfill.app.Connect;
 import dev.scry.backfill.app.config.BackfillConfig;
 import dev.scry.backfill.checkpoint.CheckpointStore;
 import dev.scry.backfill.checkpoint.TableRequests;
 import dev.scry.backfill.checkpoint.TableStates;
 import dev.scry.backfill.error.PipelineFailure;
+import dev.scry.backfill.error.TransientException;
 import dev.scry.backfill.error.SetupException;
 import dev.scry.backfill.error.SqlErrors;
 import dev.scry.backfill.model.TableId;
@@ -90,7 +91,7 @@ public final class TableOperator implements AutoCloseable {
         while (!closed) {
             try {
                 Optional<TableRequests.Request> next;
-                try (Connection shadow = Connect.open(config.shadow(), "shadow", "scry-backfill " + config.pipeline() + " requests")) {
+                try (Connection shadow = ConnectionFactory.open(config.shadow(), "shadow", "scry-backfill " + config.pipeline() + " requests")) {
                     next = requests.next(shadow);
                 }
                 if (next.isEmpty()) {
@@ -139,7 +140,7 @@ public final class TableOperator implements AutoCloseable {
             LOG.info("table request {} left for the next run: {}", request.id(), e.getMessage());
             return;
         }
-        catch (PipelineFailure | SQLException | IllegalArgumentException e) {
+        catch (PipelineFailure | TransientException | SQLException | IllegalArgumentException e) {
             if (closed) {
                 return;
             }
@@ -154,7 +155,7 @@ public final class TableOperator implements AutoCloseable {
     }
 
     private void report(long id, TableRequests.State state, String message, String progress) {
-        try (Connection shadow = Connect.open(config.shadow(), "shadow", "scry-backfill " + config.pipeline() + " requests")) {
+        try (Connection shadow = ConnectionFactory.open(config.shadow(), "shadow", "scry-backfill " + config.pipeline() + " requests")) {
             if (state.finished()) {
                 requests.finish(shadow, id, state, message);
             }
@@ -186,7 +187,7 @@ public final class TableOperator implements AutoCloseable {
             return;
         }
         configured = after;
-        try (Connection shadow = Connect.open(config.shadow(), "shadow")) {
+        try (Connection shadow = ConnectionFactory.open(config.shadow(), "shadow")) {
             new CheckpointStore(config.pipeline()).ensureSchema(shadow);
             for (TableId t : after) {
                 if (!before.contains(t)) {
@@ -211,7 +212,7 @@ public final class TableOperator implements AutoCloseable {
         if (!file.hasPatterns()) {
             return file.tables();
         }
-        try (Connection source = Connect.open(config.source(), "source")) {
+        try (Connection source = ConnectionFactory.open(config.source(), "source")) {
             return new dev.scry.backfill.source.SourceCatalog(source).resolve(file.selectors());
         }
     }

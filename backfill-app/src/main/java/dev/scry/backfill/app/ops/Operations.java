@@ -5,11 +5,11 @@ import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -21,6 +21,7 @@ import com.sun.net.httpserver.HttpServer;
 import com.zaxxer.hikari.metrics.MetricsTrackerFactory;
 import com.zaxxer.hikari.metrics.micrometer.MicrometerMetricsTrackerFactory;
 
+import dev.scry.backfill.model.ConnectionFactory;
 import dev.scry.backfill.model.ConnectionSettings;
 import dev.scry.backfill.source.SourceAdmin;
 import dev.scry.backfill.model.TableId;
@@ -53,6 +54,8 @@ public final class Operations implements AutoCloseable, ShadowSink.Listener {
 
     private static final Logger LOG = LoggerFactory.getLogger(Operations.class);
     private static final long PROBE_EVERY_MILLIS = 2000;
+    // Shorter than a connect attempt elsewhere: /ready must answer while the probe waits on a dead host.
+    private static final java.time.Duration PROBE_TIMEOUT = java.time.Duration.ofSeconds(3);
     private static final String STANDBY = "standby";
 
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
@@ -232,10 +235,11 @@ public final class Operations implements AutoCloseable, ShadowSink.Listener {
     }
 
     private boolean reachable(ConnectionSettings where, String slotName) {
-        java.util.Properties p = where.jdbcProperties("scry-backfill probe");
-        p.setProperty("connectTimeout", "3");
-        p.setProperty("loginTimeout", "3");
-        try (Connection c = DriverManager.getConnection(where.jdbcUrl(), p)) {
+        Optional<Connection> probe = ConnectionFactory.probe(where, "scry-backfill probe", PROBE_TIMEOUT);
+        if (probe.isEmpty()) {
+            return false;
+        }
+        try (Connection c = probe.get()) {
             if (slotName != null) {
                 try (PreparedStatement ps = c.prepareStatement(
                         "SELECT " + SourceAdmin.CURRENT_WAL_LSN + " - confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = ?")) {

@@ -1,4 +1,4 @@
-package dev.scry.backfill.sink;
+package dev.scry.backfill.error;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

@@ -1,4 +1,4 @@
-package dev.scry.backfill.sink;
+package dev.scry.backfill.error;
 
 import java.time.Duration;
 import java.util.concurrent.ThreadLocalRandom;
