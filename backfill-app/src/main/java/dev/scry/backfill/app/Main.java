@@ -115,7 +115,7 @@ public final class Main {
     static final class SnapshotCommand extends ConfigOption implements Callable<Integer> {
         @Override
         public Integer call() throws SQLException, InterruptedException {
-            return new PipelineRunner(load(), out()).snapshot();
+            return new PipelineCommands(load(), out()).snapshot();
         }
     }
 
@@ -139,7 +139,7 @@ public final class Main {
 
         @Override
         public Integer call() throws SQLException, InterruptedException {
-            return new PipelineRunner(load(), out()).stream(PipelineRunner.Start.CDC, exitWhenCaughtUp);
+            return new PipelineCommands(load(), out()).stream(PipelineCommands.Start.CDC, exitWhenCaughtUp);
         }
     }
 
@@ -154,7 +154,7 @@ public final class Main {
 
         @Override
         public Integer call() throws SQLException, InterruptedException {
-            return new PipelineRunner(load(), out()).stream(snapshotIfNew ? PipelineRunner.Start.RESUME_OR_SNAPSHOT : PipelineRunner.Start.RESUME,
+            return new PipelineCommands(load(), out()).stream(snapshotIfNew ? PipelineCommands.Start.RESUME_OR_SNAPSHOT : PipelineCommands.Start.RESUME,
                     exitWhenCaughtUp);
         }
     }

@@ -41,7 +41,7 @@ final class Repair {
         client.checkStreamServesTableRequests("repair");
         if (!client.daemonRuns()) {
             out.printf("no daemon runs pipeline %s: catching up first, so that only real differences are repaired%n", config.pipeline());
-            new PipelineRunner(config, out).stream(PipelineRunner.Start.RESUME, true);
+            new PipelineCommands(config, out).stream(PipelineCommands.Start.RESUME, true);
         }
         Map<TableId, Verifier.Comparison> found;
         Set<TableId> tables;

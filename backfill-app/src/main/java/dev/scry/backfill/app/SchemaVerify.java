@@ -40,7 +40,7 @@ final class SchemaVerify {
         catch (IllegalArgumentException e) {
             throw new SetupException(e.getMessage(), e);
         }
-        return new SchemaSync(new SchemaScope(List.copyOf(specs.keySet()), resolved.wholeSchemas(PipelineRunner.schemas(source)),
+        return new SchemaSync(new SchemaScope(List.copyOf(specs.keySet()), resolved.wholeSchemas(Preflight.schemas(source)),
                 new TransformShaping(chain, specs.values()), resolved.schema()));
     }
 

@@ -78,7 +78,7 @@ final class TableRequestClient {
             out.printf("no daemon runs pipeline %s: streaming here until the request%s served%n", config.pipeline(),
                     ids.size() == 1 ? " is" : "s are");
             try {
-                new PipelineRunner(config, out).servingRequestsThenStopping().stream(PipelineRunner.Start.RESUME, false);
+                new PipelineCommands(config, out).servingRequestsThenStopping().stream(PipelineCommands.Start.RESUME, false);
             }
             catch (RuntimeException e) {
                 fail(ids, e.getMessage());
