@@ -243,7 +243,7 @@ public final class ChunkedCopy {
         return mark.await();
     }
 
-    private Connection open() throws SQLException {
+    private Connection open() {
         return ConnectionFactory.open(source, "source", "scry-backfill copy " + table.id());
     }
 }

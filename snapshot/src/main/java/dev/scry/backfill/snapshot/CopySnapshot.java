@@ -561,11 +561,11 @@ public final class CopySnapshot {
         return sorted;
     }
 
-    private Connection openReplication() throws SQLException {
+    private Connection openReplication() {
         return ConnectionFactory.openReplication(source, "source", "scry-backfill snapshot " + slot);
     }
 
-    private Connection open(ConnectionSettings where, String role) throws SQLException {
+    private Connection open(ConnectionSettings where, String role) {
         return ConnectionFactory.open(where, role, "scry-backfill snapshot " + role + " " + slot);
     }
 }

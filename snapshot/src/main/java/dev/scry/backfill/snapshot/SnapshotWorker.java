@@ -304,7 +304,7 @@ public final class SnapshotWorker {
         }
     }
 
-    private Connection open(ConnectionSettings where, String role) throws SQLException {
+    private Connection open(ConnectionSettings where, String role) {
         return ConnectionFactory.open(where, role, "scry-backfill snapshot-worker " + role + " " + checkpoints.pipeline());
     }
 }

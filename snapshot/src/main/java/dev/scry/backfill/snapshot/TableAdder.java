@@ -211,7 +211,7 @@ public final class TableAdder {
         dst.setAutoCommit(true);
     }
 
-    private static Connection open(ConnectionSettings where, String role) throws SQLException {
+    private static Connection open(ConnectionSettings where, String role) {
         return ConnectionFactory.open(where, role, "scry-backfill add-table " + role);
     }
 }
