@@ -78,7 +78,7 @@ final class DeadLetterCommands {
 
     int purge() throws SQLException {
         try (Connection c = Connect.open(config.shadow(), "shadow")) {
-            if (!dev.scry.backfill.checkpoint.CheckpointStore.schemaExists(c)) {
+            if (!dev.scry.backfill.checkpoint.MetadataSchema.exists(c)) {
                 out.println("0 dead letter(s) removed");
                 return 0;
             }

@@ -70,7 +70,7 @@ public final class DeadLetters {
 
     private List<Letter> query(Connection c, String where, Long id) throws SQLException {
         List<Letter> out = new ArrayList<>();
-        if (!dev.scry.backfill.checkpoint.CheckpointStore.schemaExists(c)) {
+        if (!dev.scry.backfill.checkpoint.MetadataSchema.exists(c)) {
             return out;
         }
         try (PreparedStatement ps = c.prepareStatement("""
