@@ -145,6 +145,13 @@ class CheckpointStoreIT {
             two.write(c, "slot_2", streaming("0/20", 2), Map.of(ITEMS, new TableCounts(2, 0, 0, 0, 0)));
             c.commit();
             new RateRecords("teardown_one").write(c, 1, 1, 1, 1, 1);
+            DeadLetters letters = new DeadLetters("teardown_one");
+            letters.add(c, ITEMS, "INSERT", Lsn.parse("0/10"), new byte[] {1, 2, 3}, "rejected");
+            c.commit();
+            assertThat(letters.list(c)).singleElement().satisfies(l -> {
+                assertThat(l.table()).isEqualTo(ITEMS.toString());
+                assertThat(l.change()).containsExactly(1, 2, 3);
+            });
             c.commit();
             c.setAutoCommit(true);
 
@@ -152,6 +159,7 @@ class CheckpointStoreIT {
             assertThat(one.read(c)).as("the pipeline's checkpoint goes").isEmpty();
             assertThat(one.progress(c)).as("and its counts").isEmpty();
             assertThat(new RateRecords("teardown_one").read(c)).as("and its rates").isEmpty();
+            assertThat(letters.list(c)).as("and its dead letters").isEmpty();
             assertThat(two.read(c)).as("another pipeline's checkpoint stays").isPresent();
 
             // Whatever the other tests of this class left goes too, so that teardown_two is the last pipeline.

@@ -5,6 +5,7 @@ import java.sql.SQLException;
 import java.util.List;
 import java.util.Map;
 
+import dev.scry.backfill.checkpoint.DeadLetters;
 import dev.scry.backfill.checkpoint.TableCounts;
 import dev.scry.backfill.error.SqlErrors;
 import dev.scry.backfill.model.ChangeBatch;
@@ -33,7 +34,7 @@ public final class DeadLetterReplay {
         boolean auto = c.getAutoCommit();
         c.setAutoCommit(false);
         try {
-            ChangeEvent change = letter.decode();
+            ChangeEvent change = DeadLetterCodec.decode(letter.change());
             TableSpec spec = ShadowSchema.describe(c, change.table()).orElse(null);
             if (spec == null) {
                 c.rollback();

@@ -15,6 +15,7 @@ import com.zaxxer.hikari.HikariDataSource;
 
 import dev.scry.backfill.checkpoint.Checkpoint;
 import dev.scry.backfill.checkpoint.CheckpointStore;
+import dev.scry.backfill.checkpoint.DeadLetters;
 import dev.scry.backfill.checkpoint.TableCounts;
 import dev.scry.backfill.error.PipelineFailure;
 import dev.scry.backfill.error.SqlErrors;
@@ -121,7 +122,7 @@ public final class ShadowSink implements AutoCloseable {
                     boolean oneRowRuns = rowAtATime;
                     counts = tolerant
                             ? writer.applyEach(c, changes, (change, error) -> {
-                                deadLetters.add(c, change, batch.end().lsn(), error);
+                                deadLetters.add(c, change.table(), change.op().name(), batch.end().lsn(), DeadLetterCodec.encode(change), error);
                                 listener.deadLettered(change.table());
                                 LOG.warn("the shadow rejected a change to {} ({}): {}; stored as a dead letter (errors.tolerance: all),"
                                         + " the pipeline goes on", change.table(), change.op(), error);
