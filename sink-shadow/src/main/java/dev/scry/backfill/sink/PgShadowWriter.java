@@ -46,10 +46,10 @@ public final class PgShadowWriter implements ShadowWriter {
     }
 
     @Override
-    public RowCopy copy(Connection tx, TableId table, List<String> columns, boolean binary) throws SQLException {
+    public RowCopy copy(Connection tx, TableId table, List<String> columns, CopyFormat format) throws SQLException {
         String names = columns.stream().map(Identifiers::quote).collect(Collectors.joining(", "));
         CopyIn in = tx.unwrap(PGConnection.class).getCopyAPI()
-                .copyIn("COPY " + table.quoted() + " (" + names + ") FROM STDIN" + (binary ? " (FORMAT binary)" : ""));
+                .copyIn("COPY " + table.quoted() + " (" + names + ") FROM STDIN" + (format == CopyFormat.BINARY ? " (FORMAT binary)" : ""));
         return new RowCopy() {
             @Override
             public void write(byte[] data, int offset, int length) throws SQLException {

@@ -30,11 +30,13 @@ public interface ShadowWriter {
         return new PgShadowWriter(pipeline);
     }
 
-    /**
-     * Starts a bulk load of a table's rows, sent in COPY's format (binary where the caller knows
-     * both sides share every column's built-in type, else text), in the order of {@code columns}.
-     */
-    RowCopy copy(Connection tx, TableId table, List<String> columns, boolean binary) throws SQLException;
+    /** COPY's two formats: binary only where both sides share every column's built-in type (the caller knows). */
+    enum CopyFormat {
+        TEXT, BINARY
+    }
+
+    /** Starts a bulk load of a table's rows, sent in COPY's {@code format}, in the order of {@code columns}. */
+    RowCopy copy(Connection tx, TableId table, List<String> columns, CopyFormat format) throws SQLException;
 
     /** Empties a table before it is loaded again (DELETE where a foreign key forbids TRUNCATE), in {@code tx}. */
     void empty(Connection tx, TableId table) throws SQLException;

@@ -113,7 +113,7 @@ final class TableCopy {
             st.execute("SET TIME ZONE 'UTC'");
         }
         CopyOut out = src.unwrap(PGConnection.class).getCopyAPI().copyOut("COPY (SELECT " + names(read) + " FROM " + from + where + ") TO STDOUT");
-        ShadowWriter.RowCopy in = writer.copy(dst, table.id(), write, false);
+        ShadowWriter.RowCopy in = writer.copy(dst, table.id(), write, ShadowWriter.CopyFormat.TEXT);
         long rows = 0;
         int pendingRows = 0;
         long pendingBytes = 0;
@@ -173,7 +173,8 @@ final class TableCopy {
         String from = (partitioned(src, table.id()) ? "" : "ONLY ") + table.id().quoted();
         String format = binary ? " (FORMAT binary)" : "";
         CopyOut out = src.unwrap(PGConnection.class).getCopyAPI().copyOut("COPY (SELECT " + columns + " FROM " + from + where + ") TO STDOUT" + format);
-        ShadowWriter.RowCopy in = writer.copy(dst, table.id(), table.columns().stream().map(ColumnSpec::name).toList(), binary);
+        ShadowWriter.RowCopy in = writer.copy(dst, table.id(), table.columns().stream().map(ColumnSpec::name).toList(),
+                binary ? ShadowWriter.CopyFormat.BINARY : ShadowWriter.CopyFormat.TEXT);
         long rows = 0;
         int pendingRows = 0;
         long pendingBytes = 0;
