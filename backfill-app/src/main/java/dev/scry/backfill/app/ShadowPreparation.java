@@ -11,6 +11,7 @@ import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import dev.scry.backfill.checkpoint.MetadataSchema;
 import dev.scry.backfill.checkpoint.SnapshotJournal;
 import dev.scry.backfill.model.TableId;
 import dev.scry.backfill.model.TableSpec;
@@ -47,7 +48,7 @@ final class ShadowPreparation {
     static Map<TableId, TableSpec> prepare(PipelineContext run, Map<TableId, TableSpec> specs, Load load) throws SQLException {
         Connection source = run.source;
         Connection shadow = run.shadow;
-        run.checkpoints.ensureSchema(shadow);
+        MetadataSchema.ensure(shadow);
         ShadowTypes.ensure(source, shadow, Preflight.columnsKeepingType(run, specs));
         ShadowTypes.ensureTypes(source, shadow, run.sourceSchema.types());
         SchemaSync sync = run.schema;

@@ -5,8 +5,6 @@ import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.Map;
 import java.util.Optional;
@@ -241,15 +239,7 @@ public final class Operations implements AutoCloseable, ShadowSink.Listener {
         }
         try (Connection c = probe.get()) {
             if (slotName != null) {
-                try (PreparedStatement ps = c.prepareStatement(
-                        "SELECT " + SourceAdmin.CURRENT_WAL_LSN + " - confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = ?")) {
-                    ps.setString(1, slotName);
-                    try (ResultSet rs = ps.executeQuery()) {
-                        if (rs.next()) {
-                            slotLagBytes.set(Math.max(0, rs.getLong(1)));
-                        }
-                    }
-                }
+                new SourceAdmin(c).slotLagBytes(slotName).ifPresent(slotLagBytes::set);
             }
             return true;
         }
