@@ -253,6 +253,11 @@ public final class TransformChain {
         return out;
     }
 
+    /** Whether some step changes the table's shape, rows or values: only then do its rows go through the chain. */
+    public boolean touches(TableId table) {
+        return steps.stream().anyMatch(t -> touches(t, table));
+    }
+
     /** Whether a step changes a table's shape, rows or values (a custom step that is no column transform: any table). */
     private boolean touches(Transform t, TableId table) {
         if (t instanceof ColumnTransform c) {
