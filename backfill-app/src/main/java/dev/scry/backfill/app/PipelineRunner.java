@@ -524,7 +524,7 @@ final class PipelineRunner {
                             spec.id(), dropped);
                 }
             }
-            if (chain.filteredTables().contains(spec.id())) {
+            if (chain.filters(spec.id())) {
                 LOG.info("filter-rows on {}: applied in the pipeline (a publication row filter on columns outside the replica"
                         + " identity would make UPDATE and DELETE fail on the source)", spec.id());
             }

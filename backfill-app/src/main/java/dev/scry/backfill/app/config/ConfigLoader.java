@@ -25,8 +25,8 @@ import dev.scry.backfill.sink.RetryPolicy;
 import dev.scry.backfill.sink.schema.SchemaSettings;
 import dev.scry.backfill.snapshot.SnapshotSettings;
 import dev.scry.backfill.source.StreamReader;
-import dev.scry.backfill.transform.TransformChain;
 import dev.scry.backfill.transform.TransformConfig;
+import dev.scry.backfill.transform.TransformType;
 import dev.scry.backfill.throttle.RateLimit;
 
 /**
@@ -45,7 +45,7 @@ import dev.scry.backfill.throttle.RateLimit;
  * publication: backfill_&lt;pipeline&gt;
  * batch:       {max-rows: 2048, max-delay-ms: 200}
  * rate-limit:  {rows-per-second: 0, bytes-per-second: 0}   # 0 = unlimited
- * transforms:  [{type: hash, columns: [public.users.email], key: ${HASH_KEY}}, ...]   # see TRANSFORM_KEYS
+ * transforms:  [{type: hash, columns: [public.users.email], key: ${HASH_KEY}}, ...]   # see TransformType.BUILT_IN
  * snapshot:    {method: copy, parallelism: 2, chunk-mb: 256, chunk-rows: 10000, claim-timeout-ms: 30000}   # copy | debezium
  * stream:      {reader: pgoutput}   # pgoutput | debezium: which reader streams, whatever took the snapshot
  * retry:       {initial-backoff-ms: 200, max-backoff-ms: 30000, give-up-after-s: 600}
@@ -220,33 +220,31 @@ public final class ConfigLoader {
                 schema, Duration.ofMillis(sequenceSync), slotFailover, reader);
     }
 
-    static final Map<String, Set<String>> TRANSFORM_KEYS = Map.of(
-            "drop-columns", Set.of("type", "columns"),
-            "hash", Set.of("type", "columns", "key", "key-file"),
-            "redact", Set.of("type", "columns", "value"),
-            "mask", Set.of("type", "columns", "keep-last"),
-            "generalize", Set.of("type", "columns", "bucket", "truncate"),
-            "filter-rows", Set.of("type", "table", "where"));
-
-    /** Each entry's type and keys; whether named columns exist is checked against the source at start. */
+    /**
+     * Each entry's type and keys, as {@link TransformType} declares them, and its settings as far
+     * as they can be checked without the tables; whether named columns exist is checked against
+     * the source at start. A declared key {@code K-file} (hash's {@code key-file}) gives {@code K}
+     * from the first line of a file.
+     */
     private List<TransformConfig> transforms(Section top) {
         List<Object> raw = top.list("transforms");
         List<TransformConfig> out = new ArrayList<>();
-        Set<String> custom = TransformChain.providers().keySet();
+        Map<String, TransformType> types = TransformType.all();
+        String typeNames = String.join(", ", types.keySet());
         for (int i = 0; i < raw.size(); i++) {
             String path = "transforms[" + i + "]";
-            if (!(raw.get(i) instanceof Map<?, ?> map) || !(map.get("type") instanceof String type)) {
-                throw top.error(path + " must be a mapping with a type (" + String.join(", ", new java.util.TreeSet<>(TRANSFORM_KEYS.keySet()))
-                        + (custom.isEmpty() ? "" : ", or a custom one: " + String.join(", ", custom)) + ")");
+            if (!(raw.get(i) instanceof Map<?, ?> map) || !(map.get("type") instanceof String name)) {
+                throw top.error(path + " must be a mapping with a type (" + typeNames + ")");
             }
-            Set<String> known = TRANSFORM_KEYS.get(type);
-            if (known == null && !custom.contains(type)) {
-                throw top.error(path + ".type '" + type + "' is not a transform; use one of "
-                        + String.join(", ", new java.util.TreeSet<>(TRANSFORM_KEYS.keySet())) + (custom.isEmpty() ? "" : ", " + String.join(", ", custom)));
+            TransformType type = types.get(name);
+            if (type == null) {
+                throw top.error(path + ".type '" + name + "' is not a transform; use one of " + typeNames);
             }
             Set<String> keys = new java.util.HashSet<>();
             map.keySet().forEach(k -> keys.add(String.valueOf(k)));
-            Section entry = new Section(file, path, map, env, known == null ? keys : known);
+            Set<String> known = new java.util.HashSet<>(type.declaredKeys().orElse(keys));
+            known.add("type");
+            Section entry = new Section(file, path, map, env, known);
             Map<String, Object> settings = new java.util.LinkedHashMap<>();
             for (String key : keys) {
                 if (key.equals("type")) {
@@ -263,25 +261,26 @@ public final class ConfigLoader {
                     settings.put(key, entry.string(key, null));
                 }
             }
-            if (type.equals("hash")) {
-                if (settings.containsKey("key-file")) {
-                    if (settings.containsKey("key")) {
-                        throw entry.error(path + ".key and " + path + ".key-file are both set; keep one");
+            for (String key : type.declaredKeys().orElse(Set.of())) {
+                if (key.endsWith("-file") && settings.containsKey(key)) {
+                    String of = key.substring(0, key.length() - "-file".length());
+                    if (settings.containsKey(of)) {
+                        throw entry.error(path + "." + of + " and " + path + "." + key + " are both set; keep one");
                     }
-                    String file = String.valueOf(settings.remove("key-file"));
+                    String file = String.valueOf(settings.remove(key));
                     try {
-                        settings.put("key", Files.readString(Path.of(file), StandardCharsets.UTF_8).lines().findFirst().orElse(""));
+                        settings.put(of, Files.readString(Path.of(file), StandardCharsets.UTF_8).lines().findFirst().orElse(""));
                     }
                     catch (IOException | RuntimeException e) {
-                        throw entry.error(path + ".key-file: cannot read " + file + "; point it at a readable file holding the key");
+                        throw entry.error(path + "." + key + ": cannot read " + file + "; point it at a readable file holding the " + of);
                     }
                 }
-                Object key = settings.get("key");
-                if (key == null || key.toString().isEmpty()) {
-                    throw entry.error(path + ".key is required: give it from the environment (key: ${HASH_KEY}) or a file (key-file:)");
-                }
             }
-            out.add(new TransformConfig(type, settings, path));
+            java.util.Optional<String> problem = type.check(settings);
+            if (problem.isPresent()) {
+                throw entry.error(path + "." + problem.get());
+            }
+            out.add(new TransformConfig(name, settings, path));
         }
         return out;
     }
