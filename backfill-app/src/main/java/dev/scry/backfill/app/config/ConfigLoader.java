@@ -121,103 +121,71 @@ public final class ConfigLoader {
         if (!(root instanceof Map<?, ?> map)) {
             throw new ConfigException(file + ": the top level must be a mapping of keys (pipeline, source, shadow, tables, ...)");
         }
-        return read(file, new Section(file, "", map, env, TOP));
+        Problems problems = new Problems(file);
+        BackfillConfig config = read(file, problems, new Section(problems, "", map, env, TOP));
+        problems.report();
+        return config;
     }
 
-    private BackfillConfig read(String file, Section top) {
-        this.file = file;
-        String pipeline = top.string("pipeline", null);
-        if (!pipeline.matches("[a-z][a-z0-9_]{0,39}")) {
-            throw top.error("pipeline must start with a lower-case letter and hold only a-z, 0-9 and _ (at most 40), got '" + pipeline + "'");
-        }
-        ConnectionSettings source = endpoint(top.section("source", ENDPOINT, true));
+    /**
+     * Reads every mapping into its record, gathering every problem of the file; the configuration,
+     * or null when there was one (the caller reports them all).
+     */
+    private BackfillConfig read(String file, Problems problems, Section top) {
+        ConfigRecords.TopLevel names = problems.record(() -> new ConfigRecords.TopLevel(top.string("pipeline", null),
+                top.has("slot") ? top.string("slot", "") : null, top.has("publication") ? top.string("publication", "") : null,
+                top.integer("discover-tables-every-ms", 5000), top.integer("heartbeat-interval-ms", HEARTBEAT_INTERVAL.toMillis())));
+        ConnectionSettings source = problems.record(() -> endpoint(top.section("source", ENDPOINT, true)));
         Section shadowSection = top.section("shadow", ENDPOINT, true);
+        ConnectionSettings shadow = shadowSection.has("hosts") ? null : problems.record(() -> endpoint(shadowSection));
         if (shadowSection.has("hosts")) {
-            throw shadowSection.error(shadowSection.qualified("hosts") + " is for the source (the primary among its servers);"
-                    + " name the shadow with shadow.host");
+            problems.add(shadowSection.qualified("hosts") + " is for the source (the primary among its servers); name the shadow with"
+                    + " shadow.host");
         }
-        ConnectionSettings shadow = endpoint(shadowSection);
-        if (source.host().equalsIgnoreCase(shadow.host()) && source.port() == shadow.port() && source.database().equals(shadow.database())) {
-            throw top.error("source and shadow are the same database (" + source.describe() + "); the shadow must be a different database");
-        }
-
         List<TableSelector> selectors = tables(top);
         List<TableId> tables = selectors.stream().filter(t -> !t.isPattern()).map(TableSelector::table).toList();
-        long discoverEvery = top.integer("discover-tables-every-ms", 5000, 100, 3_600_000);
 
-        String slot = top.string("slot", "backfill_" + pipeline);
-        if (!slot.matches("[a-z0-9_]{1,63}")) {
-            throw top.error("slot must hold only a-z, 0-9 and _ (at most 63), as PostgreSQL requires of slot names; got '" + slot + "'");
-        }
-        String publication = top.string("publication", "backfill_" + pipeline);
-        if (publication.isEmpty() || publication.getBytes(StandardCharsets.UTF_8).length > 63 || publication.indexOf('\0') >= 0) {
-            throw top.error("publication must be a name of 1 to 63 bytes, got '" + publication + "'");
-        }
-
-        Section batch = top.section("batch", BATCH, false);
-        int maxRows = (int) batch.integer("max-rows", 2048, 1, 1_000_000);
-        long maxDelay = batch.integer("max-delay-ms", 200, 0, 600_000);
-
+        Section batchSection = top.section("batch", BATCH, false);
+        ConfigRecords.Batch batch = problems.record(() -> new ConfigRecords.Batch(batchSection.integer("max-rows", 2048),
+                batchSection.integer("max-delay-ms", 200)));
         Section rate = top.section("rate-limit", RATE_LIMIT, false);
-        RateLimit rateLimit = new RateLimit(rate.integer("rows-per-second", 0, 0, Long.MAX_VALUE),
-                rate.integer("bytes-per-second", 0, 0, Long.MAX_VALUE));
-
+        ConfigRecords.RateLimits rateLimits = problems.record(() -> new ConfigRecords.RateLimits(rate.integer("rows-per-second", 0),
+                rate.integer("bytes-per-second", 0)));
         Section snap = top.section("snapshot", SNAPSHOT, false);
-        String method = snap.string("method", "copy");
-        SnapshotSettings.Method snapshotMethod = switch (method) {
-            case "copy" -> SnapshotSettings.Method.COPY;
-            case "debezium" -> SnapshotSettings.Method.DEBEZIUM;
-            default -> throw snap.error(snap.qualified("method") + " must be copy or debezium, got '" + method + "'");
-        };
-        SnapshotSettings snapshot = new SnapshotSettings(snapshotMethod, (int) snap.integer("parallelism", 2, 1, 64),
-                (int) snap.integer("chunk-mb", SnapshotSettings.DEFAULT_CHUNK_MB, 0, 1_048_576),
-                (int) snap.integer("chunk-rows", SnapshotSettings.DEFAULT_CHUNK_ROWS, 100, 1_000_000),
-                (int) snap.integer("claim-timeout-ms", SnapshotSettings.DEFAULT_CLAIM_TIMEOUT_MS, 1_000, 3_600_000));
-
-        Section stream = top.section("stream", STREAM, false);
-        String readerName = stream.string("reader", StreamReader.PGOUTPUT.configName());
-        StreamReader reader = StreamReader.named(readerName).orElseThrow(() -> stream.error(stream.qualified("reader") + " must be "
-                + StreamReader.names() + ", got '" + readerName + "'"));
-
+        ConfigRecords.Snapshot snapshot = problems.record(() -> new ConfigRecords.Snapshot(snap.string("method", "copy"),
+                snap.integer("parallelism", 2), snap.integer("chunk-mb", SnapshotSettings.DEFAULT_CHUNK_MB),
+                snap.integer("chunk-rows", SnapshotSettings.DEFAULT_CHUNK_ROWS),
+                snap.integer("claim-timeout-ms", SnapshotSettings.DEFAULT_CLAIM_TIMEOUT_MS)));
+        Section streamSection = top.section("stream", STREAM, false);
+        ConfigRecords.Stream stream = problems.record(() -> new ConfigRecords.Stream(streamSection.string("reader",
+                StreamReader.PGOUTPUT.configName())));
         Section retrySection = top.section("retry", RETRY, false);
-        long initial = retrySection.integer("initial-backoff-ms", 200, 1, 600_000);
-        long max = retrySection.integer("max-backoff-ms", 30_000, 1, 3_600_000);
-        if (max < initial) {
-            throw retrySection.error(retrySection.qualified("max-backoff-ms") + " (" + max + ") must be >= initial-backoff-ms (" + initial + ")");
-        }
-        RetryPolicy retry = new RetryPolicy(Duration.ofMillis(initial), Duration.ofMillis(max),
-                Duration.ofSeconds(retrySection.integer("give-up-after-s", 600, 0, 7 * 24 * 3600)));
-
-        Section errors = top.section("errors", ERRORS, false);
-        String tolerance = errors.string("tolerance", "none");
-        if (!tolerance.equals("none") && !tolerance.equals("all")) {
-            throw errors.error(errors.qualified("tolerance") + " must be none (stop on a change the shadow rejects) or all (store it as"
-                    + " a dead letter and go on), got '" + tolerance + "'");
-        }
-
-        if (source.primaryOfSeveral() && snapshotMethod == SnapshotSettings.Method.DEBEZIUM) {
-            throw snap.error("source.hosts needs snapshot.method: copy (the Debezium engine connects to one host); name one"
-                    + " server with source.host, or use the copy snapshot");
-        }
-        if (source.primaryOfSeveral() && reader == StreamReader.DEBEZIUM) {
-            throw stream.error("source.hosts needs stream.reader: pgoutput (the Debezium engine connects to one host); name one"
-                    + " server with source.host, or use the pgoutput reader");
-        }
-        boolean slotFailover = top.bool("slot-failover", true);
-
-        List<TransformConfig> transforms = transforms(top);
+        ConfigRecords.Retry retry = problems.record(() -> new ConfigRecords.Retry(retrySection.integer("initial-backoff-ms", 200),
+                retrySection.integer("max-backoff-ms", 30_000), retrySection.integer("give-up-after-s", 600)));
+        Section errorsSection = top.section("errors", ERRORS, false);
+        ConfigRecords.Errors errors = problems.record(() -> new ConfigRecords.Errors(errorsSection.string("tolerance", "none")));
         Section metricsSection = top.section("metrics", METRICS, false);
-        String metricsHost = metricsSection.string("host", "127.0.0.1");
-        int metricsPort = (int) metricsSection.integer("port", 9464, 0, 65535);
+        ConfigRecords.Metrics metrics = problems.record(() -> new ConfigRecords.Metrics(metricsSection.string("host", "127.0.0.1"),
+                metricsSection.integer("port", 9464)));
         Section schemaSection = top.section("schema", SCHEMA, false);
-        SchemaSettings schema = new SchemaSettings(schemaSection.bool("copy-ownership", false), schemaSection.bool("copy-privileges", false),
-                schemaSection.bool("capture-ddl", false),
-                schemaSection.integer("check-interval-ms", SchemaSettings.CHECK_INTERVAL_MS, 0, 86_400_000));
-        Section sequences = top.section("sequences", SEQUENCES, false);
-        long sequenceSync = sequences.integer("sync-interval-ms", SEQUENCE_SYNC_INTERVAL.toMillis(), 0, 86_400_000);
-        return new BackfillConfig(file, pipeline, source, shadow, selectors, tables, slot, publication, maxRows,
-                Duration.ofMillis(maxDelay), rateLimit, Duration.ofMillis(top.integer("heartbeat-interval-ms", HEARTBEAT_INTERVAL.toMillis(), 100, 3_600_000)), snapshot, Duration.ofMillis(discoverEvery), retry, top.bool("standby", false), tolerance.equals("all"), transforms, metricsHost, metricsPort,
-                schema, Duration.ofMillis(sequenceSync), slotFailover, reader);
+        ConfigRecords.Schema schema = problems.record(() -> new ConfigRecords.Schema(schemaSection.bool("copy-ownership", false),
+                schemaSection.bool("copy-privileges", false), schemaSection.bool("capture-ddl", false),
+                schemaSection.integer("check-interval-ms", SchemaSettings.CHECK_INTERVAL_MS)));
+        Section sequencesSection = top.section("sequences", SEQUENCES, false);
+        ConfigRecords.Sequences sequences = problems.record(() -> new ConfigRecords.Sequences(sequencesSection.integer("sync-interval-ms",
+                SEQUENCE_SYNC_INTERVAL.toMillis())));
+        boolean standby = top.bool("standby", false);
+        boolean slotFailover = top.bool("slot-failover", true);
+        List<TransformConfig> transforms = transforms(top);
+        if (problems.any()) {
+            return null;
+        }
+        // Checks across mappings, once each mapping is right: BackfillConfig's own.
+        return problems.record(() -> new BackfillConfig(file, names.pipeline(), source, shadow, selectors, tables, names.slot(),
+                names.publication(), (int) batch.maxRows(), Duration.ofMillis(batch.maxDelayMs()), rateLimits.toRateLimit(),
+                Duration.ofMillis(names.heartbeatIntervalMs()), snapshot.toSettings(), Duration.ofMillis(names.discoverTablesEveryMs()),
+                retry.toPolicy(), standby, errors.tolerant(), transforms, metrics.host(), (int) metrics.port(), schema.toSettings(),
+                Duration.ofMillis(sequences.syncIntervalMs()), slotFailover, stream.toReader()));
     }
 
     /**
@@ -226,119 +194,133 @@ public final class ConfigLoader {
      * the source at start. A declared key {@code K-file} (hash's {@code key-file}) gives {@code K}
      * from the first line of a file.
      */
-    private List<TransformConfig> transforms(Section top) {
+    private static List<TransformConfig> transforms(Section top) {
         List<Object> raw = top.list("transforms");
         List<TransformConfig> out = new ArrayList<>();
         Map<String, TransformType> types = TransformType.all();
-        String typeNames = String.join(", ", types.keySet());
         for (int i = 0; i < raw.size(); i++) {
-            String path = "transforms[" + i + "]";
-            if (!(raw.get(i) instanceof Map<?, ?> map) || !(map.get("type") instanceof String name)) {
-                throw top.error(path + " must be a mapping with a type (" + typeNames + ")");
+            try {
+                out.add(transform(top, "transforms[" + i + "]", raw.get(i), types));
             }
-            TransformType type = types.get(name);
-            if (type == null) {
-                throw top.error(path + ".type '" + name + "' is not a transform; use one of " + typeNames);
+            catch (ConfigException e) {
+                top.problem(e.getMessage());
             }
-            Set<String> keys = new java.util.HashSet<>();
-            map.keySet().forEach(k -> keys.add(String.valueOf(k)));
-            Set<String> known = new java.util.HashSet<>(type.declaredKeys().orElse(keys));
-            known.add("type");
-            Section entry = new Section(file, path, map, env, known);
-            Map<String, Object> settings = new java.util.LinkedHashMap<>();
-            for (String key : keys) {
-                if (key.equals("type")) {
-                    continue;
-                }
-                Object value = map.get(key);
-                if (value instanceof List<?>) {
-                    settings.put(key, entry.strings(key));
-                }
-                else if (value == null) {
-                    settings.put(key, null);
-                }
-                else {
-                    settings.put(key, entry.string(key, null));
-                }
-            }
-            for (String key : type.declaredKeys().orElse(Set.of())) {
-                if (key.endsWith("-file") && settings.containsKey(key)) {
-                    String of = key.substring(0, key.length() - "-file".length());
-                    if (settings.containsKey(of)) {
-                        throw entry.error(path + "." + of + " and " + path + "." + key + " are both set; keep one");
-                    }
-                    String file = String.valueOf(settings.remove(key));
-                    try {
-                        settings.put(of, Files.readString(Path.of(file), StandardCharsets.UTF_8).lines().findFirst().orElse(""));
-                    }
-                    catch (IOException | RuntimeException e) {
-                        throw entry.error(path + "." + key + ": cannot read " + file + "; point it at a readable file holding the " + of);
-                    }
-                }
-            }
-            java.util.Optional<String> problem = type.check(settings);
-            if (problem.isPresent()) {
-                throw entry.error(path + "." + problem.get());
-            }
-            out.add(new TransformConfig(name, settings, path));
         }
         return out;
     }
 
-    private String file;
+    private static TransformConfig transform(Section top, String path, Object raw, Map<String, TransformType> types) {
+        String typeNames = String.join(", ", types.keySet());
+        if (!(raw instanceof Map<?, ?> map) || !(map.get("type") instanceof String name)) {
+            throw top.error(path + " must be a mapping with a type (" + typeNames + ")");
+        }
+        TransformType type = types.get(name);
+        if (type == null) {
+            throw top.error(path + ".type '" + name + "' is not a transform; use one of " + typeNames);
+        }
+        Set<String> keys = new java.util.HashSet<>();
+        map.keySet().forEach(k -> keys.add(String.valueOf(k)));
+        Set<String> known = new java.util.HashSet<>(type.declaredKeys().orElse(keys));
+        known.add("type");
+        Section entry = top.entry(path, map, known);
+        Map<String, Object> settings = new java.util.LinkedHashMap<>();
+        for (String key : keys) {
+            if (key.equals("type") || !known.contains(key)) {
+                continue;
+            }
+            Object value = map.get(key);
+            if (value instanceof List<?>) {
+                settings.put(key, entry.strings(key));
+            }
+            else if (value == null) {
+                settings.put(key, null);
+            }
+            else {
+                settings.put(key, entry.string(key, null));
+            }
+        }
+        for (String key : type.declaredKeys().orElse(Set.of())) {
+            if (key.endsWith("-file") && settings.containsKey(key)) {
+                String of = key.substring(0, key.length() - "-file".length());
+                if (settings.containsKey(of)) {
+                    throw entry.error(path + "." + of + " and " + path + "." + key + " are both set; keep one");
+                }
+                String file = String.valueOf(settings.remove(key));
+                try {
+                    settings.put(of, Files.readString(Path.of(file), StandardCharsets.UTF_8).lines().findFirst().orElse(""));
+                }
+                catch (IOException | RuntimeException e) {
+                    throw entry.error(path + "." + key + ": cannot read " + file + "; point it at a readable file holding the " + of);
+                }
+            }
+        }
+        java.util.Optional<String> problem = type.check(settings);
+        if (problem.isPresent()) {
+            throw entry.error(path + "." + problem.get());
+        }
+        return new TransformConfig(name, settings, path);
+    }
 
+    /** A source or the shadow: every problem of the mapping at once, or the connection settings. */
     private static ConnectionSettings endpoint(Section s) {
-        List<ConnectionSettings.HostPort> hosts = s.has("hosts") ? hosts(s) : List.of();
+        List<String> problems = new ArrayList<>();
+        List<ConnectionSettings.HostPort> hosts = s.has("hosts") ? hosts(s, problems) : List.of();
         String host = hosts.isEmpty() ? s.string("host", null) : hosts.get(0).host();
-        int port = hosts.isEmpty() ? (int) s.integer("port", 5432, 1, 65535) : hosts.get(0).port();
+        long port = hosts.isEmpty() ? s.integer("port", 5432) : hosts.get(0).port();
         String database = s.string("database", null);
         String user = s.string("user", null);
         String password = s.string("password", "");
         if (s.has("password-file")) {
             if (s.has("password")) {
-                throw s.error(s.qualified("password") + " and " + s.qualified("password-file") + " are both set; keep one");
+                problems.add(s.qualified("password") + " and " + s.qualified("password-file") + " are both set; keep one");
             }
-            String file = s.string("password-file", null);
+            String file = s.string("password-file", "");
             try {
                 // The file's first line, as libpq's password files and Kubernetes secrets hold it.
                 password = Files.readString(Path.of(file), StandardCharsets.UTF_8).lines().findFirst().orElse("");
             }
             catch (IOException | RuntimeException e) {
-                throw s.error(s.qualified("password-file") + ": cannot read " + file + " (" + e.getClass().getSimpleName()
+                problems.add(s.qualified("password-file") + ": cannot read " + file + " (" + e.getClass().getSimpleName()
                         + (e.getMessage() == null ? "" : ": " + e.getMessage()) + "); point it at a readable file holding the password");
             }
         }
         String sslMode = s.string("sslmode", "prefer");
         if (!ConnectionSettings.SSL_MODES.contains(sslMode)) {
-            throw s.error(s.qualified("sslmode") + " must be one of disable, allow, prefer, require, verify-ca, verify-full; got '"
+            problems.add(s.qualified("sslmode") + " must be one of disable, allow, prefer, require, verify-ca, verify-full; got '"
                     + sslMode + "'");
         }
         String sslRootCert = s.has("sslrootcert") ? s.string("sslrootcert", null) : null;
         if (sslRootCert != null && !Files.isReadable(Path.of(sslRootCert))) {
-            throw s.error(s.qualified("sslrootcert") + ": cannot read " + sslRootCert + "; point it at the CA certificate (PEM)");
+            problems.add(s.qualified("sslrootcert") + ": cannot read " + sslRootCert + "; point it at the CA certificate (PEM)");
         }
-        if (host.isBlank()) {
-            throw s.error(s.qualified("host") + " is empty");
+        if (port < 1 || port > 65535) {
+            problems.add(s.qualified("port") + " must be between 1 and 65535, got " + port);
         }
-        if (database.isBlank()) {
-            throw s.error(s.qualified("database") + " is empty");
+        // A missing host, database or user is already reported as required.
+        for (String[] required : new String[][] {{"host", host}, {"database", database}, {"user", user}}) {
+            if (required[1] != null && required[1].isBlank()) {
+                problems.add(s.qualified(required[0]) + " is empty");
+            }
         }
-        if (user.isBlank()) {
-            throw s.error(s.qualified("user") + " is empty");
+        if (!problems.isEmpty()) {
+            throw new InvalidSettings(problems);
         }
-        return hosts.isEmpty() ? new ConnectionSettings(host, port, database, user, password, sslMode, sslRootCert)
+        if (host == null || database == null || user == null) {
+            return null;
+        }
+        return hosts.isEmpty() ? new ConnectionSettings(host, (int) port, database, user, password, sslMode, sslRootCert)
                 : ConnectionSettings.primaryOf(hosts, database, user, password, sslMode, sslRootCert);
     }
 
     /** {@code hosts: [host:port, ...]}: a primary and its standbys, in the order to try them. */
-    private static List<ConnectionSettings.HostPort> hosts(Section s) {
+    private static List<ConnectionSettings.HostPort> hosts(Section s, List<String> problems) {
         if (s.has("host") || s.has("port")) {
-            throw s.error(s.qualified("hosts") + " and " + s.qualified(s.has("host") ? "host" : "port") + " are both set; list every"
+            problems.add(s.qualified("hosts") + " and " + s.qualified(s.has("host") ? "host" : "port") + " are both set; list every"
                     + " server as host:port in hosts, or name one with host and port");
         }
         List<String> entries = s.strings("hosts");
-        if (entries.isEmpty()) {
-            throw s.error(s.qualified("hosts") + " is empty; list the servers as host:port, e.g. [db-a:5432, db-b:5432]");
+        if (entries.isEmpty() && s.isEmptyList("hosts")) {
+            problems.add(s.qualified("hosts") + " is empty; list the servers as host:port, e.g. [db-a:5432, db-b:5432]");
         }
         List<ConnectionSettings.HostPort> out = new ArrayList<>();
         for (int i = 0; i < entries.size(); i++) {
@@ -346,8 +328,9 @@ public final class ConfigLoader {
                     .matcher(entries.get(i).strip());
             int port = m.matches() && m.group(2) != null ? Integer.parseInt(m.group(2)) : 5432;
             if (!m.matches() || port < 1 || port > 65535) {
-                throw s.error(s.qualified("hosts") + "[" + i + "] must be host or host:port (IPv6 as [addr]:port), got '"
+                problems.add(s.qualified("hosts") + "[" + i + "] must be host or host:port (IPv6 as [addr]:port), got '"
                         + entries.get(i) + "'");
+                continue;
             }
             String host = m.group(1).startsWith("[") ? m.group(1).substring(1, m.group(1).length() - 1) : m.group(1);
             out.add(new ConnectionSettings.HostPort(host, port));
@@ -357,8 +340,8 @@ public final class ConfigLoader {
 
     private static List<TableSelector> tables(Section top) {
         List<String> names = top.strings("tables");
-        if (names.isEmpty()) {
-            throw top.error("tables is empty; list the schema-qualified tables to copy, e.g. [public.orders] or [public.*]");
+        if (names.isEmpty() && top.isEmptyList("tables")) {
+            top.problem("tables is empty; list the schema-qualified tables to copy, e.g. [public.orders] or [public.*]");
         }
         List<TableSelector> out = new ArrayList<>();
         Set<String> seen = new LinkedHashSet<>();
@@ -368,11 +351,13 @@ public final class ConfigLoader {
                 selector = TableSelector.parse(names.get(i));
             }
             catch (IllegalArgumentException e) {
-                throw top.error("tables[" + i + "]: " + e.getMessage());
+                top.problem("tables[" + i + "]: " + e.getMessage());
+                continue;
             }
             String key = (selector.schemaGlob() ? "*" : "=") + selector.schema() + "\0" + (selector.nameGlob() ? "*" : "=") + selector.name();
             if (!seen.add(key)) {
-                throw top.error("tables[" + i + "]: " + (selector.isPattern() ? selector : selector.table()) + " is listed twice");
+                top.problem("tables[" + i + "]: " + (selector.isPattern() ? selector : selector.table()) + " is listed twice");
+                continue;
             }
             out.add(selector);
         }
