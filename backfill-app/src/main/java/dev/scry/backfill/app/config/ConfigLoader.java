@@ -21,17 +21,14 @@ import org.yaml.snakeyaml.error.YAMLException;
 import dev.scry.backfill.model.ConnectionSettings;
 import dev.scry.backfill.model.TableId;
 import dev.scry.backfill.model.TableSelector;
-import dev.scry.backfill.sink.RetryPolicy;
-import dev.scry.backfill.sink.schema.SchemaSettings;
-import dev.scry.backfill.snapshot.SnapshotSettings;
-import dev.scry.backfill.source.StreamReader;
 import dev.scry.backfill.transform.TransformConfig;
 import dev.scry.backfill.transform.TransformType;
-import dev.scry.backfill.throttle.RateLimit;
 
 /**
- * Reads and validates the YAML configuration, once, before anything connects. Every key is
- * declared here with its default; every error names the key path and how to fix it.
+ * Reads and validates the YAML configuration, once, before anything connects. The top level's
+ * keys, the endpoints' and the tables are declared here; each other mapping's keys, defaults and
+ * checks with its record ({@link ConfigRecords}), the transforms' with their types. Every problem
+ * names the key path and how to fix it, and all of a file's come in one message.
  *
  * <pre>
  * pipeline: demo                # required; [a-z][a-z0-9_]*, at most 40 characters
@@ -64,21 +61,6 @@ public final class ConfigLoader {
             "schema", "sequences", "slot-failover", "stream");
     static final Set<String> ENDPOINT = Set.of("host", "hosts", "port", "database", "user", "password", "password-file", "sslmode",
             "sslrootcert");
-    static final Set<String> BATCH = Set.of("max-rows", "max-delay-ms");
-    static final Set<String> RATE_LIMIT = Set.of("rows-per-second", "bytes-per-second");
-    static final Set<String> SNAPSHOT = Set.of("method", "parallelism", "chunk-mb", "chunk-rows", "claim-timeout-ms");
-    static final Set<String> STREAM = Set.of("reader");
-    static final Set<String> ERRORS = Set.of("tolerance");
-    static final Set<String> METRICS = Set.of("host", "port");
-    static final Set<String> SCHEMA = Set.of("copy-ownership", "copy-privileges", "capture-ddl", "check-interval-ms");
-    static final Set<String> SEQUENCES = Set.of("sync-interval-ms");
-    static final Set<String> RETRY = Set.of("initial-backoff-ms", "max-backoff-ms", "give-up-after-s");
-
-    /** How often a running cdc copies the source's sequence values to the shadow. */
-    static final Duration SEQUENCE_SYNC_INTERVAL = Duration.ofSeconds(10);
-
-    /** How often the engine reports its position while the configured tables are idle. */
-    static final Duration HEARTBEAT_INTERVAL = Duration.ofSeconds(10);
 
     private final java.util.function.Function<String, String> environment;
     private EnvSubstitution env;
@@ -132,9 +114,7 @@ public final class ConfigLoader {
      * or null when there was one (the caller reports them all).
      */
     private BackfillConfig read(String file, Problems problems, Section top) {
-        ConfigRecords.TopLevel names = problems.record(() -> new ConfigRecords.TopLevel(top.string("pipeline", null),
-                top.has("slot") ? top.string("slot", "") : null, top.has("publication") ? top.string("publication", "") : null,
-                top.integer("discover-tables-every-ms", 5000), top.integer("heartbeat-interval-ms", HEARTBEAT_INTERVAL.toMillis())));
+        ConfigRecords.TopLevel names = problems.record(() -> ConfigRecords.TopLevel.from(top));
         ConnectionSettings source = problems.record(() -> endpoint(top.section("source", ENDPOINT, true)));
         Section shadowSection = top.section("shadow", ENDPOINT, true);
         ConnectionSettings shadow = shadowSection.has("hosts") ? null : problems.record(() -> endpoint(shadowSection));
@@ -144,36 +124,15 @@ public final class ConfigLoader {
         }
         List<TableSelector> selectors = tables(top);
         List<TableId> tables = selectors.stream().filter(t -> !t.isPattern()).map(TableSelector::table).toList();
-
-        Section batchSection = top.section("batch", BATCH, false);
-        ConfigRecords.Batch batch = problems.record(() -> new ConfigRecords.Batch(batchSection.integer("max-rows", 2048),
-                batchSection.integer("max-delay-ms", 200)));
-        Section rate = top.section("rate-limit", RATE_LIMIT, false);
-        ConfigRecords.RateLimits rateLimits = problems.record(() -> new ConfigRecords.RateLimits(rate.integer("rows-per-second", 0),
-                rate.integer("bytes-per-second", 0)));
-        Section snap = top.section("snapshot", SNAPSHOT, false);
-        ConfigRecords.Snapshot snapshot = problems.record(() -> new ConfigRecords.Snapshot(snap.string("method", "copy"),
-                snap.integer("parallelism", 2), snap.integer("chunk-mb", SnapshotSettings.DEFAULT_CHUNK_MB),
-                snap.integer("chunk-rows", SnapshotSettings.DEFAULT_CHUNK_ROWS),
-                snap.integer("claim-timeout-ms", SnapshotSettings.DEFAULT_CLAIM_TIMEOUT_MS)));
-        Section streamSection = top.section("stream", STREAM, false);
-        ConfigRecords.Stream stream = problems.record(() -> new ConfigRecords.Stream(streamSection.string("reader",
-                StreamReader.PGOUTPUT.configName())));
-        Section retrySection = top.section("retry", RETRY, false);
-        ConfigRecords.Retry retry = problems.record(() -> new ConfigRecords.Retry(retrySection.integer("initial-backoff-ms", 200),
-                retrySection.integer("max-backoff-ms", 30_000), retrySection.integer("give-up-after-s", 600)));
-        Section errorsSection = top.section("errors", ERRORS, false);
-        ConfigRecords.Errors errors = problems.record(() -> new ConfigRecords.Errors(errorsSection.string("tolerance", "none")));
-        Section metricsSection = top.section("metrics", METRICS, false);
-        ConfigRecords.Metrics metrics = problems.record(() -> new ConfigRecords.Metrics(metricsSection.string("host", "127.0.0.1"),
-                metricsSection.integer("port", 9464)));
-        Section schemaSection = top.section("schema", SCHEMA, false);
-        ConfigRecords.Schema schema = problems.record(() -> new ConfigRecords.Schema(schemaSection.bool("copy-ownership", false),
-                schemaSection.bool("copy-privileges", false), schemaSection.bool("capture-ddl", false),
-                schemaSection.integer("check-interval-ms", SchemaSettings.CHECK_INTERVAL_MS)));
-        Section sequencesSection = top.section("sequences", SEQUENCES, false);
-        ConfigRecords.Sequences sequences = problems.record(() -> new ConfigRecords.Sequences(sequencesSection.integer("sync-interval-ms",
-                SEQUENCE_SYNC_INTERVAL.toMillis())));
+        ConfigRecords.Batch batch = problems.record(() -> ConfigRecords.Batch.from(top));
+        ConfigRecords.RateLimits rateLimits = problems.record(() -> ConfigRecords.RateLimits.from(top));
+        ConfigRecords.Snapshot snapshot = problems.record(() -> ConfigRecords.Snapshot.from(top));
+        ConfigRecords.Stream stream = problems.record(() -> ConfigRecords.Stream.from(top));
+        ConfigRecords.Retry retry = problems.record(() -> ConfigRecords.Retry.from(top));
+        ConfigRecords.Errors errors = problems.record(() -> ConfigRecords.Errors.from(top));
+        ConfigRecords.Metrics metrics = problems.record(() -> ConfigRecords.Metrics.from(top));
+        ConfigRecords.Schema schema = problems.record(() -> ConfigRecords.Schema.from(top));
+        ConfigRecords.Sequences sequences = problems.record(() -> ConfigRecords.Sequences.from(top));
         boolean standby = top.bool("standby", false);
         boolean slotFailover = top.bool("slot-failover", true);
         List<TransformConfig> transforms = transforms(top);
