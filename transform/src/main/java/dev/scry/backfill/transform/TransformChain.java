@@ -19,17 +19,15 @@ import dev.scry.backfill.model.TableSpec;
  */
 public final class TransformChain {
 
-    public static final TransformChain NONE = new TransformChain(List.of(), List.of(), Map.of());
+    public static final TransformChain NONE = new TransformChain(List.of(), List.of());
 
     private final List<Transform> steps;
     // Each step's entry as the configuration names it (transforms[2] (mask)), for messages.
     private final List<String> names;
-    private final Map<TableId, TableSpec> shapes;
 
-    private TransformChain(List<Transform> steps, List<String> names, Map<TableId, TableSpec> shapes) {
+    private TransformChain(List<Transform> steps, List<String> names) {
         this.steps = List.copyOf(steps);
         this.names = List.copyOf(names);
-        this.shapes = Map.copyOf(shapes);
     }
 
     /**
@@ -54,7 +52,7 @@ public final class TransformChain {
                 throw new IllegalArgumentException(config + ": " + e.getMessage(), e);
             }
         }
-        Map<TableId, TableSpec> shapes = new LinkedHashMap<>();
+        // Shaping each table is how each step learns what it does to it (and refuses a key column).
         for (TableSpec table : tables) {
             TableSpec shaped = table;
             for (int i = 0; i < steps.size(); i++) {
@@ -65,7 +63,6 @@ public final class TransformChain {
                     throw new IllegalArgumentException(configs.get(i) + ": " + e.getMessage(), e);
                 }
             }
-            shapes.put(table.id(), shaped);
         }
         for (int i = 0; i < steps.size(); i++) {
             List<String> unmatched = steps.get(i).unmatched();
@@ -73,7 +70,7 @@ public final class TransformChain {
                 throw new IllegalArgumentException(configs.get(i) + ": " + unmatched.get(0));
             }
         }
-        return new TransformChain(steps, configs.stream().map(TransformConfig::toString).toList(), shapes);
+        return new TransformChain(steps, configs.stream().map(TransformConfig::toString).toList());
     }
 
     /** The shadow's shape of a table after every transform. */
