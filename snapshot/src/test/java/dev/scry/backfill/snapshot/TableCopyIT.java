@@ -17,6 +17,7 @@ import org.junit.jupiter.api.Test;
 import dev.scry.backfill.model.ColumnSpec;
 import dev.scry.backfill.model.TableId;
 import dev.scry.backfill.model.TableSpec;
+import dev.scry.backfill.sink.ShadowWriter;
 import dev.scry.backfill.testing.Databases;
 import dev.scry.backfill.testing.PgPair;
 import dev.scry.backfill.throttle.RateLimit;
@@ -83,8 +84,8 @@ class TableCopyIT {
         try (Connection src = db.source(); Connection dst = db.shadow()) {
             src.setAutoCommit(false);
             dst.setAutoCommit(false);
-            TableCopy.Copied copied = TableCopy.copy(src, dst, TableCopy.Part.whole(table), chain, new Throttle(RateLimit.UNLIMITED),
-                    () -> false, n -> { });
+            TableCopy.Copied copied = TableCopy.copy(src, dst, ShadowWriter.forLoads(db.name()), TableCopy.Part.whole(table), chain,
+                    new Throttle(RateLimit.UNLIMITED), () -> false, n -> { });
             dst.commit();
             src.commit();
             return copied;
