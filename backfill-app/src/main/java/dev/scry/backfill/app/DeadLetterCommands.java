@@ -9,9 +9,9 @@ import dev.scry.backfill.app.config.BackfillConfig;
 import dev.scry.backfill.error.SetupException;
 import dev.scry.backfill.model.ChangeEvent;
 import dev.scry.backfill.model.ConnectionSettings;
+import dev.scry.backfill.checkpoint.DeadLetters;
 import dev.scry.backfill.sink.DeadLetterCodec;
 import dev.scry.backfill.sink.DeadLetterReplay;
-import dev.scry.backfill.sink.DeadLetters;
 import dev.scry.backfill.sink.ReplicaRole;
 
 /** {@code dlq list|show|replay|purge}: the dead letters of a pipeline (errors.tolerance: all). */
@@ -31,7 +31,7 @@ final class DeadLetterCommands {
             out.printf("%d dead letter(s) for pipeline %s%n", letters.size(), config.pipeline());
             for (DeadLetters.Letter l : letters) {
                 out.printf("%6d  %s  %-8s %-30s lsn %s  flexbuffers %d B (json %d B)  %s%n", l.id(), l.createdAt(), l.op(), l.table(), l.lsn(),
-                        l.change().length, DeadLetterCodec.json(l.decode()).length(), l.error());
+                        l.change().length, DeadLetterCodec.json(DeadLetterCodec.decode(l.change())).length(), l.error());
             }
             return 0;
         }
@@ -40,7 +40,7 @@ final class DeadLetterCommands {
     int show(long id) throws SQLException {
         try (Connection c = Connect.open(config.shadow(), "shadow")) {
             DeadLetters.Letter l = find(c, id);
-            ChangeEvent change = l.decode();
+            ChangeEvent change = DeadLetterCodec.decode(l.change());
             String json = DeadLetterCodec.json(change);
             out.printf("dead letter %d: %s on %s at lsn %s, stored %s%nerror: %s%nsize: %d bytes as FlexBuffers, %d bytes as JSON (%.0f%%)%n%s%n",
                     l.id(), l.op(), l.table(), l.lsn(), l.createdAt(), l.error(), l.change().length, json.length(),
@@ -78,7 +78,7 @@ final class DeadLetterCommands {
 
     int purge() throws SQLException {
         try (Connection c = Connect.open(config.shadow(), "shadow")) {
-            if (!dev.scry.backfill.checkpoint.CheckpointStore.schemaExists(c)) {
+            if (!dev.scry.backfill.checkpoint.MetadataSchema.exists(c)) {
                 out.println("0 dead letter(s) removed");
                 return 0;
             }

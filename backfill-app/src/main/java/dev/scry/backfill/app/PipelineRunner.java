@@ -15,6 +15,7 @@ import dev.scry.backfill.app.config.BackfillConfig;
 import dev.scry.backfill.app.ops.Operations;
 import dev.scry.backfill.checkpoint.Checkpoint;
 import dev.scry.backfill.checkpoint.CheckpointStore;
+import dev.scry.backfill.checkpoint.MetadataSchema;
 import dev.scry.backfill.error.PipelineFailure;
 import dev.scry.backfill.error.ReplicaIdentityFailure;
 import dev.scry.backfill.error.SetupException;
@@ -524,7 +525,7 @@ final class PipelineRunner {
                             spec.id(), dropped);
                 }
             }
-            if (chain.filteredTables().contains(spec.id())) {
+            if (chain.filters(spec.id())) {
                 LOG.info("filter-rows on {}: applied in the pipeline (a publication row filter on columns outside the replica"
                         + " identity would make UPDATE and DELETE fail on the source)", spec.id());
             }
@@ -555,7 +556,7 @@ final class PipelineRunner {
      */
     private Map<TableId, TableSpec> prepareWrites(Connection source, Connection shadow, Map<TableId, TableSpec> specs, Load load)
             throws SQLException {
-        checkpoints.ensureSchema(shadow);
+        MetadataSchema.ensure(shadow);
         ShadowTypes.ensure(source, shadow, columnsKeepingType(source, specs));
         ShadowTypes.ensureTypes(source, shadow, sourceSchema.types());
         SchemaSync sync = schema;

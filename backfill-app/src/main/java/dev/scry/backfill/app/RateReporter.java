@@ -10,7 +10,8 @@ import org.slf4j.LoggerFactory;
 import dev.scry.backfill.app.config.BackfillConfig;
 import dev.scry.backfill.app.config.ConfigException;
 import dev.scry.backfill.app.config.ConfigLoader;
-import dev.scry.backfill.checkpoint.CheckpointStore;
+import dev.scry.backfill.checkpoint.MetadataSchema;
+import dev.scry.backfill.checkpoint.RateRecords;
 import dev.scry.backfill.throttle.RateLimit;
 import dev.scry.backfill.throttle.Throttle;
 
@@ -55,7 +56,7 @@ final class RateReporter implements AutoCloseable {
         long lastRows = throttle.admittedRows();
         long lastBytes = throttle.admittedBytes();
         long lastNanos = System.nanoTime();
-        CheckpointStore store = new CheckpointStore(config.pipeline());
+        RateRecords store = new RateRecords(config.pipeline());
         Connection c = null;
         while (!closed) {
             try {
@@ -72,9 +73,9 @@ final class RateReporter implements AutoCloseable {
                 if (c == null || c.isClosed()) {
                     c = Connect.open(config.shadow(), "shadow", "scry-backfill " + config.pipeline() + " rates");
                 }
-                if (CheckpointStore.schemaExists(c)) {
+                if (MetadataSchema.exists(c)) {
                     RateLimit limit = throttle.limit();
-                    store.writeRates(c, limit.rowsPerSecond(), limit.bytesPerSecond(), (rows - lastRows) / seconds,
+                    store.write(c, limit.rowsPerSecond(), limit.bytesPerSecond(), (rows - lastRows) / seconds,
                             (bytes - lastBytes) / seconds, throttle.waitedSeconds());
                 }
             }

@@ -10,6 +10,8 @@ import java.util.Optional;
 import dev.scry.backfill.app.config.BackfillConfig;
 import dev.scry.backfill.checkpoint.Checkpoint;
 import dev.scry.backfill.checkpoint.CheckpointStore;
+import dev.scry.backfill.checkpoint.MetadataSchema;
+import dev.scry.backfill.checkpoint.RateRecords;
 import dev.scry.backfill.checkpoint.TableCounts;
 import dev.scry.backfill.model.Lsn;
 import dev.scry.backfill.model.TableId;
@@ -122,7 +124,7 @@ final class StatusReport {
     private Map<String, Object> schema(Connection shadow) throws SQLException {
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("capture_ddl", config.schema().captureDdl());
-        if (!CheckpointStore.schemaExists(shadow)) {
+        if (!MetadataSchema.exists(shadow)) {
             return out;
         }
         dev.scry.backfill.checkpoint.SchemaRecords records = new dev.scry.backfill.checkpoint.SchemaRecords(config.pipeline());
@@ -139,25 +141,15 @@ final class StatusReport {
 
     private List<Map<String, Object>> openRequests(Connection shadow) throws SQLException {
         List<Map<String, Object>> out = new java.util.ArrayList<>();
-        if (!CheckpointStore.schemaExists(shadow) || !CheckpointStore.tableExists(shadow, "table_requests")) {
-            return out;
-        }
-        try (java.sql.PreparedStatement ps = shadow.prepareStatement("""
-                SELECT id, action, schema_name, table_name, state, progress, requested_at::text FROM scry_backfill.table_requests
-                WHERE pipeline = ? AND state IN ('pending', 'running') ORDER BY id""")) {
-            ps.setString(1, config.pipeline());
-            try (java.sql.ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    Map<String, Object> r = new LinkedHashMap<>();
-                    r.put("id", rs.getLong(1));
-                    r.put("action", rs.getString(2));
-                    r.put("table", new TableId(rs.getString(3), rs.getString(4)).toString());
-                    r.put("state", rs.getString(5));
-                    r.put("progress", rs.getString(6));
-                    r.put("requested_at", rs.getString(7));
-                    out.add(r);
-                }
-            }
+        for (dev.scry.backfill.checkpoint.TableRequests.Open open : new dev.scry.backfill.checkpoint.TableRequests(config.pipeline()).open(shadow)) {
+            Map<String, Object> r = new LinkedHashMap<>();
+            r.put("id", open.id());
+            r.put("action", open.action().label());
+            r.put("table", open.table().toString());
+            r.put("state", open.state().name().toLowerCase(java.util.Locale.ROOT));
+            r.put("progress", open.progress());
+            r.put("requested_at", open.requestedAt());
+            out.add(r);
         }
         return out;
     }
@@ -170,26 +162,16 @@ final class StatusReport {
         Map<String, Object> rate = new LinkedHashMap<>();
         rate.put("configured_rows_per_second", config.rateLimit().rowsPerSecond());
         rate.put("configured_bytes_per_second", config.rateLimit().bytesPerSecond());
-        if (CheckpointStore.schemaExists(shadow)) {
-            try (java.sql.PreparedStatement ps = shadow.prepareStatement("""
-                    SELECT rows_limit, bytes_limit, rows_per_second, bytes_per_second, throttled_seconds, updated_at::text,
-                           extract(epoch FROM clock_timestamp() - updated_at)
-                    FROM scry_backfill.rates WHERE pipeline = ?""")) {
-                ps.setString(1, config.pipeline());
-                try (java.sql.ResultSet rs = ps.executeQuery()) {
-                    if (rs.next()) {
-                        rate.put("current", running);
-                        rate.put("running_rows_limit", rs.getLong(1));
-                        rate.put("running_bytes_limit", rs.getLong(2));
-                        rate.put("achieved_rows_per_second", Math.round(rs.getDouble(3)));
-                        rate.put("achieved_bytes_per_second", Math.round(rs.getDouble(4)));
-                        rate.put("throttled_seconds", Math.round(rs.getDouble(5) * 10) / 10.0);
-                        rate.put("reported_at", rs.getString(6));
-                        rate.put("report_age_seconds", Math.round(rs.getDouble(7)));
-                    }
-                }
-            }
-        }
+        new RateRecords(config.pipeline()).read(shadow).ifPresent(r -> {
+            rate.put("current", running);
+            rate.put("running_rows_limit", r.rowsLimit());
+            rate.put("running_bytes_limit", r.bytesLimit());
+            rate.put("achieved_rows_per_second", Math.round(r.rowsPerSecond()));
+            rate.put("achieved_bytes_per_second", Math.round(r.bytesPerSecond()));
+            rate.put("throttled_seconds", Math.round(r.throttledSeconds() * 10) / 10.0);
+            rate.put("reported_at", r.reportedAt());
+            rate.put("report_age_seconds", Math.round(r.ageSeconds()));
+        });
         return rate;
     }
 

@@ -63,7 +63,7 @@ final class TableRequestClient {
     /** Writes a request; returns its id. */
     long submit(TableRequests.Action action, TableId table, List<List<String>> keys) throws SQLException {
         try (Connection shadow = Connect.open(config.shadow(), "shadow")) {
-            new CheckpointStore(config.pipeline()).ensureSchema(shadow);
+            dev.scry.backfill.checkpoint.MetadataSchema.ensure(shadow);
             return new TableRequests(config.pipeline()).submit(shadow, action, table, keys);
         }
     }

@@ -5,7 +5,7 @@ import java.sql.Connection;
 import java.sql.SQLException;
 
 import dev.scry.backfill.app.config.BackfillConfig;
-import dev.scry.backfill.checkpoint.CheckpointStore;
+import dev.scry.backfill.checkpoint.MetadataSchema;
 import dev.scry.backfill.source.SourceAdmin;
 
 /**
@@ -46,7 +46,7 @@ final class Teardown {
         }
         if (dropMetadata) {
             try (Connection shadow = Connect.open(config.shadow(), "shadow")) {
-                new CheckpointStore(config.pipeline()).drop(shadow);
+                MetadataSchema.drop(shadow, config.pipeline());
                 out.println("dropped the checkpoint of pipeline " + config.pipeline() + " (shadow tables are kept)");
             }
         }

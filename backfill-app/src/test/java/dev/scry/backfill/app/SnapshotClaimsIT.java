@@ -14,7 +14,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-import dev.scry.backfill.checkpoint.CheckpointStore;
+import dev.scry.backfill.checkpoint.MetadataSchema;
 import dev.scry.backfill.checkpoint.SnapshotClaims;
 import dev.scry.backfill.checkpoint.SnapshotJournal;
 import dev.scry.backfill.model.Lsn;
@@ -44,7 +44,7 @@ class SnapshotClaimsIT {
         journal = new SnapshotJournal(db.name());
         shared = new SnapshotClaims(db.name());
         try (Connection c = db.shadow()) {
-            new CheckpointStore(db.name()).ensureSchema(c);
+            MetadataSchema.ensure(c);
             c.setAutoCommit(false);
             journal.plan(c, List.of(part(1, 0L, 100L), part(2, 100L, 200L), part(3, 200L, null)));
             shared.publish(c, new SnapshotClaims.Export("export-a", AT, "test", 1_000));

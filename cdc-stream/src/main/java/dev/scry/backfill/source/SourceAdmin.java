@@ -39,7 +39,7 @@ public final class SourceAdmin {
      * writer's delay), or how far a standby has replayed (it writes no WAL of its own, and
      * {@code pg_current_wal_*} are refused during recovery).
      */
-    public static final String CURRENT_WAL_LSN = "CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn()"
+    private static final String CURRENT_WAL_LSN = "CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn()"
             + " ELSE pg_current_wal_insert_lsn() END";
 
     private final Connection connection;
@@ -62,6 +62,20 @@ public final class SourceAdmin {
         try (Statement st = connection.createStatement(); ResultSet rs = st.executeQuery("SELECT (" + CURRENT_WAL_LSN + ")::text")) {
             rs.next();
             return Lsn.parse(rs.getString(1));
+        }
+    }
+
+    /**
+     * How many bytes of WAL the slot holds that the pipeline has not confirmed: from its confirmed
+     * position to where the source stands now. Empty when the slot does not exist.
+     */
+    public java.util.OptionalLong slotLagBytes(String name) throws SQLException {
+        try (PreparedStatement ps = connection.prepareStatement(
+                "SELECT " + CURRENT_WAL_LSN + " - confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = ?")) {
+            ps.setString(1, name);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? java.util.OptionalLong.of(Math.max(0, rs.getLong(1))) : java.util.OptionalLong.empty();
+            }
         }
     }
 

@@ -4,7 +4,6 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.sql.Timestamp;
 import java.time.Instant;
 import java.util.LinkedHashMap;
@@ -21,89 +20,16 @@ import dev.scry.backfill.model.SourcePosition;
 import dev.scry.backfill.model.TableId;
 
 /**
- * The metadata schema on the shadow and every statement on it. Writes happen inside the
- * caller's transaction: the sink commits a batch's rows and its checkpoint together, which is what
- * makes a crash at any instant resume exactly after the last committed batch.
+ * The checkpoint (the position the shadow has reached) and the per-table counts of rows applied,
+ * in the {@link MetadataSchema}. Writes happen inside the caller's transaction: the sink commits a
+ * batch's rows and its checkpoint together, which is what makes a crash at any instant resume
+ * exactly after the last committed batch.
  */
 public final class CheckpointStore {
-
-    /** The metadata schema on the shadow. */
-    public static final String SCHEMA = "scry_backfill";
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final TypeReference<LinkedHashMap<String, Object>> MAP = new TypeReference<>() {
     };
-
-    private static final String[] DDL = {
-        "CREATE SCHEMA IF NOT EXISTS " + SCHEMA,
-        // What the running pipeline reads from the source: its limits and achieved rates, for status.
-        """
-        CREATE TABLE IF NOT EXISTS scry_backfill.rates (
-          pipeline          text PRIMARY KEY,
-          rows_limit        bigint NOT NULL,
-          bytes_limit       bigint NOT NULL,
-          rows_per_second   double precision NOT NULL,
-          bytes_per_second  double precision NOT NULL,
-          throttled_seconds double precision NOT NULL,
-          updated_at        timestamptz NOT NULL DEFAULT clock_timestamp()
-        )""",
-        // Changes the shadow rejected while errors.tolerance is all: the change (FlexBuffers, see
-        // the sink's DeadLetterCodec), why, and where in the source's WAL it was.
-        """
-        CREATE TABLE IF NOT EXISTS scry_backfill.dead_letters (
-          id          bigserial PRIMARY KEY,
-          pipeline    text NOT NULL,
-          schema_name text NOT NULL,
-          table_name  text NOT NULL,
-          op          text NOT NULL,
-          lsn         pg_lsn NOT NULL,
-          change      bytea NOT NULL,
-          error       text NOT NULL,
-          created_at  timestamptz NOT NULL DEFAULT clock_timestamp()
-        )""",
-        """
-        CREATE TABLE IF NOT EXISTS scry_backfill.checkpoint (
-          pipeline              text PRIMARY KEY,
-          slot                  text NOT NULL,
-          phase                 text NOT NULL CHECK (phase IN ('snapshot', 'streaming')),
-          lsn                   pg_lsn NOT NULL,
-          source_offset         jsonb,
-          batches               bigint NOT NULL DEFAULT 0,
-          snapshot_started_at   timestamptz,
-          snapshot_completed_at timestamptz,
-          updated_at            timestamptz NOT NULL DEFAULT clock_timestamp()
-        )""",
-        """
-        CREATE TABLE IF NOT EXISTS scry_backfill.table_progress (
-          pipeline      text NOT NULL,
-          schema_name   text NOT NULL,
-          table_name    text NOT NULL,
-          snapshot_rows bigint NOT NULL DEFAULT 0,
-          inserts       bigint NOT NULL DEFAULT 0,
-          updates       bigint NOT NULL DEFAULT 0,
-          deletes       bigint NOT NULL DEFAULT 0,
-          truncates     bigint NOT NULL DEFAULT 0,
-          updated_at    timestamptz NOT NULL DEFAULT clock_timestamp(),
-          PRIMARY KEY (pipeline, schema_name, table_name)
-        )""",
-    };
-
-    /**
-     * Changes of a paused table, held back in the order they came, in the transaction of their
-     * batch (the sink's HeldChanges writes and reads them; each change encoded as a dead letter is).
-     */
-    private static final String HELD_CHANGES = """
-            CREATE TABLE IF NOT EXISTS scry_backfill.held_changes (
-              id          bigserial PRIMARY KEY,
-              pipeline    text NOT NULL,
-              schema_name text NOT NULL,
-              table_name  text NOT NULL,
-              lsn         pg_lsn NOT NULL,
-              change      bytea NOT NULL,
-              held_at     timestamptz NOT NULL DEFAULT clock_timestamp()
-            )""";
-    private static final String HELD_CHANGES_INDEX =
-            "CREATE INDEX IF NOT EXISTS held_changes_table ON scry_backfill.held_changes (pipeline, schema_name, table_name, id)";
 
     private static final String WRITE_CHECKPOINT = """
             INSERT INTO scry_backfill.checkpoint AS c (pipeline, slot, phase, lsn, source_offset, batches,
@@ -147,52 +73,8 @@ public final class CheckpointStore {
         return pipeline;
     }
 
-    /** Creates the metadata schema and tables if missing; idempotent, commits on its own. */
-    public void ensureSchema(Connection c) throws SQLException {
-        boolean auto = c.getAutoCommit();
-        c.setAutoCommit(true);
-        try (Statement st = c.createStatement()) {
-            for (String ddl : DDL) {
-                st.execute(ddl);
-            }
-            for (String ddl : SnapshotJournal.DDL) {
-                st.execute(ddl);
-            }
-            for (String ddl : TableStates.DDL) {
-                st.execute(ddl);
-            }
-            for (String ddl : TableRequests.DDL) {
-                st.execute(ddl);
-            }
-            st.execute(HELD_CHANGES);
-            st.execute(HELD_CHANGES_INDEX);
-            for (String ddl : SchemaRecords.DDL) {
-                st.execute(ddl);
-            }
-        }
-        finally {
-            c.setAutoCommit(auto);
-        }
-    }
-
-    /** Whether the metadata schema exists (reads never create it). */
-    public static boolean schemaExists(Connection c) throws SQLException {
-        return tableExists(c, "checkpoint");
-    }
-
-    /** Whether a table of the metadata schema exists: one a later version added may not, yet. */
-    public static boolean tableExists(Connection c, String table) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("SELECT to_regclass(?) IS NOT NULL")) {
-            ps.setString(1, SCHEMA + "." + table);
-            try (ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                return rs.getBoolean(1);
-            }
-        }
-    }
-
     public Optional<Checkpoint> read(Connection c) throws SQLException {
-        if (!schemaExists(c)) {
+        if (!MetadataSchema.exists(c)) {
             return Optional.empty();
         }
         String sql = """
@@ -295,68 +177,10 @@ public final class CheckpointStore {
         writeCounts(c, zero);
     }
 
-    /** Records the rate limit and the rates achieved (autocommit, outside any batch). */
-    public void writeRates(Connection c, long rowsLimit, long bytesLimit, double rowsPerSecond, double bytesPerSecond,
-                           double throttledSeconds) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("""
-                INSERT INTO scry_backfill.rates AS r VALUES (?, ?, ?, ?, ?, ?, clock_timestamp())
-                ON CONFLICT (pipeline) DO UPDATE SET rows_limit = EXCLUDED.rows_limit, bytes_limit = EXCLUDED.bytes_limit,
-                  rows_per_second = EXCLUDED.rows_per_second, bytes_per_second = EXCLUDED.bytes_per_second,
-                  throttled_seconds = EXCLUDED.throttled_seconds, updated_at = EXCLUDED.updated_at""")) {
-            ps.setString(1, pipeline);
-            ps.setLong(2, rowsLimit);
-            ps.setLong(3, bytesLimit);
-            ps.setDouble(4, rowsPerSecond);
-            ps.setDouble(5, bytesPerSecond);
-            ps.setDouble(6, throttledSeconds);
-            ps.executeUpdate();
-        }
-    }
-
-    /** Removes this pipeline's rows; drops the schema when no other pipeline uses it. Commits on its own. */
-    public void drop(Connection c) throws SQLException {
-        if (!schemaExists(c)) {
-            return;
-        }
-        ensureSchema(c);
-        // What an interrupted snapshot's load deferred is built before its record goes.
-        new SnapshotJournal(pipeline).buildAll(c);
-        boolean auto = c.getAutoCommit();
-        c.setAutoCommit(false);
-        try {
-            for (String table : new String[] {"checkpoint", "table_progress", "dead_letters", "rates", "snapshot_parts", "snapshot_export", "deferred_ddl",
-                "table_states", "table_requests", "held_changes"}) {
-                try (PreparedStatement ps = c.prepareStatement("DELETE FROM scry_backfill." + table + " WHERE pipeline = ?")) {
-                    ps.setString(1, pipeline);
-                    ps.executeUpdate();
-                }
-            }
-            boolean others;
-            try (PreparedStatement ps = c.prepareStatement("SELECT EXISTS (SELECT 1 FROM scry_backfill.checkpoint)");
-                 ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                others = rs.getBoolean(1);
-            }
-            if (!others) {
-                try (Statement st = c.createStatement()) {
-                    st.execute("DROP SCHEMA scry_backfill CASCADE");
-                }
-            }
-            c.commit();
-        }
-        catch (SQLException e) {
-            c.rollback();
-            throw e;
-        }
-        finally {
-            c.setAutoCommit(auto);
-        }
-    }
-
     /** Rows applied so far per table, in table order. */
     public Map<TableId, TableCounts> progress(Connection c) throws SQLException {
         Map<TableId, TableCounts> out = new LinkedHashMap<>();
-        if (!schemaExists(c)) {
+        if (!MetadataSchema.exists(c)) {
             return out;
         }
         String sql = """

@@ -56,7 +56,7 @@ public final class SnapshotClaims {
 
     /** Withdraws the exported snapshot: no new part is claimed under it. In the caller's transaction. */
     public void unpublish(Connection c) throws SQLException {
-        if (!CheckpointStore.tableExists(c, "snapshot_export")) {
+        if (!MetadataSchema.tableExists(c, "snapshot_export")) {
             return;
         }
         try (PreparedStatement ps = c.prepareStatement("DELETE FROM scry_backfill.snapshot_export WHERE pipeline = ?")) {
@@ -68,7 +68,7 @@ public final class SnapshotClaims {
 
     /** The exported snapshot parts are being copied under, if a copy runs (or its process died without withdrawing it). */
     public Optional<Export> export(Connection c) throws SQLException {
-        if (!CheckpointStore.tableExists(c, "snapshot_export")) {
+        if (!MetadataSchema.tableExists(c, "snapshot_export")) {
             return Optional.empty();
         }
         try (PreparedStatement ps = c.prepareStatement("""

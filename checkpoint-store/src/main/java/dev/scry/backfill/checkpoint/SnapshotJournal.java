@@ -173,7 +173,7 @@ public final class SnapshotJournal {
     /** The plan, in part order; empty when there is none (or no metadata schema yet). */
     public List<Part> parts(Connection c) throws SQLException {
         List<Part> out = new ArrayList<>();
-        if (!CheckpointStore.tableExists(c, "snapshot_parts")) {
+        if (!MetadataSchema.tableExists(c, "snapshot_parts")) {
             return out;
         }
         try (PreparedStatement ps = c.prepareStatement("""
@@ -283,7 +283,7 @@ public final class SnapshotJournal {
     /** The objects still to build, in the order they were planned (dependencies first). */
     public List<Deferred> deferred(Connection c) throws SQLException {
         List<Deferred> out = new ArrayList<>();
-        if (!CheckpointStore.tableExists(c, "deferred_ddl")) {
+        if (!MetadataSchema.tableExists(c, "deferred_ddl")) {
             return out;
         }
         try (PreparedStatement ps = c.prepareStatement("""
@@ -330,7 +330,7 @@ public final class SnapshotJournal {
      */
     public static List<List<String>> deferredKeys(Connection c, TableId table) throws SQLException {
         List<List<String>> out = new ArrayList<>();
-        if (!CheckpointStore.tableExists(c, "deferred_ddl")) {
+        if (!MetadataSchema.tableExists(c, "deferred_ddl")) {
             return out;
         }
         try (PreparedStatement ps = c.prepareStatement("""
@@ -349,7 +349,7 @@ public final class SnapshotJournal {
 
     /** The columns of the table's primary key while it waits to be built, if it does. */
     public static Optional<List<String>> deferredPrimaryKey(Connection c, TableId table) throws SQLException {
-        if (!CheckpointStore.tableExists(c, "deferred_ddl")) {
+        if (!MetadataSchema.tableExists(c, "deferred_ddl")) {
             return Optional.empty();
         }
         try (PreparedStatement ps = c.prepareStatement("""

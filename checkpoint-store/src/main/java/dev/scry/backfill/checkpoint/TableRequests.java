@@ -103,7 +103,7 @@ public final class TableRequests {
 
     /** The oldest request not finished yet (one a stopped daemon was working on comes first). */
     public Optional<Request> next(Connection c) throws SQLException {
-        if (!CheckpointStore.tableExists(c, "table_requests")) {
+        if (!MetadataSchema.tableExists(c, "table_requests")) {
             return Optional.empty();
         }
         return one(c, "WHERE pipeline = ? AND state IN ('pending', 'running') ORDER BY id LIMIT 1", null);
@@ -111,6 +111,31 @@ public final class TableRequests {
 
     public Optional<Request> get(Connection c, long id) throws SQLException {
         return one(c, "WHERE pipeline = ? AND id = ?", id);
+    }
+
+    /** A request not finished yet, as {@code status} lists it: {@code requestedAt} as the shadow prints a timestamptz. */
+    public record Open(long id, Action action, TableId table, State state, String progress, String requestedAt) {
+    }
+
+    /** Every request not finished yet, oldest first; none when the table does not exist yet. */
+    public List<Open> open(Connection c) throws SQLException {
+        List<Open> out = new java.util.ArrayList<>();
+        if (!MetadataSchema.tableExists(c, "table_requests")) {
+            return out;
+        }
+        try (PreparedStatement ps = c.prepareStatement("""
+                SELECT id, action, schema_name, table_name, state, progress, requested_at::text FROM scry_backfill.table_requests
+                WHERE pipeline = ? AND state IN ('pending', 'running') ORDER BY id""")) {
+            ps.setString(1, pipeline);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(new Open(rs.getLong(1), Action.valueOf(rs.getString(2).toUpperCase(java.util.Locale.ROOT)),
+                            new TableId(rs.getString(3), rs.getString(4)), State.valueOf(rs.getString(5).toUpperCase(java.util.Locale.ROOT)),
+                            rs.getString(6), rs.getString(7)));
+                }
+            }
+        }
+        return out;
     }
 
     /** Whether any request is open. */

@@ -151,7 +151,7 @@ public final class TableStates {
     /** Every table with a state, by table; empty when the metadata schema does not exist yet. */
     public Map<TableId, Entry> read(Connection c) throws SQLException {
         Map<TableId, Entry> out = new LinkedHashMap<>();
-        if (!CheckpointStore.tableExists(c, "table_states")) {
+        if (!MetadataSchema.tableExists(c, "table_states")) {
             return out;
         }
         try (PreparedStatement ps = c.prepareStatement("""

@@ -112,17 +112,12 @@ final class BatchApplier {
         return toCounts(counts);
     }
 
-    /** Receives a change the shadow rejected, with the reason. */
-    interface Rejected {
-        void accept(ChangeEvent change, String error) throws SQLException;
-    }
-
     /**
      * Applies the batch one change at a time, each under a savepoint; a change the shadow rejects
      * (a constraint, a value it refuses) is rolled back alone and handed to {@code rejected}, and
      * the rest of the batch goes on. Faults that may go away are rethrown: the batch is retried.
      */
-    Map<TableId, TableCounts> applyTolerant(Connection c, ChangeBatch batch, Rejected rejected) throws SQLException {
+    Map<TableId, TableCounts> applyTolerant(Connection c, ChangeBatch batch, ShadowWriter.Rejected rejected) throws SQLException {
         forgetIfSchemaChanged();
         pendingTables = new HashMap<>(tables);
         pendingLayouts = new IdentityHashMap<>(checkedLayouts);

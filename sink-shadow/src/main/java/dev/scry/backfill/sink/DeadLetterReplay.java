@@ -5,7 +5,7 @@ import java.sql.SQLException;
 import java.util.List;
 import java.util.Map;
 
-import dev.scry.backfill.checkpoint.CheckpointStore;
+import dev.scry.backfill.checkpoint.DeadLetters;
 import dev.scry.backfill.checkpoint.TableCounts;
 import dev.scry.backfill.error.SqlErrors;
 import dev.scry.backfill.model.ChangeBatch;
@@ -34,16 +34,16 @@ public final class DeadLetterReplay {
         boolean auto = c.getAutoCommit();
         c.setAutoCommit(false);
         try {
-            ChangeEvent change = letter.decode();
+            ChangeEvent change = DeadLetterCodec.decode(letter.change());
             TableSpec spec = ShadowSchema.describe(c, change.table()).orElse(null);
             if (spec == null) {
                 c.rollback();
                 return "shadow table " + change.table() + " does not exist";
             }
-            BatchApplier applier = new BatchApplier(Map.of(spec.id(), spec), new ApplyStatements(), new SchemaFollower(SourceSchema.NONE));
-            Map<dev.scry.backfill.model.TableId, TableCounts> counts = applier.apply(c,
+            ShadowWriter writer = new PgShadowWriter(pipeline, Map.of(spec.id(), spec), SourceSchema.NONE, null);
+            Map<dev.scry.backfill.model.TableId, TableCounts> counts = writer.apply(c,
                     new ChangeBatch(List.of(change), new SourcePosition(Phase.STREAMING, letter.lsn(), Map.of()), 1, false, List.of()), true);
-            new CheckpointStore(pipeline).addCounts(c, counts);
+            writer.count(c, counts);
             new DeadLetters(pipeline).delete(c, letter.id());
             c.commit();
             return null;

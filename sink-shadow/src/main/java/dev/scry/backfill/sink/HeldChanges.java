@@ -10,7 +10,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-import dev.scry.backfill.checkpoint.CheckpointStore;
+import dev.scry.backfill.checkpoint.MetadataSchema;
 import dev.scry.backfill.model.ChangeEvent;
 import dev.scry.backfill.model.Lsn;
 import dev.scry.backfill.model.RowImage;
@@ -107,7 +107,7 @@ public final class HeldChanges {
     /** What is held per table (for {@code status}); empty without the metadata schema. */
     public Map<TableId, Held> summary(Connection c) throws SQLException {
         Map<TableId, Held> out = new LinkedHashMap<>();
-        if (!CheckpointStore.tableExists(c, "held_changes")) {
+        if (!MetadataSchema.tableExists(c, "held_changes")) {
             return out;
         }
         try (PreparedStatement ps = c.prepareStatement("""

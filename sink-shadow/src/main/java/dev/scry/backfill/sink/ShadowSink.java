@@ -15,6 +15,7 @@ import com.zaxxer.hikari.HikariDataSource;
 
 import dev.scry.backfill.checkpoint.Checkpoint;
 import dev.scry.backfill.checkpoint.CheckpointStore;
+import dev.scry.backfill.checkpoint.DeadLetters;
 import dev.scry.backfill.checkpoint.TableCounts;
 import dev.scry.backfill.error.PipelineFailure;
 import dev.scry.backfill.error.SqlErrors;
@@ -36,7 +37,7 @@ public final class ShadowSink implements AutoCloseable {
     private final SinkSettings settings;
     private final CheckpointStore checkpoints;
     private final DeadLetters deadLetters;
-    private final BatchApplier applier;
+    private final ShadowWriter writer;
     private final TableControls controls;
     private final HikariDataSource pool;
     private final AtomicBoolean closed = new AtomicBoolean();
@@ -75,7 +76,7 @@ public final class ShadowSink implements AutoCloseable {
         this.settings = settings;
         this.checkpoints = new CheckpointStore(settings.pipeline());
         this.deadLetters = new DeadLetters(settings.pipeline());
-        this.applier = new BatchApplier(Map.copyOf(tables), new ApplyStatements(), new SchemaFollower(source),
+        this.writer = new PgShadowWriter(settings.pipeline(), tables, source,
                 new dev.scry.backfill.sink.ddl.CapturedDdl(settings.pipeline(), settings.wholeSchema(), settings.captureKey()));
         this.controls = new TableControls(settings.pipeline());
         HikariConfig config = new HikariConfig();
@@ -109,9 +110,9 @@ public final class ShadowSink implements AutoCloseable {
             try (Connection c = pool.getConnection()) {
                 if (commitOutcomeUnknown && alreadyCommitted(c, batch)) {
                     LOG.info("the previous commit of this batch did reach the shadow; not applying it twice");
-                    applier.committed();
+                    writer.committed();
                     controls.committed();
-                listener.applied(System.nanoTime() - started);
+                    listener.applied(System.nanoTime() - started);
                     return Map.of();
                 }
                 Map<TableId, TableCounts> counts;
@@ -120,15 +121,15 @@ public final class ShadowSink implements AutoCloseable {
                     ChangeBatch changes = controls.holdPaused(c, batch);
                     boolean oneRowRuns = rowAtATime;
                     counts = tolerant
-                            ? applier.applyTolerant(c, changes, (change, error) -> {
-                                deadLetters.add(c, change, batch.end().lsn(), error);
+                            ? writer.applyEach(c, changes, (change, error) -> {
+                                deadLetters.add(c, change.table(), change.op().name(), batch.end().lsn(), DeadLetterCodec.encode(change), error);
                                 listener.deadLettered(change.table());
                                 LOG.warn("the shadow rejected a change to {} ({}): {}; stored as a dead letter (errors.tolerance: all),"
                                         + " the pipeline goes on", change.table(), change.op(), error);
                             })
-                            : applier.apply(c, changes, rowAtATime);
-                    counts = controls.apply(c, batch, counts, held -> applier.applyMore(c, held, oneRowRuns));
-                    checkpoints.write(c, settings.slot(), batch.end(), counts);
+                            : writer.apply(c, changes, rowAtATime);
+                    counts = controls.apply(c, batch, counts, held -> writer.applyMore(c, held, oneRowRuns));
+                    writer.checkpoint(c, settings.slot(), batch.end(), counts);
                 }
                 catch (dev.scry.backfill.sink.ddl.SchemaChangeStopped e) {
                     rollbackQuietly(c);
@@ -146,7 +147,7 @@ public final class ShadowSink implements AutoCloseable {
                     commitOutcomeUnknown = true;
                     throw e;
                 }
-                applier.committed();
+                writer.committed();
                 controls.committed();
                 listener.applied(System.nanoTime() - started);
                 if (attempts.failures() > 0) {
@@ -205,10 +206,10 @@ public final class ShadowSink implements AutoCloseable {
         }
         try {
             ChangeBatch prefix = controls.holdPaused(c, new ChangeBatch(events.subList(0, at), before, 0, true, java.util.List.of()));
-            Map<TableId, TableCounts> counts = applier.apply(c, prefix, rowAtATime);
-            checkpoints.write(c, settings.slot(), before, counts);
+            Map<TableId, TableCounts> counts = writer.apply(c, prefix, rowAtATime);
+            writer.checkpoint(c, settings.slot(), before, counts);
             records.recordStop(c, e.lsn(), e.statement(), e.error());
-            applier.committed();
+            writer.committed();
             controls.committed();
         }
         catch (SQLException | RuntimeException failed) {
@@ -220,7 +221,7 @@ public final class ShadowSink implements AutoCloseable {
 
     /** Starts writing to a table that joined the pipeline while it runs (its shadow table is in place). */
     public void join(TableSpec spec) {
-        applier.join(spec);
+        writer.join(spec);
     }
 
     private boolean alreadyCommitted(Connection c, ChangeBatch batch) throws SQLException {

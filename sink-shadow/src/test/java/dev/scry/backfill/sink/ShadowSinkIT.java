@@ -21,6 +21,7 @@ import org.junit.jupiter.api.Test;
 
 import dev.scry.backfill.checkpoint.Checkpoint;
 import dev.scry.backfill.checkpoint.CheckpointStore;
+import dev.scry.backfill.checkpoint.MetadataSchema;
 import dev.scry.backfill.error.PipelineFailure;
 import dev.scry.backfill.error.SetupException;
 import dev.scry.backfill.model.ChangeBatch;
@@ -58,7 +59,7 @@ class ShadowSinkIT {
         db = PgPair.get().newDatabases("sink_it");
         try (Connection c = db.shadow()) {
             checkpoints = new CheckpointStore(db.name());
-            checkpoints.ensureSchema(c);
+            MetadataSchema.ensure(c);
             ShadowSchema.ensureTables(c, List.of(SPEC), false);
         }
         var server = db.shadowServer();

@@ -38,6 +38,7 @@ import dev.scry.backfill.model.Phase;
 import dev.scry.backfill.model.SourcePosition;
 import dev.scry.backfill.model.TableId;
 import dev.scry.backfill.model.TableSpec;
+import dev.scry.backfill.sink.ShadowWriter;
 import dev.scry.backfill.source.PositionCodec;
 import dev.scry.backfill.source.SlotCreation;
 import dev.scry.backfill.source.SourceServer;
@@ -80,6 +81,7 @@ public final class CopySnapshot {
     private final String slot;
     private final SlotCreation slotCreation;
     private final CheckpointStore checkpoints;
+    private final ShadowWriter writer;
     private final List<TableSpec> tables;
     private final Throttle throttle;
     private final SnapshotProgress progress;
@@ -100,6 +102,7 @@ public final class CopySnapshot {
         this.slot = slot;
         this.slotCreation = slotCreation;
         this.checkpoints = checkpoints;
+        this.writer = ShadowWriter.forLoads(checkpoints.pipeline());
         this.tables = List.copyOf(tables);
         this.throttle = throttle;
         this.progress = progress;
@@ -135,7 +138,7 @@ public final class CopySnapshot {
                 journal.plan(c, parts.stream().map(p -> new SnapshotJournal.Part(p.id(), p.table().id(), p.kind(), p.from(), p.to(),
                         PartPlanner.columns(p.table()), null, 0)).toList());
                 // The position the copy is consistent with, so that a continued snapshot knows it.
-                checkpoints.write(c, slot, new SourcePosition(Phase.SNAPSHOT, consistentPoint, PositionCodec.atBoundary(consistentPoint)), Map.of());
+                writer.checkpoint(c, slot, new SourcePosition(Phase.SNAPSHOT, consistentPoint, PositionCodec.atBoundary(consistentPoint)), Map.of());
                 // Snapshot workers (`snapshot-worker`) import it from here and claim parts as this process does.
                 shared.publish(c, new SnapshotClaims.Export(exported, consistentPoint, PartClaims.holderName("snapshot"), claimTimeoutMillis));
                 deferred = journal.deferred(c).size();
@@ -184,11 +187,9 @@ public final class CopySnapshot {
             }
             for (TableId table : whole) {
                 long rows = planned.stream().filter(p -> p.table().equals(table) && p.copied()).mapToLong(SnapshotJournal.Part::rows).sum();
-                try (Statement st = c.createStatement()) {
-                    st.execute("TRUNCATE " + table.quoted());
-                }
+                writer.empty(c, table);
                 journal.uncopied(c, table);
-                checkpoints.addCounts(c, Map.of(table, new TableCounts(-rows, 0, 0, 0, 0)));
+                writer.count(c, Map.of(table, new TableCounts(-rows, 0, 0, 0, 0)));
             }
             c.commit();
             planned = journal.parts(c);
@@ -300,7 +301,7 @@ public final class CopySnapshot {
             }
             Map<String, Object> offset = overlapUntil == null ? PositionCodec.atBoundary(consistentPoint)
                     : PositionCodec.withOverlapUntil(PositionCodec.atBoundary(consistentPoint), overlapUntil);
-            checkpoints.write(c, slot, new SourcePosition(Phase.STREAMING, consistentPoint, offset), Map.of());
+            writer.checkpoint(c, slot, new SourcePosition(Phase.STREAMING, consistentPoint, offset), Map.of());
             shared.unpublish(c);
             Map<String, Integer> by = shared.partsBy(c);
             Map<TableId, Long> rows = shared.rowsPerTable(c);
@@ -392,7 +393,7 @@ public final class CopySnapshot {
             return t;
         });
         try (PartClaims claims = new PartClaims(shared, shadow, "snapshot", claimTimeoutMillis)) {
-            PartCopier copier = new PartCopier(checkpoints, chain, throttle, claims, progress);
+            PartCopier copier = new PartCopier(checkpoints.pipeline(), chain, throttle, claims, progress);
             List<Future<Void>> futures = new ArrayList<>();
             for (int i = 0; i < workers; i++) {
                 futures.add(pool.submit(() -> {

@@ -8,10 +8,10 @@ import java.util.function.BooleanSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import dev.scry.backfill.checkpoint.CheckpointStore;
 import dev.scry.backfill.checkpoint.SnapshotClaims;
 import dev.scry.backfill.checkpoint.TableCounts;
 import dev.scry.backfill.model.Lsn;
+import dev.scry.backfill.sink.ShadowWriter;
 import dev.scry.backfill.throttle.Throttle;
 import dev.scry.backfill.transform.TransformChain;
 
@@ -35,15 +35,15 @@ final class PartCopier {
     }
 
     private final SnapshotClaims shared;
-    private final CheckpointStore checkpoints;
+    private final ShadowWriter writer;
     private final TransformChain chain;
     private final Throttle throttle;
     private final PartClaims claims;
     private final SnapshotProgress progress;
 
-    PartCopier(CheckpointStore checkpoints, TransformChain chain, Throttle throttle, PartClaims claims, SnapshotProgress progress) {
-        this.shared = new SnapshotClaims(checkpoints.pipeline());
-        this.checkpoints = checkpoints;
+    PartCopier(String pipeline, TransformChain chain, Throttle throttle, PartClaims claims, SnapshotProgress progress) {
+        this.shared = new SnapshotClaims(pipeline);
+        this.writer = ShadowWriter.forLoads(pipeline);
         this.chain = chain;
         this.throttle = throttle;
         this.claims = claims;
@@ -54,7 +54,7 @@ final class PartCopier {
     Outcome copy(Connection src, Connection dst, TableCopy.Part part, SnapshotClaims.Claim claim, Lsn at, BooleanSupplier stop)
             throws SQLException {
         try {
-            TableCopy.Copied copied = TableCopy.copy(src, dst, part, chain, throttle, () -> stop.getAsBoolean() || claims.lost(claim),
+            TableCopy.Copied copied = TableCopy.copy(src, dst, writer, part, chain, throttle, () -> stop.getAsBoolean() || claims.lost(claim),
                     n -> progress.add(Map.of(part.table().id(), new TableCounts(n, 0, 0, 0, 0))));
             long rows = copied.rows();
             if (rows < 0) {
@@ -66,7 +66,7 @@ final class PartCopier {
                 claims.release(dst, claim);
                 return Outcome.STOPPED;
             }
-            checkpoints.addCounts(dst, Map.of(part.table().id(), new TableCounts(rows, 0, 0, 0, 0)));
+            writer.count(dst, Map.of(part.table().id(), new TableCounts(rows, 0, 0, 0, 0)));
             // The fence: only a claim still held commits; a late one rolls its rows back.
             if (!shared.copiedUnderClaim(dst, part.id(), claim.token(), at, rows)) {
                 dst.rollback();

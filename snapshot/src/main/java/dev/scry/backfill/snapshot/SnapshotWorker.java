@@ -98,7 +98,7 @@ public final class SnapshotWorker {
             LOG.info("{} copies parts of pipeline {} under the snapshot {} exported by {} at {} ({} thread(s), claims of {} ms)",
                     claims.holder(), checkpoints.pipeline(), export.snapshotName(), export.coordinator(), export.at(), parallelism,
                     export.claimTimeoutMillis());
-            PartCopier copier = new PartCopier(checkpoints, chain, throttle, claims,
+            PartCopier copier = new PartCopier(checkpoints.pipeline(), chain, throttle, claims,
                     new SnapshotProgress(List.copyOf(tables.keySet())));
             ExecutorService pool = Executors.newFixedThreadPool(parallelism, r -> {
                 Thread t = new Thread(r, "snapshot-worker");

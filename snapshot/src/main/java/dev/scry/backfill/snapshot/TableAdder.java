@@ -27,8 +27,8 @@ import dev.scry.backfill.sink.schema.SchemaPlan;
 import dev.scry.backfill.sink.schema.SchemaScope;
 import dev.scry.backfill.sink.schema.SchemaSettings;
 import dev.scry.backfill.sink.schema.SchemaSync;
-import dev.scry.backfill.sink.ShadowSchema;
 import dev.scry.backfill.sink.ShadowTypes;
+import dev.scry.backfill.sink.ShadowWriter;
 import dev.scry.backfill.source.PositionCodec;
 import dev.scry.backfill.source.SourceAdmin;
 import dev.scry.backfill.source.SourceCatalog;
@@ -56,6 +56,7 @@ public final class TableAdder {
     private final ConnectionSettings shadow;
     private final String publication;
     private final CheckpointStore checkpoints;
+    private final ShadowWriter writer;
     private final dev.scry.backfill.throttle.Throttle throttle;
     private final dev.scry.backfill.transform.TransformChain chain;
     private final SchemaSettings schema;
@@ -68,6 +69,7 @@ public final class TableAdder {
         this.shadow = shadow;
         this.publication = publication;
         this.checkpoints = checkpoints;
+        this.writer = ShadowWriter.forLoads(checkpoints.pipeline());
         this.throttle = throttle;
     }
 
@@ -77,7 +79,7 @@ public final class TableAdder {
      * changes can arrive ({@code joined} should register the table's shadow shape, {@code chain.shape(spec)}). Returns the rows copied, or empty when the lock was not granted in time.
      */
     public OptionalLong add(TableSpec spec, Runnable joined) throws SQLException {
-        return copyUnderLock(spec, true, (dst, at, rows) -> checkpoints.addCounts(dst, Map.of(spec.id(), new TableCounts(rows, 0, 0, 0, 0))),
+        return copyUnderLock(spec, true, (dst, at, rows) -> writer.count(dst, Map.of(spec.id(), new TableCounts(rows, 0, 0, 0, 0))),
                 joined);
     }
 
@@ -97,7 +99,7 @@ public final class TableAdder {
             Map<String, Object> offset = PositionCodec.withOverlapUntil(checkpoint.offset().orElseThrow(), at);
             long before = checkpoints.progress(dst).getOrDefault(spec.id(), TableCounts.ZERO).snapshotRows();
             new SnapshotJournal(checkpoints.pipeline()).recopied(dst, spec.id(), PartPlanner.columns(spec), at, rows);
-            checkpoints.write(dst, checkpoint.slot(), new SourcePosition(checkpoint.phase(), checkpoint.lsn(), offset),
+            writer.checkpoint(dst, checkpoint.slot(), new SourcePosition(checkpoint.phase(), checkpoint.lsn(), offset),
                     Map.of(spec.id(), new TableCounts(rows - before, 0, 0, 0, 0)));
         }, () -> { });
     }
@@ -160,11 +162,9 @@ public final class TableAdder {
                 if (publish) {
                     new SourceAdmin(src).ensurePublication(publication, List.of(spec.id()));
                 }
-                try (Statement st = dst.createStatement()) {
-                    // Left over from an attempt whose source transaction did not commit, or the rows to replace.
-                    st.execute(ShadowSchema.emptying(dst, spec.id()));
-                }
-                long rows = TableCopy.copy(src, dst, TableCopy.Part.whole(spec), chain, throttle, () -> false, n -> { }).rows();
+                // Left over from an attempt whose source transaction did not commit, or the rows to replace.
+                writer.empty(dst, spec.id());
+                long rows = TableCopy.copy(src, dst, writer, TableCopy.Part.whole(spec), chain, throttle, () -> false, n -> { }).rows();
                 record.write(dst, at, rows);
                 dst.commit();
                 beforeSourceCommit.run();

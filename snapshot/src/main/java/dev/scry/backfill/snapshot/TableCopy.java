@@ -11,7 +11,6 @@ import java.util.function.IntConsumer;
 import java.util.stream.Collectors;
 
 import org.postgresql.PGConnection;
-import org.postgresql.copy.CopyIn;
 import org.postgresql.copy.CopyOut;
 
 import dev.scry.backfill.checkpoint.SnapshotJournal;
@@ -22,13 +21,14 @@ import dev.scry.backfill.model.Op;
 import dev.scry.backfill.model.RowImage;
 import dev.scry.backfill.model.TableId;
 import dev.scry.backfill.model.TableSpec;
+import dev.scry.backfill.sink.ShadowWriter;
 import dev.scry.backfill.throttle.Throttle;
 import dev.scry.backfill.transform.TransformChain;
 
 /**
  * Copies one table from a source connection (under whatever snapshot its transaction holds) into
  * the shadow table on another connection (in its open transaction), row by row from
- * {@code COPY ... TO STDOUT} into {@code COPY ... FROM STDIN}, through the rate limit.
+ * {@code COPY ... TO STDOUT} into the shadow writer's bulk load, through the rate limit.
  */
 final class TableCopy {
 
@@ -85,23 +85,25 @@ final class TableCopy {
 
     /**
      * Copies one part of a table (or all of it, {@link Part#whole}). Through the transform stage
-     * when there is one: columns dropped by a transform are not even read from the source; each
-     * remaining row is transformed (or filtered out) and written in the shadow table's shape.
-     * Returns the rows written, or -1 rows when {@code stopped} turned true part-way (both copies
-     * cancelled).
+     * when a transform touches the table: columns dropped by a transform are not even read from
+     * the source; each remaining row is transformed (or filtered out) and written in the shadow
+     * table's shape. A table no transform touches travels as it is, in binary where its types
+     * allow, whatever the transforms do to other tables. Returns the rows written, or -1 rows when
+     * {@code stopped} turned true part-way (both copies cancelled).
      */
-    static Copied copy(Connection src, Connection dst, Part part, TransformChain chain, Throttle throttle, BooleanSupplier stopped,
-                       IntConsumer progress) throws SQLException {
+    static Copied copy(Connection src, Connection dst, ShadowWriter writer, Part part, TransformChain chain, Throttle throttle,
+                       BooleanSupplier stopped, IntConsumer progress) throws SQLException {
         TableSpec table = part.table();
-        if (chain.isEmpty()) {
+        if (!chain.touches(table.id())) {
             boolean binary = sameBuiltInTypes(src, dst, table);
-            return new Copied(copyAsIs(src, dst, table, part.where(), binary, throttle, stopped, progress), binary);
+            return new Copied(copyAsIs(src, dst, writer, table, part.where(), binary, throttle, stopped, progress), binary);
         }
-        return new Copied(copyTransformed(src, dst, table, part.where(), chain, throttle, stopped, progress), false);
+        return new Copied(copyTransformed(src, dst, writer, table, part.where(), chain, throttle, stopped, progress), false);
     }
 
-    private static long copyTransformed(Connection src, Connection dst, TableSpec table, String where, TransformChain chain,
-                                        Throttle throttle, BooleanSupplier stopped, IntConsumer progress) throws SQLException {
+    private static long copyTransformed(Connection src, Connection dst, ShadowWriter writer, TableSpec table, String where,
+                                        TransformChain chain, Throttle throttle, BooleanSupplier stopped, IntConsumer progress)
+            throws SQLException {
         java.util.Set<String> dropped = chain.droppedColumns(table.id());
         List<String> read = table.columns().stream().map(ColumnSpec::name).filter(n -> !dropped.contains(n)).toList();
         TableSpec shadow = chain.shape(table);
@@ -112,7 +114,7 @@ final class TableCopy {
             st.execute("SET TIME ZONE 'UTC'");
         }
         CopyOut out = src.unwrap(PGConnection.class).getCopyAPI().copyOut("COPY (SELECT " + names(read) + " FROM " + from + where + ") TO STDOUT");
-        CopyIn in = dst.unwrap(PGConnection.class).getCopyAPI().copyIn("COPY " + table.id().quoted() + " (" + names(write) + ") FROM STDIN");
+        ShadowWriter.RowCopy in = writer.copy(dst, table.id(), write, ShadowWriter.CopyFormat.TEXT);
         long rows = 0;
         int pendingRows = 0;
         long pendingBytes = 0;
@@ -129,7 +131,7 @@ final class TableCopy {
                         values[i] = after.value(write.get(i));
                     }
                     byte[] encoded = CopyText.format(values);
-                    in.writeToCopy(encoded, 0, encoded.length);
+                    in.write(encoded, 0, encoded.length);
                     rows++;
                 }
                 if (pendingRows == THROTTLE_EVERY_ROWS) {
@@ -139,17 +141,15 @@ final class TableCopy {
                     pendingBytes = 0;
                     if (stopped.getAsBoolean()) {
                         out.cancelCopy();
-                        in.cancelCopy();
+                        in.cancel();
                         return -1;
                     }
                 }
             }
-            in.endCopy();
+            in.end();
         }
         catch (SQLException | RuntimeException e) {
-            if (in.isActive()) {
-                in.cancelCopy();
-            }
+            in.cancel();
             if (out.isActive()) {
                 out.cancelCopy();
             }
@@ -166,15 +166,16 @@ final class TableCopy {
         return columns.stream().map(Identifiers::quote).collect(Collectors.joining(", "));
     }
 
-    private static long copyAsIs(Connection src, Connection dst, TableSpec table, String where, boolean binary, Throttle throttle,
-                                 BooleanSupplier stopped, IntConsumer progress) throws SQLException {
+    private static long copyAsIs(Connection src, Connection dst, ShadowWriter writer, TableSpec table, String where, boolean binary,
+                                 Throttle throttle, BooleanSupplier stopped, IntConsumer progress) throws SQLException {
         String columns = table.columns().stream().map(c -> Identifiers.quote(c.name())).collect(Collectors.joining(", "));
         // A partitioned table's rows live in its partitions, which its parent reads; a plain
         // table is read without the child tables of any inheritance, whose rows are not published as its own.
         String from = (partitioned(src, table.id()) ? "" : "ONLY ") + table.id().quoted();
         String format = binary ? " (FORMAT binary)" : "";
         CopyOut out = src.unwrap(PGConnection.class).getCopyAPI().copyOut("COPY (SELECT " + columns + " FROM " + from + where + ") TO STDOUT" + format);
-        CopyIn in = dst.unwrap(PGConnection.class).getCopyAPI().copyIn("COPY " + table.id().quoted() + " (" + columns + ") FROM STDIN" + format);
+        ShadowWriter.RowCopy in = writer.copy(dst, table.id(), table.columns().stream().map(ColumnSpec::name).toList(),
+                binary ? ShadowWriter.CopyFormat.BINARY : ShadowWriter.CopyFormat.TEXT);
         long rows = 0;
         int pendingRows = 0;
         long pendingBytes = 0;
@@ -186,11 +187,11 @@ final class TableCopy {
         try {
             while ((row = out.readFromCopy()) != null) {
                 if (buffered + row.length > buffer.length) {
-                    in.writeToCopy(buffer, 0, buffered);
+                    in.write(buffer, 0, buffered);
                     buffered = 0;
                 }
                 if (row.length > buffer.length) {
-                    in.writeToCopy(row, 0, row.length);
+                    in.write(row, 0, row.length);
                 }
                 else {
                     System.arraycopy(row, 0, buffer, buffered, row.length);
@@ -209,20 +210,18 @@ final class TableCopy {
                     pendingBytes = 0;
                     if (stopped.getAsBoolean()) {
                         out.cancelCopy();
-                        in.cancelCopy();
+                        in.cancel();
                         return -1;
                     }
                 }
             }
             if (buffered > 0) {
-                in.writeToCopy(buffer, 0, buffered);
+                in.write(buffer, 0, buffered);
             }
-            in.endCopy();
+            in.end();
         }
         catch (SQLException | RuntimeException e) {
-            if (in.isActive()) {
-                in.cancelCopy();
-            }
+            in.cancel();
             if (out.isActive()) {
                 out.cancelCopy();
             }

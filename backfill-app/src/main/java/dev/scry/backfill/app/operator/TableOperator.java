@@ -187,7 +187,7 @@ public final class TableOperator implements AutoCloseable {
         }
         configured = after;
         try (Connection shadow = Connect.open(config.shadow(), "shadow")) {
-            new CheckpointStore(config.pipeline()).ensureSchema(shadow);
+            dev.scry.backfill.checkpoint.MetadataSchema.ensure(shadow);
             for (TableId t : after) {
                 if (!before.contains(t)) {
                     long id = requests.submit(shadow, TableRequests.Action.ADD, t, null);

@@ -6,8 +6,6 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.DriverManager;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -237,15 +235,7 @@ public final class Operations implements AutoCloseable, ShadowSink.Listener {
         p.setProperty("loginTimeout", "3");
         try (Connection c = DriverManager.getConnection(where.jdbcUrl(), p)) {
             if (slotName != null) {
-                try (PreparedStatement ps = c.prepareStatement(
-                        "SELECT " + SourceAdmin.CURRENT_WAL_LSN + " - confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = ?")) {
-                    ps.setString(1, slotName);
-                    try (ResultSet rs = ps.executeQuery()) {
-                        if (rs.next()) {
-                            slotLagBytes.set(Math.max(0, rs.getLong(1)));
-                        }
-                    }
-                }
+                new SourceAdmin(c).slotLagBytes(slotName).ifPresent(slotLagBytes::set);
             }
             return true;
         }

@@ -123,40 +123,13 @@ public final class SqlStatements {
             if (ch == '\'') {
                 boolean backslashes = i > 0 && (sql.charAt(i - 1) == 'E' || sql.charAt(i - 1) == 'e')
                         && (i < 2 || !Character.isLetterOrDigit(sql.charAt(i - 2)) && sql.charAt(i - 2) != '_');
-                int j = i + 1;
-                while (j < n) {
-                    char c = sql.charAt(j);
-                    if (backslashes && c == '\\') {
-                        j += 2;
-                        continue;
-                    }
-                    if (c == '\'') {
-                        if (j + 1 < n && sql.charAt(j + 1) == '\'') {
-                            j += 2;
-                            continue;
-                        }
-                        break;
-                    }
-                    j++;
-                }
-                j = Math.min(n, j + 1);
+                int j = quotedEnd(sql, i, '\'', backslashes);
                 current.append(sql, i, j);
                 i = j;
                 continue;
             }
             if (ch == '"') {
-                int j = i + 1;
-                while (j < n) {
-                    if (sql.charAt(j) == '"') {
-                        if (j + 1 < n && sql.charAt(j + 1) == '"') {
-                            j += 2;
-                            continue;
-                        }
-                        break;
-                    }
-                    j++;
-                }
-                j = Math.min(n, j + 1);
+                int j = quotedEnd(sql, i, '"', false);
                 current.append(sql, i, j);
                 i = j;
                 continue;
@@ -199,6 +172,32 @@ public final class SqlStatements {
         if (!s.isEmpty()) {
             out.add(s);
         }
+    }
+
+    /**
+     * Where the literal or quoted identifier opening at {@code start} ends (just past its closing
+     * quote, or the end of the text): a doubled quote stands for one, and in an E'' string a
+     * backslash escapes the next character.
+     */
+    private static int quotedEnd(String sql, int start, char quote, boolean backslashes) {
+        int n = sql.length();
+        int j = start + 1;
+        while (j < n) {
+            char c = sql.charAt(j);
+            if (backslashes && c == '\\') {
+                j += 2;
+                continue;
+            }
+            if (c == quote) {
+                if (j + 1 < n && sql.charAt(j + 1) == quote) {
+                    j += 2;
+                    continue;
+                }
+                break;
+            }
+            j++;
+        }
+        return Math.min(n, j + 1);
     }
 
     private static boolean isIdentifierChar(char c) {

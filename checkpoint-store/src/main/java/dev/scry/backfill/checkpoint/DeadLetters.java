@@ -1,4 +1,4 @@
-package dev.scry.backfill.sink;
+package dev.scry.backfill.checkpoint;
 
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -9,18 +9,18 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 
-import dev.scry.backfill.model.ChangeEvent;
 import dev.scry.backfill.model.Lsn;
+import dev.scry.backfill.model.TableId;
 
-/** The pipeline's dead letters in the metadata schema ({@code scry_backfill.dead_letters}); SQL for them lives here only. */
+/**
+ * The pipeline's dead letters in the metadata schema ({@code scry_backfill.dead_letters}); SQL for
+ * them lives here only. Each change is stored as the sink encoded it (FlexBuffers, see the sink's
+ * DeadLetterCodec): opaque bytes to this module.
+ */
 public final class DeadLetters {
 
     /** One stored change the shadow rejected. */
     public record Letter(long id, String table, String op, Lsn lsn, byte[] change, String error, Instant createdAt) {
-
-        public ChangeEvent decode() {
-            return DeadLetterCodec.decode(change);
-        }
     }
 
     private final String pipeline;
@@ -30,16 +30,16 @@ public final class DeadLetters {
     }
 
     /** Stores a rejected change, in the caller's transaction. */
-    public void add(Connection c, ChangeEvent event, Lsn lsn, String error) throws SQLException {
+    public void add(Connection c, TableId table, String op, Lsn lsn, byte[] change, String error) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("""
                 INSERT INTO scry_backfill.dead_letters (pipeline, schema_name, table_name, op, lsn, change, error)
                 VALUES (?, ?, ?, ?, ?::pg_lsn, ?, ?)""")) {
             ps.setString(1, pipeline);
-            ps.setString(2, event.table().schema());
-            ps.setString(3, event.table().name());
-            ps.setString(4, event.op().name());
+            ps.setString(2, table.schema());
+            ps.setString(3, table.name());
+            ps.setString(4, op);
             ps.setString(5, lsn.toString());
-            ps.setBytes(6, DeadLetterCodec.encode(event));
+            ps.setBytes(6, change);
             ps.setString(7, error);
             ps.executeUpdate();
         }
@@ -70,7 +70,7 @@ public final class DeadLetters {
 
     private List<Letter> query(Connection c, String where, Long id) throws SQLException {
         List<Letter> out = new ArrayList<>();
-        if (!dev.scry.backfill.checkpoint.CheckpointStore.schemaExists(c)) {
+        if (!MetadataSchema.exists(c)) {
             return out;
         }
         try (PreparedStatement ps = c.prepareStatement("""
