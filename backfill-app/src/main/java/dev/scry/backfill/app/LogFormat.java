@@ -44,10 +44,10 @@ final class LogFormat {
                 encoder = wrapping;
             }
             else {
-                // As logback.xml has it.
+                // As LogSetup has it.
                 ch.qos.logback.classic.encoder.PatternLayoutEncoder pattern = new ch.qos.logback.classic.encoder.PatternLayoutEncoder();
                 pattern.setContext(context);
-                pattern.setPattern("%d{HH:mm:ss.SSS} %-5level %logger{0} - %msg%n");
+                pattern.setPattern(LogSetup.PATTERN);
                 encoder = pattern;
             }
             encoder.start();

@@ -113,7 +113,7 @@ final class ShadowPreparation {
                             spec.id(), dropped);
                 }
             }
-            if (run.chain.filteredTables().contains(spec.id())) {
+            if (run.chain.filters(spec.id())) {
                 LOG.info("filter-rows on {}: applied in the pipeline (a publication row filter on columns outside the replica"
                         + " identity would make UPDATE and DELETE fail on the source)", spec.id());
             }

@@ -4,6 +4,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import sun.misc.Signal;
+import sun.misc.SignalHandler;
 
 /**
  * SIGTERM and SIGINT ask the running pipeline to stop gracefully. Handling the signals directly
@@ -43,11 +44,17 @@ final class Signals {
         RELOADS.add(reload);
         if (!reloading) {
             try {
-                Signal.handle(new Signal("HUP"), signal -> {
+                SignalHandler before = Signal.handle(new Signal("HUP"), signal -> {
                     LOG.info("received SIGHUP: reloading the rate limit and the tables from the configuration file");
                     RELOADS.forEach(Runnable::run);
                 });
                 reloading = true;
+                if (before == SignalHandler.SIG_IGN) {
+                    // HotSpot installs no handler for a SIGHUP ignored when the JVM started (nohup does
+                    // that, for every child): the operator's `kill -HUP` would do nothing, silently.
+                    LOG.warn("SIGHUP is ignored by this process (started under nohup?): `kill -HUP` cannot reload the rate limit"
+                            + " or the tables; start the daemon without nohup (setsid, systemd, a container) to reload without a restart");
+                }
             }
             catch (IllegalArgumentException e) {
                 LOG.debug("cannot handle SIGHUP: {}", e.getMessage());

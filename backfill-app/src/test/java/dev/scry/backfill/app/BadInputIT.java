@@ -97,6 +97,15 @@ class BadInputIT {
     }
 
     @Test
+    void everyConfigurationProblemIsNamedInOneRefusal() throws Exception {
+        Path config = write("config-problems.yaml", valid().replace("batch: {max-rows: 10}", "batch: {max-rows: 0}")
+                + "snapshot: {method: fast}\ntransforms: [{type: mask, columns: [public.good.v], keep-last: x}]\n");
+
+        assertRefused(config, "snapshot", "3 problems", "batch.max-rows must be between 1 and 1000000, got 0",
+                "snapshot.method must be copy or debezium, got 'fast'", "transforms[0].keep-last must be a number, got x");
+    }
+
+    @Test
     void tableMissingOnTheSourceIsNamed() throws Exception {
         Path config = write("missing-table.yaml", valid().replace("[public.good]", "[public.good, public.nothere]"));
 

@@ -33,7 +33,7 @@ import dev.scry.backfill.testing.TableDiff;
  */
 class FailoverIT {
 
-    private static final int PORT = Integer.parseInt(System.getenv().getOrDefault("SCRY_TEST_LOCAL_PORT", "54340")) + 36;
+    private static final int PORT = PgPair.firstPort() + 36;
 
     @TempDir
     Path dir;

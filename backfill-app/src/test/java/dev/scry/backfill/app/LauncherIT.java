@@ -97,6 +97,29 @@ class LauncherIT extends PipelineTest {
         assertThat(trial.waitFor()).as("a JVM that must map the archive starts: " + trialOut).isZero();
     }
 
+    /** The compiler options the launcher chose for {@code status} of the pipeline's configuration. */
+    private String compilerOptions() throws IOException, InterruptedException {
+        Path err = dir.resolve("flags.err");
+        ProcessBuilder pb = new ProcessBuilder("bash", PgPair.repositoryRoot().resolve("scripts/backfill").toString(), "status", "-c",
+                pipeline.config().toString()).directory(dir.toFile()).redirectError(err.toFile());
+        pb.environment().put("BACKFILL_CDS", "off");
+        // The launcher's own heap and collector, plus a flag that prints the options the JVM got.
+        pb.environment().put("BACKFILL_JAVA_OPTS", "-XX:+UseParallelGC -Xmx768m -Xmn512m -XX:+PrintCommandLineFlags");
+        Process p = pb.start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor(120, TimeUnit.SECONDS)).as("launcher finished").isTrue();
+        assertThat(p.exitValue()).as(Files.readString(err)).isZero();
+        return out.lines().findFirst().orElse("");
+    }
+
+    @Test
+    void aPipelineWithoutTransformsOrTheEngineRunsC1AloneAndTheEngineKeepsC2() throws Exception {
+        assertThat(compilerOptions()).contains("-XX:TieredStopAtLevel=1").doesNotContain("Tier4");
+
+        pipeline.streamingWith(Pipeline.Reader.DEBEZIUM);
+        assertThat(compilerOptions()).doesNotContain("TieredStopAtLevel").contains("-XX:Tier4InvocationThreshold=50000");
+    }
+
     @Test
     void helpThroughTheLauncherNeedsNoConfig() throws Exception {
         Launch help = launch("snapshot", "--help");

@@ -160,6 +160,13 @@ final class Pipeline {
         return processBuilder(command, options).redirectOutput(stdout.toFile()).redirectError(stderr.toFile()).start();
     }
 
+    /** The same, started the way {@code nohup} starts it: SIGHUP ignored from the start. */
+    Process spawnWithSighupIgnored(Path log, String command, String... options) throws IOException {
+        List<String> args = new ArrayList<>(List.of("sh", "-c", "trap '' HUP; exec \"$@\"", "sh"));
+        args.addAll(processBuilder(command, options).command());
+        return new ProcessBuilder(args).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+    }
+
     private ProcessBuilder processBuilder(String command, String... options) {
         List<String> args = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-Xmx512m", "-cp", System.getProperty("java.class.path"), Main.class.getName(), command, "-c", config.toString()));

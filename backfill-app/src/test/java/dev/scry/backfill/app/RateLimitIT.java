@@ -2,6 +2,9 @@ package dev.scry.backfill.app;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.Statement;
 import java.time.Duration;
@@ -52,5 +55,26 @@ class RateLimitIT extends PipelineTest {
         assertThat(cdc.isAlive()).as("no restart").isTrue();
         cdc.destroy();
         assertThat(Pipeline.waitFor(cdc, Duration.ofSeconds(60))).isZero();
+    }
+
+    @Test
+    @Timeout(90)
+    void aDaemonThatCannotReloadOnSighupSaysSoAtStart() throws Exception {
+        Path log = dir.resolve("nohup.log");
+        Process cdc = pipeline.spawnWithSighupIgnored(log, "cdc");
+        Pipeline.await("the daemon warns that SIGHUP is ignored", Duration.ofSeconds(60), log,
+                () -> read(log).contains("SIGHUP is ignored by this process (started under nohup?)"));
+        // The warning comes while the daemon starts, before it handles SIGTERM: no exit status to expect.
+        cdc.destroyForcibly();
+        Pipeline.waitFor(cdc, Duration.ofSeconds(60));
+    }
+
+    private static String read(Path log) {
+        try {
+            return Files.readString(log);
+        }
+        catch (IOException e) {
+            return "";
+        }
     }
 }

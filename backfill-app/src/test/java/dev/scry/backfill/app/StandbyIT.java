@@ -34,7 +34,7 @@ import dev.scry.backfill.testing.TableDiff;
  */
 class StandbyIT {
 
-    private static final int FIRST_PORT = Integer.parseInt(System.getenv().getOrDefault("SCRY_TEST_LOCAL_PORT", "54340")) + 30;
+    private static final int FIRST_PORT = PgPair.firstPort() + 30;
 
     static Stream<Arguments> versions() {
         return Stream.of(Arguments.of("16", FIRST_PORT), Arguments.of("17", FIRST_PORT + 3));

@@ -36,7 +36,7 @@ import dev.scry.backfill.testing.TableDiff;
 class VersionMatrixIT {
 
     /** Ports after the suite's pair (SCRY_TEST_LOCAL_PORT and the next): two per pair. */
-    private static final int FIRST_PORT = Integer.parseInt(System.getenv().getOrDefault("SCRY_TEST_LOCAL_PORT", "54340")) + 10;
+    private static final int FIRST_PORT = PgPair.firstPort() + 10;
 
     /** Source and shadow versions; {@code -Dscry.matrix=17-17,14-18} runs some of them only. */
     private static final List<String> PAIRS = List.of("14-14", "16-16", "17-17", "18-18", "14-18", "15-17");

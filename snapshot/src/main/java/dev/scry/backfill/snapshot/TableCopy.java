@@ -85,15 +85,16 @@ final class TableCopy {
 
     /**
      * Copies one part of a table (or all of it, {@link Part#whole}). Through the transform stage
-     * when there is one: columns dropped by a transform are not even read from the source; each
-     * remaining row is transformed (or filtered out) and written in the shadow table's shape.
-     * Returns the rows written, or -1 rows when {@code stopped} turned true part-way (both copies
-     * cancelled).
+     * when a transform touches the table: columns dropped by a transform are not even read from
+     * the source; each remaining row is transformed (or filtered out) and written in the shadow
+     * table's shape. A table no transform touches travels as it is, in binary where its types
+     * allow, whatever the transforms do to other tables. Returns the rows written, or -1 rows when
+     * {@code stopped} turned true part-way (both copies cancelled).
      */
     static Copied copy(Connection src, Connection dst, ShadowWriter writer, Part part, TransformChain chain, Throttle throttle,
                        BooleanSupplier stopped, IntConsumer progress) throws SQLException {
         TableSpec table = part.table();
-        if (chain.isEmpty()) {
+        if (!chain.touches(table.id())) {
             boolean binary = sameBuiltInTypes(src, dst, table);
             return new Copied(copyAsIs(src, dst, writer, table, part.where(), binary, throttle, stopped, progress), binary);
         }

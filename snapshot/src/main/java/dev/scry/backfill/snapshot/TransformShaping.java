@@ -37,12 +37,12 @@ public final class TransformShaping implements ColumnShaping {
         if (chain.droppedColumns(table).contains(column)) {
             return Effect.DROPPED;
         }
-        String by = chain.rewrittenColumns(table).get(column);
-        if (by != null) {
-            return by.equals("hash") ? Effect.HASHED : Effect.CHANGED;
+        Boolean keepsDistinct = chain.rewrittenColumns(table).get(column);
+        if (keepsDistinct != null) {
+            return keepsDistinct ? Effect.HASHED : Effect.CHANGED;
         }
         TableSpec source = sources.get(table);
-        if (chain.hasOpaqueSteps() && source != null && !source.primaryKey().contains(column)) {
+        if (chain.changesAnyValue(table) && source != null && !source.primaryKey().contains(column)) {
             return Effect.CHANGED;
         }
         return Effect.KEPT;
@@ -67,7 +67,7 @@ public final class TransformShaping implements ColumnShaping {
 
     @Override
     public boolean filtered(TableId table) {
-        return table != null && chain.filteredTables().contains(table);
+        return table != null && chain.filters(table);
     }
 
     private static ColumnSpec column(Map<TableId, TableSpec> specs, TableId table, String column) {

@@ -85,7 +85,7 @@ public final class PgPair {
         if (shadowVersion != null) {
             versions.put("PG_SHADOW_VERSION", shadowVersion);
         }
-        Path dir = repositoryRoot().resolve(".pg-local").resolve(name);
+        Path dir = repositoryRoot().resolve(".pg-local").resolve(name + forkSuffix());
         return new PgPair(new PgServer("127.0.0.1", sourcePort, "postgres", ""), new PgServer("127.0.0.1", sourcePort + 1, "postgres", ""),
                 "local clusters " + name + " (PostgreSQL " + (sourceVersion == null ? "default" : sourceVersion) + " -> "
                         + (shadowVersion == null ? "default" : shadowVersion) + ") on " + sourcePort + "/" + (sourcePort + 1),
@@ -225,7 +225,7 @@ public final class PgPair {
     private static PgPair startLocal() {
         Path root = repositoryRoot();
         Path script = root.resolve("scripts/pg-local.sh");
-        int sourcePort = Integer.parseInt(System.getenv().getOrDefault("SCRY_TEST_LOCAL_PORT", "54340"));
+        int sourcePort = firstPort();
         int shadowPort = sourcePort + 1;
         String sourceVersion = System.getenv("SCRY_TEST_SOURCE_VERSION");
         String shadowVersion = System.getenv("SCRY_TEST_SHADOW_VERSION");
@@ -237,7 +237,8 @@ public final class PgPair {
         ProcessBuilder pb = new ProcessBuilder("bash", script.toString(), "start");
         pb.environment().put("PG_SOURCE_PORT", Integer.toString(sourcePort));
         pb.environment().put("PG_SHADOW_PORT", Integer.toString(shadowPort));
-        pb.environment().put("PG_LOCAL_DIR", root.resolve(".pg-local/test").toString());
+        Path dir = root.resolve(".pg-local").resolve("test" + forkSuffix());
+        pb.environment().put("PG_LOCAL_DIR", dir.toString());
         pb.redirectErrorStream(true);
         try {
             File log = Files.createTempFile("pg-local", ".log").toFile();
@@ -255,7 +256,28 @@ public final class PgPair {
             throw new IllegalStateException("interrupted while starting the local PostgreSQL pair", e);
         }
         return new PgPair(new PgServer("127.0.0.1", sourcePort, "postgres", ""), new PgServer("127.0.0.1", shadowPort, "postgres", ""),
-                "local clusters started by scripts/pg-local.sh on " + sourcePort + "/" + shadowPort, root.resolve(".pg-local/test"));
+                "local clusters started by scripts/pg-local.sh on " + sourcePort + "/" + shadowPort, dir);
+    }
+
+    /**
+     * The first port of this test JVM's local servers: {@code SCRY_TEST_LOCAL_PORT} (54340 unless
+     * set) in the first fork of a run, 1,000 more in each next one. Failsafe runs the integration
+     * tests in parallel forks and passes each its number as {@code scry.test.fork}; the suite's pair
+     * takes this port and the next, the version matrix, standby and failover tests up to 38 more.
+     */
+    public static int firstPort() {
+        return Integer.parseInt(System.getenv().getOrDefault("SCRY_TEST_LOCAL_PORT", "54340")) + 1000 * (fork() - 1);
+    }
+
+    /** Which parallel fork of the run this JVM is (1 outside a forked run). */
+    private static int fork() {
+        String fork = System.getProperty("scry.test.fork", "fork1");
+        return fork.matches("fork[1-9][0-9]*") ? Integer.parseInt(fork.substring("fork".length())) : 1;
+    }
+
+    /** Data directories are the fork's own: two forks never share a cluster. */
+    private static String forkSuffix() {
+        return fork() == 1 ? "" : "-fork" + fork();
     }
 
     /** The checkout's root: the nearest parent of the working directory holding scripts/pg-local.sh. */

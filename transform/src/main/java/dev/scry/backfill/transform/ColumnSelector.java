@@ -31,6 +31,14 @@ public record ColumnSelector(String text, Pattern schema, Pattern table, Pattern
                 && this.column.matcher(column).matches();
     }
 
+    /** The exact selectors of {@code selectors} that matched no column of any table (a misspelt name), each as its fix. */
+    static List<String> unmatched(List<ColumnSelector> selectors, java.util.Set<ColumnSelector> used) {
+        return selectors.stream().filter(s -> s.exact() && !used.contains(s))
+                .map(s -> "column " + s.text() + " does not exist in the configured tables; check the name (schema.table.column,"
+                        + " quoted as SQL quotes it)")
+                .toList();
+    }
+
     public boolean matchesTable(TableSpec table) {
         return schema.matcher(table.id().schema()).matches() && this.table.matcher(table.id().name()).matches();
     }

@@ -50,30 +50,24 @@ public abstract class ColumnTransform implements Transform {
         return false;
     }
 
-    /** Exact selectors that matched no column of any table (a misspelt name). */
-    List<ColumnSelector> unmatchedExactSelectors() {
-        return selectors.stream().filter(s -> s.exact() && !used.contains(s)).toList();
-    }
-
-    String name() {
-        return name;
+    @Override
+    public List<String> unmatched() {
+        return ColumnSelector.unmatched(selectors, used);
     }
 
     /** The columns of {@code table} this transform rewrites (known once it has shaped the table). */
-    Set<String> targets(TableId table) {
+    private Set<String> targets(TableId table) {
         return targets.getOrDefault(table, Set.of());
     }
 
-    /** Tables with at least one column this transform rewrites. */
-    Set<TableId> touched() {
-        return targets.keySet();
+    @Override
+    public StepEffect effect(TableId table) {
+        return StepEffect.rewriting(targets(table), keepsKeysDistinct());
     }
 
-    /**
-     * Rewrites the SQL expressions of the columns this step changes in {@code table} with its SQL
-     * form; false when it has none, or the source cannot compute it (then verify runs it in this process).
-     */
-    boolean rewrite(TableId table, Map<String, String> expressions, SourceForm.SqlContext context) {
+    /** Each column this step changes, through its SQL form. */
+    @Override
+    public boolean rewrite(TableId table, Map<String, String> expressions, SourceForm.SqlContext context) {
         java.util.Optional<SourceForm.ColumnSql> sql = sourceForm().columnSql();
         if (sql.isEmpty()) {
             return false;

@@ -30,8 +30,9 @@ final class DropColumns implements Transform {
         this.selectors = List.copyOf(selectors);
     }
 
-    List<ColumnSelector> unmatchedExactSelectors() {
-        return selectors.stream().filter(s -> s.exact() && !used.contains(s)).toList();
+    @Override
+    public List<String> unmatched() {
+        return ColumnSelector.unmatched(selectors, used);
     }
 
     /** The shadow's shape leaves the columns out; nothing to compute. */
@@ -40,9 +41,15 @@ final class DropColumns implements Transform {
         return SourceForm.sql((input, column, context) -> java.util.Optional.of(input));
     }
 
-    /** The columns this transform removes from a table (empty for tables it leaves alone). */
-    Set<String> dropped(TableId table) {
-        return dropped.getOrDefault(table, Set.of());
+    @Override
+    public StepEffect effect(TableId table) {
+        return StepEffect.dropping(dropped.getOrDefault(table, Set.of()));
+    }
+
+    /** The shadow's shape already leaves the columns out: nothing for the source to compute. */
+    @Override
+    public boolean rewrite(TableId table, Map<String, String> expressions, SourceForm.SqlContext context) {
+        return true;
     }
 
     @Override

@@ -62,12 +62,14 @@ final class FilterRows implements Transform {
         return SourceForm.inProcess();
     }
 
-    boolean matchedATable() {
-        return matched;
+    @Override
+    public List<String> unmatched() {
+        return matched ? List.of() : List.of("table " + table.text() + " is not one of the configured tables");
     }
 
-    String table() {
-        return table.text();
+    @Override
+    public StepEffect effect(TableId id) {
+        return StepEffect.filtering(table.matches(id));
     }
 
     /** The columns the expression reads. */

@@ -1,12 +1,10 @@
 package dev.scry.backfill.transform;
 
-import java.math.BigDecimal;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.ServiceLoader;
 import java.util.Set;
 
 import dev.scry.backfill.model.ChangeBatch;
@@ -21,27 +19,15 @@ import dev.scry.backfill.model.TableSpec;
  */
 public final class TransformChain {
 
-    public static final Set<String> BUILT_IN = Set.of("drop-columns", "hash", "redact", "mask", "generalize", "filter-rows");
-    public static final TransformChain NONE = new TransformChain(List.of(), List.of(), Map.of());
+    public static final TransformChain NONE = new TransformChain(List.of(), List.of());
 
     private final List<Transform> steps;
     // Each step's entry as the configuration names it (transforms[2] (mask)), for messages.
     private final List<String> names;
-    private final Map<TableId, TableSpec> shapes;
 
-    private TransformChain(List<Transform> steps, List<String> names, Map<TableId, TableSpec> shapes) {
+    private TransformChain(List<Transform> steps, List<String> names) {
         this.steps = List.copyOf(steps);
         this.names = List.copyOf(names);
-        this.shapes = Map.copyOf(shapes);
-    }
-
-    /** Custom transform types available through {@link TransformProvider}s on the classpath. */
-    public static Map<String, TransformProvider> providers() {
-        Map<String, TransformProvider> out = new LinkedHashMap<>();
-        for (TransformProvider p : ServiceLoader.load(TransformProvider.class)) {
-            out.put(p.type(), p);
-        }
-        return out;
     }
 
     /**
@@ -53,16 +39,20 @@ public final class TransformChain {
             return NONE;
         }
         List<Transform> steps = new ArrayList<>();
-        Map<String, TransformProvider> providers = providers();
+        Map<String, TransformType> types = TransformType.all();
         for (TransformConfig config : configs) {
             try {
-                steps.add(build(config, tables, providers));
+                TransformType type = types.get(config.type());
+                if (type == null) {
+                    throw new IllegalArgumentException("unknown transform type '" + config.type() + "'");
+                }
+                steps.add(type.factory().create(config.settings(), tables));
             }
             catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException(config + ": " + e.getMessage(), e);
             }
         }
-        Map<TableId, TableSpec> shapes = new LinkedHashMap<>();
+        // Shaping each table is how each step learns what it does to it (and refuses a key column).
         for (TableSpec table : tables) {
             TableSpec shaped = table;
             for (int i = 0; i < steps.size(); i++) {
@@ -73,49 +63,14 @@ public final class TransformChain {
                     throw new IllegalArgumentException(configs.get(i) + ": " + e.getMessage(), e);
                 }
             }
-            shapes.put(table.id(), shaped);
         }
         for (int i = 0; i < steps.size(); i++) {
-            List<ColumnSelector> unmatched = unmatched(steps.get(i));
+            List<String> unmatched = steps.get(i).unmatched();
             if (!unmatched.isEmpty()) {
-                throw new IllegalArgumentException(configs.get(i) + ": column " + unmatched.get(0).text() + " does not exist in the"
-                        + " configured tables; check the name (schema.table.column, quoted as SQL quotes it)");
-            }
-            if (steps.get(i) instanceof FilterRows f && !f.matchedATable()) {
-                throw new IllegalArgumentException(configs.get(i) + ": table " + f.table() + " is not one of the configured tables");
+                throw new IllegalArgumentException(configs.get(i) + ": " + unmatched.get(0));
             }
         }
-        return new TransformChain(steps, configs.stream().map(TransformConfig::toString).toList(), shapes);
-    }
-
-    private static List<ColumnSelector> unmatched(Transform t) {
-        if (t instanceof ColumnTransform c) {
-            return c.unmatchedExactSelectors();
-        }
-        if (t instanceof DropColumns d) {
-            return d.unmatchedExactSelectors();
-        }
-        return List.of();
-    }
-
-    private static Transform build(TransformConfig c, List<TableSpec> tables, Map<String, TransformProvider> providers) {
-        Map<String, Object> s = c.settings();
-        return switch (c.type()) {
-            case "drop-columns" -> new DropColumns(columns(s));
-            case "hash" -> new ValueTransforms.Hash(columns(s), string(s, "key"));
-            case "redact" -> new ValueTransforms.Redact(columns(s), s.get("value") == null ? null : s.get("value").toString());
-            case "mask" -> new ValueTransforms.Mask(columns(s), (int) number(s, "keep-last").longValue());
-            case "generalize" -> new ValueTransforms.Generalize(columns(s), s.containsKey("bucket") ? number(s, "bucket") : null,
-                    s.containsKey("truncate") ? truncate(s) : null);
-            case "filter-rows" -> new FilterRows(string(s, "table"), string(s, "where"));
-            default -> {
-                TransformProvider p = providers.get(c.type());
-                if (p == null) {
-                    throw new IllegalArgumentException("unknown transform type '" + c.type() + "'");
-                }
-                yield p.create(s, tables);
-            }
-        };
+        return new TransformChain(steps, configs.stream().map(TransformConfig::toString).toList());
     }
 
     /** The shadow's shape of a table after every transform. */
@@ -183,88 +138,55 @@ public final class TransformChain {
      * leave it out. Entries that do not parse are reported by {@link #create}.
      */
     public static java.util.function.BiPredicate<TableId, String> dropsColumn(List<TransformConfig> configs) {
-        List<ColumnSelector> selectors = new ArrayList<>();
+        Map<String, TransformType> types = TransformType.all();
+        List<java.util.function.BiPredicate<TableId, String>> drops = new ArrayList<>();
         for (TransformConfig config : configs) {
-            if (config.type().equals("drop-columns")) {
+            TransformType type = types.get(config.type());
+            if (type != null) {
                 try {
-                    selectors.addAll(columns(config.settings()));
+                    drops.add(type.drops().columns(config.settings()));
                 }
                 catch (IllegalArgumentException reportedByCreate) {
                     // create() names the entry and what is wrong with it.
                 }
             }
         }
-        return (table, column) -> selectors.stream().anyMatch(s -> s.matches(table, column));
+        return (table, column) -> drops.stream().anyMatch(d -> d.test(table, column));
     }
 
     /** Columns drop-columns removes from a table: candidates for the publication's column list. */
     public Set<String> droppedColumns(TableId table) {
         Set<String> out = new HashSet<>();
-        for (Transform t : steps) {
-            if (t instanceof DropColumns d) {
-                out.addAll(d.dropped(table));
-            }
-        }
+        steps.forEach(t -> out.addAll(t.effect(table).dropped()));
         return out;
     }
 
     /**
-     * The columns of {@code table} that column transforms rewrite, each with the type of the last
-     * one that does ({@code hash}, {@code mask}...).
+     * The columns of {@code table} that transforms rewrite ({@code hash}, {@code mask}...), each
+     * with whether the last one that does keeps distinct values distinct (a hash).
      */
-    public Map<String, String> rewrittenColumns(TableId table) {
-        Map<String, String> out = new java.util.HashMap<>();
+    public Map<String, Boolean> rewrittenColumns(TableId table) {
+        Map<String, Boolean> out = new java.util.HashMap<>();
         for (Transform t : steps) {
-            if (t instanceof ColumnTransform c) {
-                c.targets(table).forEach(column -> out.put(column, c.name()));
-            }
+            StepEffect effect = t.effect(table);
+            effect.rewritten().forEach(column -> out.put(column, effect.keepsDistinct()));
         }
         return out;
     }
 
-    /** Whether some step is a custom transform that is not a column transform: it may change any value. */
-    public boolean hasOpaqueSteps() {
-        return steps.stream().anyMatch(t -> !(t instanceof ColumnTransform) && !(t instanceof DropColumns) && !(t instanceof FilterRows));
+    /** Whether some step may change any value of the table's rows, not only the columns it names (a custom step over whole rows). */
+    public boolean changesAnyValue(TableId table) {
+        return steps.stream().anyMatch(t -> t.effect(table).anyValue());
     }
 
-    /** Tables a filter-rows applies to. */
-    public Set<TableId> filteredTables() {
-        Set<TableId> out = new HashSet<>();
-        for (Transform t : steps) {
-            if (t instanceof FilterRows f) {
-                for (TableId id : shapes.keySet()) {
-                    if (dev.scry.backfill.model.TableSelector.parse(f.table()).matches(id)) {
-                        out.add(id);
-                    }
-                }
-            }
-        }
-        return out;
+    /** Whether a filter-rows leaves some of the table's rows out. */
+    public boolean filters(TableId table) {
+        return steps.stream().anyMatch(t -> t.effect(table).filtersRows());
     }
 
-    /** Tables any transform changes, shape or values. */
-    public Set<TableId> transformedTables() {
-        Set<TableId> out = new HashSet<>();
-        for (TableId id : shapes.keySet()) {
-            if (steps.stream().anyMatch(t -> touches(t, id))) {
-                out.add(id);
-            }
-        }
-        return out;
-    }
-
-    /** Whether a step changes a table's shape, rows or values (a custom step that is no column transform: any table). */
-    private boolean touches(Transform t, TableId table) {
-        if (t instanceof ColumnTransform c) {
-            return c.touched().contains(table);
-        }
-        if (t instanceof DropColumns d) {
-            return !d.dropped(table).isEmpty();
-        }
-        if (t instanceof FilterRows f) {
-            return dev.scry.backfill.model.TableSelector.parse(f.table()).matches(table);
-        }
-        return true;
+    /** Whether some step changes the table's shape, rows or values: only then do its rows go through the chain. */
+    public boolean touches(TableId table) {
+        return steps.stream().anyMatch(t -> t.effect(table).touches());
     }
 
     /**
@@ -282,7 +204,8 @@ public final class TransformChain {
         boolean sql = true;
         for (int i = 0; i < steps.size(); i++) {
             Transform t = steps.get(i);
-            if (!touches(t, table.id())) {
+            StepEffect effect = t.effect(table.id());
+            if (!effect.touches()) {
                 continue;
             }
             touched = true;
@@ -290,17 +213,12 @@ public final class TransformChain {
                 missing.add(names.get(i));
                 continue;
             }
-            if (t instanceof ColumnTransform c) {
-                changed.addAll(c.targets(table.id()));
-                sql = sql && c.rewrite(table.id(), expressions, context);
+            changed.addAll(effect.rewritten());
+            if (effect.anyValue()) {
+                table.columns().forEach(col -> changed.add(col.name()));
             }
-            else if (!(t instanceof DropColumns)) {
-                // A row filter, or a custom step over whole rows: only its own apply() says what it keeps.
-                sql = false;
-                if (!(t instanceof FilterRows)) {
-                    table.columns().forEach(col -> changed.add(col.name()));
-                }
-            }
+            // A row filter, or a custom step over whole rows, has no SQL form: only its own apply() says what it keeps.
+            sql = sql && t.rewrite(table.id(), expressions, context);
         }
         if (!missing.isEmpty()) {
             return new TableForm(TableForm.Kind.NOT_COMPARABLE, List.of(), changed, missing);
@@ -317,47 +235,5 @@ public final class TransformChain {
             out.add(changed.contains(c.name()) ? "(" + e + ")::" + c.type() : e);
         }
         return new TableForm(TableForm.Kind.SQL, out, changed, List.of());
-    }
-
-    private static List<ColumnSelector> columns(Map<String, Object> s) {
-        Object v = s.get("columns");
-        if (!(v instanceof List<?> list) || list.isEmpty()) {
-            throw new IllegalArgumentException("columns must be a non-empty list of schema.table.column");
-        }
-        List<ColumnSelector> out = new ArrayList<>();
-        for (Object o : list) {
-            out.add(ColumnSelector.parse(String.valueOf(o)));
-        }
-        return out;
-    }
-
-    private static String string(Map<String, Object> s, String key) {
-        Object v = s.get(key);
-        if (v == null || v.toString().isEmpty()) {
-            throw new IllegalArgumentException(key + " is required");
-        }
-        return v.toString();
-    }
-
-    private static BigDecimal number(Map<String, Object> s, String key) {
-        Object v = s.get(key);
-        try {
-            BigDecimal n = new BigDecimal(String.valueOf(v));
-            if (n.signum() < 0 || (key.equals("bucket") && n.signum() == 0)) {
-                throw new IllegalArgumentException(key + " must be " + (key.equals("bucket") ? "> 0" : ">= 0") + ", got " + v);
-            }
-            return n;
-        }
-        catch (NumberFormatException e) {
-            throw new IllegalArgumentException(key + " must be a number, got " + v);
-        }
-    }
-
-    private static String truncate(Map<String, Object> s) {
-        String unit = String.valueOf(s.get("truncate"));
-        if (!Set.of("hour", "day", "month", "year").contains(unit)) {
-            throw new IllegalArgumentException("truncate must be hour, day, month or year, got '" + unit + "'");
-        }
-        return unit;
     }
 }

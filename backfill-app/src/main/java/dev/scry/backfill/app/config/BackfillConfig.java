@@ -17,8 +17,9 @@ import dev.scry.backfill.source.StreamSettings;
 import dev.scry.backfill.throttle.RateLimit;
 
 /**
- * A validated configuration file. Built only by {@link ConfigLoader}; everything downstream
- * trusts it and takes the per-stage settings it hands out.
+ * A validated configuration file. Built only by {@link ConfigLoader}, from the mappings' records
+ * ({@link ConfigRecords}), each of which checked its own values; everything downstream trusts it and
+ * takes the per-stage settings it hands out.
  */
 public record BackfillConfig(String file, String pipeline, ConnectionSettings source, ConnectionSettings shadow,
                              List<TableSelector> selectors, List<TableId> tables, String slot, String publication, int batchMaxRows,
@@ -28,7 +29,19 @@ public record BackfillConfig(String file, String pipeline, ConnectionSettings so
                              int metricsPort, SchemaSettings schema, Duration sequenceSyncInterval, boolean slotFailover,
                              StreamReader reader) {
 
+    /** Checks across mappings, each problem named with its key paths (each mapping checked its own values already). */
     public BackfillConfig {
+        Checks c = new Checks("");
+        c.that(!(source.host().equalsIgnoreCase(shadow.host()) && source.port() == shadow.port()
+                && source.database().equals(shadow.database())), "source",
+                "and shadow are the same database (" + source.describe() + "); the shadow must be a different database");
+        c.that(!(source.primaryOfSeveral() && snapshot.method() == SnapshotSettings.Method.DEBEZIUM), "source.hosts",
+                "needs snapshot.method: copy (the Debezium engine connects to one host); name one server with source.host, or use"
+                        + " the copy snapshot");
+        c.that(!(source.primaryOfSeveral() && reader == StreamReader.DEBEZIUM), "source.hosts",
+                "needs stream.reader: pgoutput (the Debezium engine connects to one host); name one server with source.host, or use"
+                        + " the pgoutput reader");
+        c.done();
         selectors = List.copyOf(selectors);
         tables = List.copyOf(tables);
         transforms = List.copyOf(transforms);

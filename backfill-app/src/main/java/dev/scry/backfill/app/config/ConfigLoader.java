@@ -21,17 +21,14 @@ import org.yaml.snakeyaml.error.YAMLException;
 import dev.scry.backfill.model.ConnectionSettings;
 import dev.scry.backfill.model.TableId;
 import dev.scry.backfill.model.TableSelector;
-import dev.scry.backfill.error.RetryPolicy;
-import dev.scry.backfill.sink.schema.SchemaSettings;
-import dev.scry.backfill.snapshot.SnapshotSettings;
-import dev.scry.backfill.source.StreamReader;
-import dev.scry.backfill.transform.TransformChain;
 import dev.scry.backfill.transform.TransformConfig;
-import dev.scry.backfill.throttle.RateLimit;
+import dev.scry.backfill.transform.TransformType;
 
 /**
- * Reads and validates the YAML configuration, once, before anything connects. Every key is
- * declared here with its default; every error names the key path and how to fix it.
+ * Reads and validates the YAML configuration, once, before anything connects. The top level's
+ * keys, the endpoints' and the tables are declared here; each other mapping's keys, defaults and
+ * checks with its record ({@link ConfigRecords}), the transforms' with their types. Every problem
+ * names the key path and how to fix it, and all of a file's come in one message.
  *
  * <pre>
  * pipeline: demo                # required; [a-z][a-z0-9_]*, at most 40 characters
@@ -45,7 +42,7 @@ import dev.scry.backfill.throttle.RateLimit;
  * publication: backfill_&lt;pipeline&gt;
  * batch:       {max-rows: 2048, max-delay-ms: 200}
  * rate-limit:  {rows-per-second: 0, bytes-per-second: 0}   # 0 = unlimited
- * transforms:  [{type: hash, columns: [public.users.email], key: ${HASH_KEY}}, ...]   # see TRANSFORM_KEYS
+ * transforms:  [{type: hash, columns: [public.users.email], key: ${HASH_KEY}}, ...]   # see TransformType.BUILT_IN
  * snapshot:    {method: copy, parallelism: 2, chunk-mb: 256, chunk-rows: 10000, claim-timeout-ms: 30000}   # copy | debezium
  * stream:      {reader: pgoutput}   # pgoutput | debezium: which reader streams, whatever took the snapshot
  * retry:       {initial-backoff-ms: 200, max-backoff-ms: 30000, give-up-after-s: 600}
@@ -64,21 +61,6 @@ public final class ConfigLoader {
             "schema", "sequences", "slot-failover", "stream");
     static final Set<String> ENDPOINT = Set.of("host", "hosts", "port", "database", "user", "password", "password-file", "sslmode",
             "sslrootcert");
-    static final Set<String> BATCH = Set.of("max-rows", "max-delay-ms");
-    static final Set<String> RATE_LIMIT = Set.of("rows-per-second", "bytes-per-second");
-    static final Set<String> SNAPSHOT = Set.of("method", "parallelism", "chunk-mb", "chunk-rows", "claim-timeout-ms");
-    static final Set<String> STREAM = Set.of("reader");
-    static final Set<String> ERRORS = Set.of("tolerance");
-    static final Set<String> METRICS = Set.of("host", "port");
-    static final Set<String> SCHEMA = Set.of("copy-ownership", "copy-privileges", "capture-ddl", "check-interval-ms");
-    static final Set<String> SEQUENCES = Set.of("sync-interval-ms");
-    static final Set<String> RETRY = Set.of("initial-backoff-ms", "max-backoff-ms", "give-up-after-s");
-
-    /** How often a running cdc copies the source's sequence values to the shadow. */
-    static final Duration SEQUENCE_SYNC_INTERVAL = Duration.ofSeconds(10);
-
-    /** How often the engine reports its position while the configured tables are idle. */
-    static final Duration HEARTBEAT_INTERVAL = Duration.ofSeconds(10);
 
     private final java.util.function.Function<String, String> environment;
     private EnvSubstitution env;
@@ -121,225 +103,183 @@ public final class ConfigLoader {
         if (!(root instanceof Map<?, ?> map)) {
             throw new ConfigException(file + ": the top level must be a mapping of keys (pipeline, source, shadow, tables, ...)");
         }
-        return read(file, new Section(file, "", map, env, TOP));
+        Problems problems = new Problems(file);
+        BackfillConfig config = read(file, problems, new Section(problems, "", map, env, TOP));
+        problems.report();
+        return config;
     }
 
-    private BackfillConfig read(String file, Section top) {
-        this.file = file;
-        String pipeline = top.string("pipeline", null);
-        if (!pipeline.matches("[a-z][a-z0-9_]{0,39}")) {
-            throw top.error("pipeline must start with a lower-case letter and hold only a-z, 0-9 and _ (at most 40), got '" + pipeline + "'");
-        }
-        ConnectionSettings source = endpoint(top.section("source", ENDPOINT, true));
+    /**
+     * Reads every mapping into its record, gathering every problem of the file; the configuration,
+     * or null when there was one (the caller reports them all).
+     */
+    private BackfillConfig read(String file, Problems problems, Section top) {
+        ConfigRecords.TopLevel names = problems.record(() -> ConfigRecords.TopLevel.from(top));
+        ConnectionSettings source = problems.record(() -> endpoint(top.section("source", ENDPOINT, true)));
         Section shadowSection = top.section("shadow", ENDPOINT, true);
+        ConnectionSettings shadow = shadowSection.has("hosts") ? null : problems.record(() -> endpoint(shadowSection));
         if (shadowSection.has("hosts")) {
-            throw shadowSection.error(shadowSection.qualified("hosts") + " is for the source (the primary among its servers);"
-                    + " name the shadow with shadow.host");
+            problems.add(shadowSection.qualified("hosts") + " is for the source (the primary among its servers); name the shadow with"
+                    + " shadow.host");
         }
-        ConnectionSettings shadow = endpoint(shadowSection);
-        if (source.host().equalsIgnoreCase(shadow.host()) && source.port() == shadow.port() && source.database().equals(shadow.database())) {
-            throw top.error("source and shadow are the same database (" + source.describe() + "); the shadow must be a different database");
-        }
-
         List<TableSelector> selectors = tables(top);
         List<TableId> tables = selectors.stream().filter(t -> !t.isPattern()).map(TableSelector::table).toList();
-        long discoverEvery = top.integer("discover-tables-every-ms", 5000, 100, 3_600_000);
-
-        String slot = top.string("slot", "backfill_" + pipeline);
-        if (!slot.matches("[a-z0-9_]{1,63}")) {
-            throw top.error("slot must hold only a-z, 0-9 and _ (at most 63), as PostgreSQL requires of slot names; got '" + slot + "'");
-        }
-        String publication = top.string("publication", "backfill_" + pipeline);
-        if (publication.isEmpty() || publication.getBytes(StandardCharsets.UTF_8).length > 63 || publication.indexOf('\0') >= 0) {
-            throw top.error("publication must be a name of 1 to 63 bytes, got '" + publication + "'");
-        }
-
-        Section batch = top.section("batch", BATCH, false);
-        int maxRows = (int) batch.integer("max-rows", 2048, 1, 1_000_000);
-        long maxDelay = batch.integer("max-delay-ms", 200, 0, 600_000);
-
-        Section rate = top.section("rate-limit", RATE_LIMIT, false);
-        RateLimit rateLimit = new RateLimit(rate.integer("rows-per-second", 0, 0, Long.MAX_VALUE),
-                rate.integer("bytes-per-second", 0, 0, Long.MAX_VALUE));
-
-        Section snap = top.section("snapshot", SNAPSHOT, false);
-        String method = snap.string("method", "copy");
-        SnapshotSettings.Method snapshotMethod = switch (method) {
-            case "copy" -> SnapshotSettings.Method.COPY;
-            case "debezium" -> SnapshotSettings.Method.DEBEZIUM;
-            default -> throw snap.error(snap.qualified("method") + " must be copy or debezium, got '" + method + "'");
-        };
-        SnapshotSettings snapshot = new SnapshotSettings(snapshotMethod, (int) snap.integer("parallelism", 2, 1, 64),
-                (int) snap.integer("chunk-mb", SnapshotSettings.DEFAULT_CHUNK_MB, 0, 1_048_576),
-                (int) snap.integer("chunk-rows", SnapshotSettings.DEFAULT_CHUNK_ROWS, 100, 1_000_000),
-                (int) snap.integer("claim-timeout-ms", SnapshotSettings.DEFAULT_CLAIM_TIMEOUT_MS, 1_000, 3_600_000));
-
-        Section stream = top.section("stream", STREAM, false);
-        String readerName = stream.string("reader", StreamReader.PGOUTPUT.configName());
-        StreamReader reader = StreamReader.named(readerName).orElseThrow(() -> stream.error(stream.qualified("reader") + " must be "
-                + StreamReader.names() + ", got '" + readerName + "'"));
-
-        Section retrySection = top.section("retry", RETRY, false);
-        long initial = retrySection.integer("initial-backoff-ms", 200, 1, 600_000);
-        long max = retrySection.integer("max-backoff-ms", 30_000, 1, 3_600_000);
-        if (max < initial) {
-            throw retrySection.error(retrySection.qualified("max-backoff-ms") + " (" + max + ") must be >= initial-backoff-ms (" + initial + ")");
-        }
-        RetryPolicy retry = new RetryPolicy(Duration.ofMillis(initial), Duration.ofMillis(max),
-                Duration.ofSeconds(retrySection.integer("give-up-after-s", 600, 0, 7 * 24 * 3600)));
-
-        Section errors = top.section("errors", ERRORS, false);
-        String tolerance = errors.string("tolerance", "none");
-        if (!tolerance.equals("none") && !tolerance.equals("all")) {
-            throw errors.error(errors.qualified("tolerance") + " must be none (stop on a change the shadow rejects) or all (store it as"
-                    + " a dead letter and go on), got '" + tolerance + "'");
-        }
-
-        if (source.primaryOfSeveral() && snapshotMethod == SnapshotSettings.Method.DEBEZIUM) {
-            throw snap.error("source.hosts needs snapshot.method: copy (the Debezium engine connects to one host); name one"
-                    + " server with source.host, or use the copy snapshot");
-        }
-        if (source.primaryOfSeveral() && reader == StreamReader.DEBEZIUM) {
-            throw stream.error("source.hosts needs stream.reader: pgoutput (the Debezium engine connects to one host); name one"
-                    + " server with source.host, or use the pgoutput reader");
-        }
+        ConfigRecords.Batch batch = problems.record(() -> ConfigRecords.Batch.from(top));
+        ConfigRecords.RateLimits rateLimits = problems.record(() -> ConfigRecords.RateLimits.from(top));
+        ConfigRecords.Snapshot snapshot = problems.record(() -> ConfigRecords.Snapshot.from(top));
+        ConfigRecords.Stream stream = problems.record(() -> ConfigRecords.Stream.from(top));
+        ConfigRecords.Retry retry = problems.record(() -> ConfigRecords.Retry.from(top));
+        ConfigRecords.Errors errors = problems.record(() -> ConfigRecords.Errors.from(top));
+        ConfigRecords.Metrics metrics = problems.record(() -> ConfigRecords.Metrics.from(top));
+        ConfigRecords.Schema schema = problems.record(() -> ConfigRecords.Schema.from(top));
+        ConfigRecords.Sequences sequences = problems.record(() -> ConfigRecords.Sequences.from(top));
+        boolean standby = top.bool("standby", false);
         boolean slotFailover = top.bool("slot-failover", true);
-
         List<TransformConfig> transforms = transforms(top);
-        Section metricsSection = top.section("metrics", METRICS, false);
-        String metricsHost = metricsSection.string("host", "127.0.0.1");
-        int metricsPort = (int) metricsSection.integer("port", 9464, 0, 65535);
-        Section schemaSection = top.section("schema", SCHEMA, false);
-        SchemaSettings schema = new SchemaSettings(schemaSection.bool("copy-ownership", false), schemaSection.bool("copy-privileges", false),
-                schemaSection.bool("capture-ddl", false),
-                schemaSection.integer("check-interval-ms", SchemaSettings.CHECK_INTERVAL_MS, 0, 86_400_000));
-        Section sequences = top.section("sequences", SEQUENCES, false);
-        long sequenceSync = sequences.integer("sync-interval-ms", SEQUENCE_SYNC_INTERVAL.toMillis(), 0, 86_400_000);
-        return new BackfillConfig(file, pipeline, source, shadow, selectors, tables, slot, publication, maxRows,
-                Duration.ofMillis(maxDelay), rateLimit, Duration.ofMillis(top.integer("heartbeat-interval-ms", HEARTBEAT_INTERVAL.toMillis(), 100, 3_600_000)), snapshot, Duration.ofMillis(discoverEvery), retry, top.bool("standby", false), tolerance.equals("all"), transforms, metricsHost, metricsPort,
-                schema, Duration.ofMillis(sequenceSync), slotFailover, reader);
+        if (problems.any()) {
+            return null;
+        }
+        // Checks across mappings, once each mapping is right: BackfillConfig's own.
+        return problems.record(() -> new BackfillConfig(file, names.pipeline(), source, shadow, selectors, tables, names.slot(),
+                names.publication(), (int) batch.maxRows(), Duration.ofMillis(batch.maxDelayMs()), rateLimits.toRateLimit(),
+                Duration.ofMillis(names.heartbeatIntervalMs()), snapshot.toSettings(), Duration.ofMillis(names.discoverTablesEveryMs()),
+                retry.toPolicy(), standby, errors.tolerant(), transforms, metrics.host(), (int) metrics.port(), schema.toSettings(),
+                Duration.ofMillis(sequences.syncIntervalMs()), slotFailover, stream.toReader()));
     }
 
-    static final Map<String, Set<String>> TRANSFORM_KEYS = Map.of(
-            "drop-columns", Set.of("type", "columns"),
-            "hash", Set.of("type", "columns", "key", "key-file"),
-            "redact", Set.of("type", "columns", "value"),
-            "mask", Set.of("type", "columns", "keep-last"),
-            "generalize", Set.of("type", "columns", "bucket", "truncate"),
-            "filter-rows", Set.of("type", "table", "where"));
-
-    /** Each entry's type and keys; whether named columns exist is checked against the source at start. */
-    private List<TransformConfig> transforms(Section top) {
+    /**
+     * Each entry's type and keys, as {@link TransformType} declares them, and its settings as far
+     * as they can be checked without the tables; whether named columns exist is checked against
+     * the source at start. A declared key {@code K-file} (hash's {@code key-file}) gives {@code K}
+     * from the first line of a file.
+     */
+    private static List<TransformConfig> transforms(Section top) {
         List<Object> raw = top.list("transforms");
         List<TransformConfig> out = new ArrayList<>();
-        Set<String> custom = TransformChain.providers().keySet();
+        Map<String, TransformType> types = TransformType.all();
         for (int i = 0; i < raw.size(); i++) {
-            String path = "transforms[" + i + "]";
-            if (!(raw.get(i) instanceof Map<?, ?> map) || !(map.get("type") instanceof String type)) {
-                throw top.error(path + " must be a mapping with a type (" + String.join(", ", new java.util.TreeSet<>(TRANSFORM_KEYS.keySet()))
-                        + (custom.isEmpty() ? "" : ", or a custom one: " + String.join(", ", custom)) + ")");
+            try {
+                out.add(transform(top, "transforms[" + i + "]", raw.get(i), types));
             }
-            Set<String> known = TRANSFORM_KEYS.get(type);
-            if (known == null && !custom.contains(type)) {
-                throw top.error(path + ".type '" + type + "' is not a transform; use one of "
-                        + String.join(", ", new java.util.TreeSet<>(TRANSFORM_KEYS.keySet())) + (custom.isEmpty() ? "" : ", " + String.join(", ", custom)));
+            catch (ConfigException e) {
+                top.problem(e.getMessage());
             }
-            Set<String> keys = new java.util.HashSet<>();
-            map.keySet().forEach(k -> keys.add(String.valueOf(k)));
-            Section entry = new Section(file, path, map, env, known == null ? keys : known);
-            Map<String, Object> settings = new java.util.LinkedHashMap<>();
-            for (String key : keys) {
-                if (key.equals("type")) {
-                    continue;
-                }
-                Object value = map.get(key);
-                if (value instanceof List<?>) {
-                    settings.put(key, entry.strings(key));
-                }
-                else if (value == null) {
-                    settings.put(key, null);
-                }
-                else {
-                    settings.put(key, entry.string(key, null));
-                }
-            }
-            if (type.equals("hash")) {
-                if (settings.containsKey("key-file")) {
-                    if (settings.containsKey("key")) {
-                        throw entry.error(path + ".key and " + path + ".key-file are both set; keep one");
-                    }
-                    String file = String.valueOf(settings.remove("key-file"));
-                    try {
-                        settings.put("key", Files.readString(Path.of(file), StandardCharsets.UTF_8).lines().findFirst().orElse(""));
-                    }
-                    catch (IOException | RuntimeException e) {
-                        throw entry.error(path + ".key-file: cannot read " + file + "; point it at a readable file holding the key");
-                    }
-                }
-                Object key = settings.get("key");
-                if (key == null || key.toString().isEmpty()) {
-                    throw entry.error(path + ".key is required: give it from the environment (key: ${HASH_KEY}) or a file (key-file:)");
-                }
-            }
-            out.add(new TransformConfig(type, settings, path));
         }
         return out;
     }
 
-    private String file;
+    private static TransformConfig transform(Section top, String path, Object raw, Map<String, TransformType> types) {
+        String typeNames = String.join(", ", types.keySet());
+        if (!(raw instanceof Map<?, ?> map) || !(map.get("type") instanceof String name)) {
+            throw top.error(path + " must be a mapping with a type (" + typeNames + ")");
+        }
+        TransformType type = types.get(name);
+        if (type == null) {
+            throw top.error(path + ".type '" + name + "' is not a transform; use one of " + typeNames);
+        }
+        Set<String> keys = new java.util.HashSet<>();
+        map.keySet().forEach(k -> keys.add(String.valueOf(k)));
+        Set<String> known = new java.util.HashSet<>(type.declaredKeys().orElse(keys));
+        known.add("type");
+        Section entry = top.entry(path, map, known);
+        Map<String, Object> settings = new java.util.LinkedHashMap<>();
+        for (String key : keys) {
+            if (key.equals("type") || !known.contains(key)) {
+                continue;
+            }
+            Object value = map.get(key);
+            if (value instanceof List<?>) {
+                settings.put(key, entry.strings(key));
+            }
+            else if (value == null) {
+                settings.put(key, null);
+            }
+            else {
+                settings.put(key, entry.string(key, null));
+            }
+        }
+        for (String key : type.declaredKeys().orElse(Set.of())) {
+            if (key.endsWith("-file") && settings.containsKey(key)) {
+                String of = key.substring(0, key.length() - "-file".length());
+                if (settings.containsKey(of)) {
+                    throw entry.error(path + "." + of + " and " + path + "." + key + " are both set; keep one");
+                }
+                String file = String.valueOf(settings.remove(key));
+                try {
+                    settings.put(of, Files.readString(Path.of(file), StandardCharsets.UTF_8).lines().findFirst().orElse(""));
+                }
+                catch (IOException | RuntimeException e) {
+                    throw entry.error(path + "." + key + ": cannot read " + file + "; point it at a readable file holding the " + of);
+                }
+            }
+        }
+        java.util.Optional<String> problem = type.check(settings);
+        if (problem.isPresent()) {
+            throw entry.error(path + "." + problem.get());
+        }
+        return new TransformConfig(name, settings, path);
+    }
 
+    /** A source or the shadow: every problem of the mapping at once, or the connection settings. */
     private static ConnectionSettings endpoint(Section s) {
-        List<ConnectionSettings.HostPort> hosts = s.has("hosts") ? hosts(s) : List.of();
+        List<String> problems = new ArrayList<>();
+        List<ConnectionSettings.HostPort> hosts = s.has("hosts") ? hosts(s, problems) : List.of();
         String host = hosts.isEmpty() ? s.string("host", null) : hosts.get(0).host();
-        int port = hosts.isEmpty() ? (int) s.integer("port", 5432, 1, 65535) : hosts.get(0).port();
+        long port = hosts.isEmpty() ? s.integer("port", 5432) : hosts.get(0).port();
         String database = s.string("database", null);
         String user = s.string("user", null);
         String password = s.string("password", "");
         if (s.has("password-file")) {
             if (s.has("password")) {
-                throw s.error(s.qualified("password") + " and " + s.qualified("password-file") + " are both set; keep one");
+                problems.add(s.qualified("password") + " and " + s.qualified("password-file") + " are both set; keep one");
             }
-            String file = s.string("password-file", null);
+            String file = s.string("password-file", "");
             try {
                 // The file's first line, as libpq's password files and Kubernetes secrets hold it.
                 password = Files.readString(Path.of(file), StandardCharsets.UTF_8).lines().findFirst().orElse("");
             }
             catch (IOException | RuntimeException e) {
-                throw s.error(s.qualified("password-file") + ": cannot read " + file + " (" + e.getClass().getSimpleName()
+                problems.add(s.qualified("password-file") + ": cannot read " + file + " (" + e.getClass().getSimpleName()
                         + (e.getMessage() == null ? "" : ": " + e.getMessage()) + "); point it at a readable file holding the password");
             }
         }
         String sslMode = s.string("sslmode", "prefer");
         if (!ConnectionSettings.SSL_MODES.contains(sslMode)) {
-            throw s.error(s.qualified("sslmode") + " must be one of disable, allow, prefer, require, verify-ca, verify-full; got '"
+            problems.add(s.qualified("sslmode") + " must be one of disable, allow, prefer, require, verify-ca, verify-full; got '"
                     + sslMode + "'");
         }
         String sslRootCert = s.has("sslrootcert") ? s.string("sslrootcert", null) : null;
         if (sslRootCert != null && !Files.isReadable(Path.of(sslRootCert))) {
-            throw s.error(s.qualified("sslrootcert") + ": cannot read " + sslRootCert + "; point it at the CA certificate (PEM)");
+            problems.add(s.qualified("sslrootcert") + ": cannot read " + sslRootCert + "; point it at the CA certificate (PEM)");
         }
-        if (host.isBlank()) {
-            throw s.error(s.qualified("host") + " is empty");
+        if (port < 1 || port > 65535) {
+            problems.add(s.qualified("port") + " must be between 1 and 65535, got " + port);
         }
-        if (database.isBlank()) {
-            throw s.error(s.qualified("database") + " is empty");
+        // A missing host, database or user is already reported as required.
+        for (String[] required : new String[][] {{"host", host}, {"database", database}, {"user", user}}) {
+            if (required[1] != null && required[1].isBlank()) {
+                problems.add(s.qualified(required[0]) + " is empty");
+            }
         }
-        if (user.isBlank()) {
-            throw s.error(s.qualified("user") + " is empty");
+        if (!problems.isEmpty()) {
+            throw new InvalidSettings(problems);
         }
-        return hosts.isEmpty() ? new ConnectionSettings(host, port, database, user, password, sslMode, sslRootCert)
+        if (host == null || database == null || user == null) {
+            return null;
+        }
+        return hosts.isEmpty() ? new ConnectionSettings(host, (int) port, database, user, password, sslMode, sslRootCert)
                 : ConnectionSettings.primaryOf(hosts, database, user, password, sslMode, sslRootCert);
     }
 
     /** {@code hosts: [host:port, ...]}: a primary and its standbys, in the order to try them. */
-    private static List<ConnectionSettings.HostPort> hosts(Section s) {
+    private static List<ConnectionSettings.HostPort> hosts(Section s, List<String> problems) {
         if (s.has("host") || s.has("port")) {
-            throw s.error(s.qualified("hosts") + " and " + s.qualified(s.has("host") ? "host" : "port") + " are both set; list every"
+            problems.add(s.qualified("hosts") + " and " + s.qualified(s.has("host") ? "host" : "port") + " are both set; list every"
                     + " server as host:port in hosts, or name one with host and port");
         }
         List<String> entries = s.strings("hosts");
-        if (entries.isEmpty()) {
-            throw s.error(s.qualified("hosts") + " is empty; list the servers as host:port, e.g. [db-a:5432, db-b:5432]");
+        if (entries.isEmpty() && s.isEmptyList("hosts")) {
+            problems.add(s.qualified("hosts") + " is empty; list the servers as host:port, e.g. [db-a:5432, db-b:5432]");
         }
         List<ConnectionSettings.HostPort> out = new ArrayList<>();
         for (int i = 0; i < entries.size(); i++) {
@@ -347,8 +287,9 @@ public final class ConfigLoader {
                     .matcher(entries.get(i).strip());
             int port = m.matches() && m.group(2) != null ? Integer.parseInt(m.group(2)) : 5432;
             if (!m.matches() || port < 1 || port > 65535) {
-                throw s.error(s.qualified("hosts") + "[" + i + "] must be host or host:port (IPv6 as [addr]:port), got '"
+                problems.add(s.qualified("hosts") + "[" + i + "] must be host or host:port (IPv6 as [addr]:port), got '"
                         + entries.get(i) + "'");
+                continue;
             }
             String host = m.group(1).startsWith("[") ? m.group(1).substring(1, m.group(1).length() - 1) : m.group(1);
             out.add(new ConnectionSettings.HostPort(host, port));
@@ -358,8 +299,8 @@ public final class ConfigLoader {
 
     private static List<TableSelector> tables(Section top) {
         List<String> names = top.strings("tables");
-        if (names.isEmpty()) {
-            throw top.error("tables is empty; list the schema-qualified tables to copy, e.g. [public.orders] or [public.*]");
+        if (names.isEmpty() && top.isEmptyList("tables")) {
+            top.problem("tables is empty; list the schema-qualified tables to copy, e.g. [public.orders] or [public.*]");
         }
         List<TableSelector> out = new ArrayList<>();
         Set<String> seen = new LinkedHashSet<>();
@@ -369,11 +310,13 @@ public final class ConfigLoader {
                 selector = TableSelector.parse(names.get(i));
             }
             catch (IllegalArgumentException e) {
-                throw top.error("tables[" + i + "]: " + e.getMessage());
+                top.problem("tables[" + i + "]: " + e.getMessage());
+                continue;
             }
             String key = (selector.schemaGlob() ? "*" : "=") + selector.schema() + "\0" + (selector.nameGlob() ? "*" : "=") + selector.name();
             if (!seen.add(key)) {
-                throw top.error("tables[" + i + "]: " + (selector.isPattern() ? selector : selector.table()) + " is listed twice");
+                top.problem("tables[" + i + "]: " + (selector.isPattern() ? selector : selector.table()) + " is listed twice");
+                continue;
             }
             out.add(selector);
         }

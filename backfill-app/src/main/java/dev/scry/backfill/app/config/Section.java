@@ -12,22 +12,26 @@ import java.util.TreeSet;
  * One mapping of the configuration file, read with its key path so that every error names the
  * exact key ({@code source.port must be an integer ...}). Keys are declared up front: anything
  * else is an error, which is how a typo is caught before it silently falls back to a default.
+ * A key of the wrong YAML type, or a required one missing, is added to the file's
+ * {@link Problems} and read as its default (null when it has none), so that reading goes on and
+ * one message names every problem; what a value means is checked by the record it goes into
+ * ({@link ConfigRecords}).
  */
 final class Section {
 
-    private final String file;
+    private final Problems problems;
     private final String path;
     private final Map<?, ?> map;
     private final EnvSubstitution env;
 
-    Section(String file, String path, Map<?, ?> map, EnvSubstitution env, Set<String> known) {
-        this.file = file;
+    Section(Problems problems, String path, Map<?, ?> map, EnvSubstitution env, Set<String> known) {
+        this.problems = problems;
         this.path = path;
         this.map = map;
         this.env = env;
         for (Object key : map.keySet()) {
             if (!(key instanceof String) || !known.contains(key)) {
-                throw error(qualified(String.valueOf(key)) + " is not a known key; known keys" + (path.isEmpty() ? "" : " under " + path)
+                problems.add(qualified(String.valueOf(key)) + " is not a known key; known keys" + (path.isEmpty() ? "" : " under " + path)
                         + " are " + String.join(", ", new TreeSet<>(known)));
             }
         }
@@ -38,7 +42,17 @@ final class Section {
     }
 
     ConfigException error(String message) {
-        return new ConfigException(file + ": " + message);
+        return new ConfigException(message);
+    }
+
+    /** Adds a problem of this mapping to the file's. */
+    void problem(String message) {
+        problems.add(message);
+    }
+
+    /** A mapping under this one, with the same problems; {@code path} is its full key path. */
+    Section entry(String path, Map<?, ?> map, Set<String> known) {
+        return new Section(problems, path, map, env, known);
     }
 
     String qualified(String key) {
@@ -66,19 +80,23 @@ final class Section {
     private Object resolve(Object raw, String keyPath) {
         if (raw instanceof String s && EnvSubstitution.hasReference(s)) {
             boolean whole = EnvSubstitution.isWholeReference(s);
-            String substituted;
-            try {
-                substituted = env.apply(s, keyPath);
-            }
-            catch (ConfigException e) {
-                throw error(e.getMessage());
-            }
+            String substituted = env.apply(s, keyPath);
             return whole ? new FromEnvironment(substituted) : substituted;
         }
         return raw;
     }
 
     String string(String key, String defaultValue) {
+        try {
+            return readString(key, defaultValue);
+        }
+        catch (ConfigException e) {
+            problems.add(e.getMessage());
+            return defaultValue;
+        }
+    }
+
+    private String readString(String key, String defaultValue) {
         if (!has(key)) {
             if (defaultValue == null) {
                 throw error(qualified(key) + " is required");
@@ -103,72 +121,96 @@ final class Section {
         return v instanceof Map<?, ?> ? "mapping" : v instanceof List<?> ? "list" : "non-string value";
     }
 
-    long integer(String key, long defaultValue, long min, long max) {
+    /** An integer key (its range is its record's to check). */
+    long integer(String key, long defaultValue) {
         if (!has(key)) {
             return defaultValue;
         }
-        Object v = value(key);
-        if (v instanceof FromEnvironment e && e.text().matches("[-+]?\\d{1,18}")) {
-            v = Long.parseLong(e.text());
+        try {
+            Object v = value(key);
+            if (v instanceof FromEnvironment e && e.text().matches("[-+]?\\d{1,18}")) {
+                v = Long.parseLong(e.text());
+            }
+            if (!(v instanceof Integer || v instanceof Long)) {
+                throw error(qualified(key) + " must be an integer, got " + describe(v));
+            }
+            return ((Number) v).longValue();
         }
-        if (!(v instanceof Integer || v instanceof Long)) {
-            throw error(qualified(key) + " must be an integer, got " + describe(v));
+        catch (ConfigException e) {
+            problems.add(e.getMessage());
+            return defaultValue;
         }
-        long n = ((Number) v).longValue();
-        if (n < min || n > max) {
-            throw error(qualified(key) + " must be between " + min + " and " + max + ", got " + n);
-        }
-        return n;
     }
 
     boolean bool(String key, boolean defaultValue) {
         if (!has(key)) {
             return defaultValue;
         }
-        Object v = value(key);
-        if (v instanceof FromEnvironment e && (e.text().equals("true") || e.text().equals("false"))) {
-            v = Boolean.parseBoolean(e.text());
+        try {
+            Object v = value(key);
+            if (v instanceof FromEnvironment e && (e.text().equals("true") || e.text().equals("false"))) {
+                v = Boolean.parseBoolean(e.text());
+            }
+            if (!(v instanceof Boolean b)) {
+                throw error(qualified(key) + " must be true or false, got " + describe(v));
+            }
+            return b;
         }
-        if (!(v instanceof Boolean b)) {
-            throw error(qualified(key) + " must be true or false, got " + describe(v));
+        catch (ConfigException e) {
+            problems.add(e.getMessage());
+            return defaultValue;
         }
-        return b;
     }
 
+    /** The mapping under {@code key}; an empty one when it is missing or not a mapping (a problem when it had to be one). */
     Section section(String key, Set<String> known, boolean required) {
         if (!has(key)) {
             if (required) {
-                throw error(qualified(key) + " is required (a mapping with keys " + String.join(", ", new TreeSet<>(known)) + ")");
+                problems.add(qualified(key) + " is required (a mapping with keys " + String.join(", ", new TreeSet<>(known)) + ")");
             }
-            return new Section(file, qualified(key), Map.of(), env, known);
+            return new Section(problems, qualified(key), Map.of(), env, known);
         }
         Object v = map.get(key);
         if (!(v instanceof Map<?, ?> m)) {
-            throw error(qualified(key) + " must be a mapping, got " + describe(v));
+            problems.add(qualified(key) + " must be a mapping, got " + describe(v));
+            return new Section(problems, qualified(key), Map.of(), env, known);
         }
-        return new Section(file, qualified(key), m, env, known);
+        return new Section(problems, qualified(key), m, env, known);
     }
 
+    /** A required list of strings; empty when it is missing or wrong (the problem kept). */
     List<String> strings(String key) {
         if (!has(key)) {
-            throw error(qualified(key) + " is required (a list)");
+            problems.add(qualified(key) + " is required (a list)");
+            return List.of();
         }
         Object v = map.get(key);
         if (!(v instanceof List<?> list)) {
-            throw error(qualified(key) + " must be a list, got " + describe(v));
+            problems.add(qualified(key) + " must be a list, got " + describe(v));
+            return List.of();
         }
         List<String> out = new ArrayList<>(list.size());
         for (int i = 0; i < list.size(); i++) {
-            Object item = resolve(list.get(i), qualified(key) + "[" + i + "]");
-            if (item instanceof FromEnvironment e) {
-                item = e.text();
+            try {
+                Object item = resolve(list.get(i), qualified(key) + "[" + i + "]");
+                if (item instanceof FromEnvironment e) {
+                    item = e.text();
+                }
+                if (!(item instanceof String s)) {
+                    throw error(qualified(key) + "[" + i + "] must be a string, got " + describe(item));
+                }
+                out.add(s);
             }
-            if (!(item instanceof String s)) {
-                throw error(qualified(key) + "[" + i + "] must be a string, got " + describe(item));
+            catch (ConfigException e) {
+                problems.add(e.getMessage());
             }
-            out.add(s);
         }
         return out;
+    }
+
+    /** Whether the key holds a list with nothing in it. */
+    boolean isEmptyList(String key) {
+        return map.get(key) instanceof List<?> list && list.isEmpty();
     }
 
     List<Object> list(String key) {
@@ -177,7 +219,8 @@ final class Section {
         }
         Object v = map.get(key);
         if (!(v instanceof List<?> list)) {
-            throw error(qualified(key) + " must be a list, got " + describe(v));
+            problems.add(qualified(key) + " must be a list, got " + describe(v));
+            return List.of();
         }
         return new ArrayList<>(list);
     }

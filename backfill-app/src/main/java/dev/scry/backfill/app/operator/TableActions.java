@@ -144,7 +144,7 @@ final class TableActions {
             throw new SetupException("table " + t + " has no key: its rows cannot be read again one by one; copy it again with"
                     + " `table resnapshot " + t + "` while cdc is stopped");
         }
-        ChunkedCopy copy = new ChunkedCopy(config.source(), watermarks, spec, readColumns(spec), chain.filteredTables().contains(t),
+        ChunkedCopy copy = new ChunkedCopy(config.source(), watermarks, spec, readColumns(spec), chain.filters(t),
                 config.snapshot().chunkRows(), partitioned(source, t));
         long started = System.nanoTime();
         long applied = copy.copyKeys(keys == null ? List.of() : keys, progress(progress, "read again"));

@@ -108,6 +108,33 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void everyProblemOfTheFileIsNamedInOneMessageWithItsKeyPath() {
+        assertError(VALID.replace("pipeline: demo", "pipeline: Demo-1").replace("port: 54320", "port: abc")
+                + "batch: {max-rows: 0, max-delay-ms: -1}\nsnapshot: {method: fast}\ntabels: []\n"
+                + "transforms: [{type: mask, columns: [a.b.c], keep-last: x}, {type: hash, columns: [a.b.c]}]\n")
+                .hasMessageContaining("8 problems")
+                .hasMessageContaining("pipeline must start with a lower-case letter")
+                .hasMessageContaining("source.port must be an integer, got 'abc'")
+                .hasMessageContaining("batch.max-rows must be between 1 and 1000000, got 0")
+                .hasMessageContaining("batch.max-delay-ms must be between 0 and 600000, got -1")
+                .hasMessageContaining("snapshot.method must be copy or debezium, got 'fast'")
+                .hasMessageContaining("tabels is not a known key")
+                .hasMessageContaining("transforms[0].keep-last must be a number, got x")
+                .hasMessageContaining("transforms[1].key is required")
+                .hasMessageNotContaining("\n");
+    }
+
+    @Test
+    void aMappingsRecordChecksEveryValueInItsConstructor() {
+        assertThatThrownBy(() -> new ConfigRecords.Retry(0, 10, -1)).isInstanceOf(InvalidSettings.class)
+                .hasMessageContaining("retry.initial-backoff-ms must be between 1 and 600000, got 0")
+                .hasMessageContaining("retry.give-up-after-s must be between 0 and 604800, got -1");
+        assertThatThrownBy(() -> new ConfigRecords.Retry(500, 100, 60)).hasMessageContaining("retry.max-backoff-ms (100) must be >="
+                + " initial-backoff-ms (500)");
+        assertThat(new ConfigRecords.TopLevel("demo", null, null, 5000, 10_000).slot()).isEqualTo("backfill_demo");
+    }
+
+    @Test
     void wrongTypedPasswordIsNotEchoed() {
         assertError(VALID.replace("password: secret", "password: [hunter2]"))
                 .hasMessageContaining("source.password must be a string").hasMessageNotContaining("hunter2");
