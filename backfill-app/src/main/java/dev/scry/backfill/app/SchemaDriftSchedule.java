@@ -114,6 +114,7 @@ final class SchemaDriftSchedule implements AutoCloseable {
     void checkOnce(boolean waitForRows) throws SQLException, InterruptedException {
         boolean apply = !config.schema().captureDdl();
         try (Connection source = ConnectionFactory.open(config.source(), "source"); Connection shadow = ConnectionFactory.open(config.shadow(), "shadow")) {
+            giveWayToDdl(source);
             SchemaDrift.Outcome outcome;
             if (apply) {
                 outcome = SchemaDrift.reconcile(sync, source, shadow, () -> waitForRows && caughtUp(source, shadow), seenOnSource::contains);
@@ -137,6 +138,19 @@ final class SchemaDriftSchedule implements AutoCloseable {
             if (ops != null) {
                 ops.schemaDifferences(left.differences().size());
             }
+        }
+    }
+
+    /**
+     * The catalog functions the check calls (pg_get_indexdef, pg_get_constraintdef...) lock the
+     * relations they describe one after another; a DDL statement on the source locking the same
+     * ones in another order makes a deadlock, and the server may choose the user's DDL as its
+     * victim (seen: DETACH PARTITION failing against the index read). A lock_timeout well under
+     * deadlock_timeout (1 s by default) makes the check give way first; the next round tries again.
+     */
+    private static void giveWayToDdl(Connection source) throws SQLException {
+        try (java.sql.Statement st = source.createStatement()) {
+            st.execute("SET lock_timeout = '200ms'");
         }
     }
 
