@@ -38,8 +38,7 @@ final class SchemaDriftSchedule implements AutoCloseable {
     private final BackfillConfig config;
     private final SchemaSync sync;
     private final Operations ops;
-    private final Thread thread;
-    private volatile boolean closed;
+    private final Periodic rounds;
     // Every object the source was seen to have (at start, and at each check): one the shadow has
     // and the source no longer does was dropped on the source; one it never had is the shadow's own.
     private final java.util.Set<String> seenOnSource = java.util.concurrent.ConcurrentHashMap.newKeySet();
@@ -51,8 +50,8 @@ final class SchemaDriftSchedule implements AutoCloseable {
         if (atStart != null) {
             atStart.objects().forEach(o -> seenOnSource.add(o.key()));
         }
-        this.thread = new Thread(this::loop, "schema-drift");
-        this.thread.setDaemon(true);
+        // The thread's first round at once: the one at start applied only partitions.
+        this.rounds = new Periodic("schema-drift", "the schema drift check", config.schema().checkIntervalMs(), true, () -> checkOnce(true));
     }
 
     /** @param atStart the source's schema as the run read it before streaming, or null */
@@ -71,40 +70,9 @@ final class SchemaDriftSchedule implements AutoCloseable {
             catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
-            schedule.thread.start();
+            schedule.rounds.start();
         }
         return schedule;
-    }
-
-    private void loop() {
-        long every = config.schema().checkIntervalMs();
-        // The first round right away: the one at start applied only partitions.
-        boolean first = true;
-        while (!closed) {
-            try {
-                if (!first) {
-                    if (every == 0) {
-                        return;
-                    }
-                    Thread.sleep(every);
-                }
-                first = false;
-                if (closed) {
-                    return;
-                }
-                checkOnce(true);
-            }
-            catch (InterruptedException e) {
-                return;
-            }
-            catch (SQLException | RuntimeException e) {
-                if (closed) {
-                    return;
-                }
-                LOG.warn("the schema drift check failed ({}); trying again in {} ms", e instanceof SQLException s ? SqlErrors.describe(s)
-                        : e.toString(), every);
-            }
-        }
     }
 
     /**
@@ -167,7 +135,7 @@ final class SchemaDriftSchedule implements AutoCloseable {
         CheckpointStore checkpoints = new CheckpointStore(config.pipeline());
         long until = System.currentTimeMillis() + CATCH_UP_WAIT_MS;
         try (Connection reader = ConnectionFactory.open(config.shadow(), "shadow")) {
-            while (!closed) {
+            while (!rounds.closed()) {
                 Optional<Checkpoint> cp = checkpoints.read(reader);
                 if (!reader.getAutoCommit()) {
                     reader.rollback();
@@ -193,7 +161,6 @@ final class SchemaDriftSchedule implements AutoCloseable {
 
     @Override
     public void close() {
-        closed = true;
-        thread.interrupt();
+        rounds.close();
     }
 }

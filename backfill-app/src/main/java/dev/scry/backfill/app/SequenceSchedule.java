@@ -8,7 +8,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import dev.scry.backfill.app.config.BackfillConfig;
-import dev.scry.backfill.error.SqlErrors;
 import dev.scry.backfill.sink.schema.SequenceSync;
 
 /**
@@ -23,71 +22,44 @@ final class SequenceSchedule implements AutoCloseable {
 
     private final BackfillConfig config;
     private final SequenceSync sync;
-    private final Thread thread;
-    private volatile boolean closed;
+    private final Periodic rounds;
 
     private SequenceSchedule(BackfillConfig config, SequenceSync sync) {
         this.config = config;
         this.sync = sync;
-        this.thread = new Thread(this::loop, "sequence-sync");
-        this.thread.setDaemon(true);
+        this.rounds = new Periodic("sequence-sync", "copying sequence values", config.sequenceSyncInterval().toMillis(), false, () -> {
+            int moved = copy();
+            if (moved > 0) {
+                LOG.debug("copied the values of {} sequence(s) to the shadow", moved);
+            }
+        });
     }
 
     static SequenceSchedule start(BackfillConfig config, SequenceSync sync) {
         SequenceSchedule schedule = new SequenceSchedule(config, sync);
         if (!sync.isEmpty() && !config.sequenceSyncInterval().isZero()) {
-            schedule.thread.start();
+            schedule.rounds.start();
         }
         return schedule;
     }
 
     /** One round now, on the caller's thread (at --exit-when-caught-up): failures are the caller's. */
     void syncNow() throws SQLException {
-        if (sync.isEmpty()) {
-            return;
-        }
-        synchronized (sync) {
-            try (Connection source = ConnectionFactory.open(config.source(), "source"); Connection shadow = ConnectionFactory.open(config.shadow(), "shadow")) {
-                int moved = sync.sync(source, shadow);
-                LOG.info("copied the values of {} sequence(s) to the shadow", moved);
-            }
+        if (!sync.isEmpty()) {
+            LOG.info("copied the values of {} sequence(s) to the shadow", copy());
         }
     }
 
-    private void loop() {
-        long every = config.sequenceSyncInterval().toMillis();
-        while (!closed) {
-            try {
-                Thread.sleep(every);
-                if (closed) {
-                    return;
-                }
-                synchronized (sync) {
-                    try (Connection source = ConnectionFactory.open(config.source(), "source");
-                         Connection shadow = ConnectionFactory.open(config.shadow(), "shadow")) {
-                        int moved = sync.sync(source, shadow);
-                        if (moved > 0) {
-                            LOG.debug("copied the values of {} sequence(s) to the shadow", moved);
-                        }
-                    }
-                }
-            }
-            catch (InterruptedException e) {
-                return;
-            }
-            catch (SQLException | RuntimeException e) {
-                if (closed) {
-                    return;
-                }
-                LOG.warn("copying sequence values failed ({}); trying again in {} ms", e instanceof SQLException s ? SqlErrors.describe(s)
-                        : e.toString(), every);
+    private int copy() throws SQLException {
+        synchronized (sync) {
+            try (Connection source = ConnectionFactory.open(config.source(), "source"); Connection shadow = ConnectionFactory.open(config.shadow(), "shadow")) {
+                return sync.sync(source, shadow);
             }
         }
     }
 
     @Override
     public void close() {
-        closed = true;
-        thread.interrupt();
+        rounds.close();
     }
 }
