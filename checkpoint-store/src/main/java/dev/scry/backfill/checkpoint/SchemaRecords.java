@@ -64,7 +64,7 @@ public final class SchemaRecords {
     }
 
     public Optional<Drift> readDrift(Connection c) throws SQLException {
-        if (!exists(c, "schema_drift")) {
+        if (!MetadataSchema.tableExists(c, "schema_drift")) {
             return Optional.empty();
         }
         try (PreparedStatement ps = c.prepareStatement(
@@ -94,7 +94,7 @@ public final class SchemaRecords {
     }
 
     public Optional<Stop> readStop(Connection c) throws SQLException {
-        if (!exists(c, "ddl_stops")) {
+        if (!MetadataSchema.tableExists(c, "ddl_stops")) {
             return Optional.empty();
         }
         try (PreparedStatement ps = c.prepareStatement("SELECT lsn::text, statement, error FROM scry_backfill.ddl_stops WHERE pipeline = ?")) {
@@ -110,7 +110,7 @@ public final class SchemaRecords {
      * deleted in the caller's transaction (the batch that passes it), so that it counts once.
      */
     public boolean passStop(Connection c, String lsn) throws SQLException {
-        if (!exists(c, "ddl_stops")) {
+        if (!MetadataSchema.tableExists(c, "ddl_stops")) {
             return false;
         }
         try (PreparedStatement ps = c.prepareStatement("DELETE FROM scry_backfill.ddl_stops WHERE pipeline = ? AND lsn = ?::pg_lsn")) {
@@ -120,19 +120,9 @@ public final class SchemaRecords {
         }
     }
 
-    private static boolean exists(Connection c, String table) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("SELECT to_regclass(?) IS NOT NULL")) {
-            ps.setString(1, "scry_backfill." + table);
-            try (ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                return rs.getBoolean(1);
-            }
-        }
-    }
-
     private static void ensure(Connection c) throws SQLException {
         try (java.sql.Statement st = c.createStatement()) {
-            st.execute("CREATE SCHEMA IF NOT EXISTS scry_backfill");
+            st.execute("CREATE SCHEMA IF NOT EXISTS " + MetadataSchema.SCHEMA);
             for (String ddl : DDL) {
                 st.execute(ddl);
             }
