@@ -128,7 +128,7 @@ final class PipelineRun {
                     markSource(marker, sourceRef.get());
                 }
             };
-            BatchSink downstream = batch -> {
+            BatchSink applying = batch -> {
                 if (batch.isEmpty() && batch.markers().isEmpty() && batch.end().phase() == phase
                         && Optional.of(batch.end().offset()).equals(committedOffset.get())) {
                     // A heartbeat on an idle source: the checkpoint already says this.
@@ -151,6 +151,12 @@ final class PipelineRun {
                 }
                 afterCommit(batch, counts, marker, stopAfterSnapshot, sourceRef.get());
             };
+            // A transformed batch is another one by the time it is applied: only untransformed ones are prepared.
+            BatchSink downstream = BatchSink.preparing(applying, batch -> {
+                if (chain.isEmpty()) {
+                    sink.prepare(batch);
+                }
+            });
             // Live: tables that join while streaming are added to it (see TableWatcher).
             Map<TableId, TableSpec> live = new ConcurrentHashMap<>(specs);
             ChangeSource source = reader.open(snapshotFirst, live, this::storedOffset, this::overlap, watermarks, downstream, started);

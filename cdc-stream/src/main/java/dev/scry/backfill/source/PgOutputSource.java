@@ -256,6 +256,7 @@ public final class PgOutputSource implements ChangeSource {
 
         /** Waits for the applier to take the batch waiting before this one; keeps the slot informed meanwhile. */
         private void handOver(PendingBatch<Object> batch) throws SQLException, InterruptedException {
+            sink.prepare(batch.batch());
             while (!waiting.offer(batch, 10, TimeUnit.MILLISECONDS)) {
                 if (stopRequested.get()) {
                     return;

@@ -106,6 +106,24 @@ final class ApplyStatements {
     }
 
     /**
+     * UPDATE of every column of rows found by key: for rows known to be on the shadow, where an
+     * upsert would look for a conflict and lock the row first (see {@link #updatableByKey}).
+     */
+    Statement update(TableSpec spec) {
+        BitSet all = new BitSet();
+        all.set(0, spec.columns().size());
+        return partialUpdate(spec, all);
+    }
+
+    /**
+     * Whether {@link #update} writes a whole row: the table has columns besides its key and no
+     * GENERATED ALWAYS identity column, which no UPDATE may write.
+     */
+    static boolean updatableByKey(TableSpec spec) {
+        return spec.hasPrimaryKey() && !nonKeyColumns(spec).isEmpty() && spec.columns().stream().noneMatch(ColumnSpec::generatedAlways);
+    }
+
+    /**
      * An INSERT writes GENERATED ALWAYS identity columns only when it says so; with none it
      * changes nothing. (Native replication's apply writes them directly.)
      */

@@ -30,14 +30,20 @@ import dev.scry.backfill.model.TableSpec;
  */
 final class BatchApplier {
 
-    private enum Kind { UPSERT, INSERT, PARTIAL_UPDATE, DELETE }
+    /**
+     * UPDATE is a net effect's rows that were on the shadow before the batch (their first change in
+     * it was an update or a delete): a plain UPDATE by key costs the shadow less than an upsert,
+     * which looks for a conflict and locks the row before updating it.
+     */
+    private enum Kind { UPSERT, INSERT, PARTIAL_UPDATE, UPDATE, DELETE }
 
     private final ApplyStatements statements;
     private final SchemaFollower follower;
     // What the shadow holds as of the last committed batch: each table's shape, and the row
     // layouts (by identity; one per engine schema) already checked against that shape.
-    private Map<TableId, TableSpec> tables;
-    private Map<List<String>, TableSpec> checkedLayouts = new IdentityHashMap<>();
+    // Both replaced whole when a batch commits, never changed in place: prepare reads them from another thread.
+    private volatile Map<TableId, TableSpec> tables;
+    private volatile Map<List<String>, TableSpec> checkedLayouts = new IdentityHashMap<>();
     // The same for the batch being applied; kept only if it commits.
     private Map<TableId, TableSpec> pendingTables;
     private Map<List<String>, TableSpec> pendingLayouts;
@@ -46,6 +52,12 @@ final class BatchApplier {
     private final Map<TableId, TableSpec> joined = new java.util.concurrent.ConcurrentHashMap<>();
     // Per shadow table: whether the order in which rows are written cannot be seen (see netEffects).
     private final Map<TableId, Boolean> orderFree = new java.util.concurrent.ConcurrentHashMap<>();
+    // Moves whenever orderFree forgets anything, so that a prepared net effect that relied on it is dropped.
+    private final java.util.concurrent.atomic.AtomicLong orderFreeGeneration = new java.util.concurrent.atomic.AtomicLong();
+    // Net effects worked out ahead by prepare, by batch (identity), until their batch is applied.
+    private final Map<ChangeBatch, Prepared> prepared = java.util.Collections.synchronizedMap(new IdentityHashMap<>());
+    // prepare's own column maps: toSpecOrder's are the applying thread's.
+    private final Map<List<String>, Mapping> preparedColumnMaps = new IdentityHashMap<>();
 
     // Schema changes captured on the source (schema.capture-ddl), applied where they come.
     private final dev.scry.backfill.sink.ddl.CapturedDdl ddl;
@@ -70,7 +82,7 @@ final class BatchApplier {
         long now = SchemaEpoch.current();
         if (now != epoch) {
             epoch = now;
-            orderFree.clear();
+            forgetOrderFree(null);
         }
     }
 
@@ -94,12 +106,72 @@ final class BatchApplier {
      * which the server rejects within one statement (SQLSTATE 21000).
      */
     Map<TableId, TableCounts> apply(Connection c, ChangeBatch batch, boolean rowAtATime) throws SQLException {
+        Prepared ahead = prepared.remove(batch);
         forgetIfSchemaChanged();
         pendingTables = new HashMap<>(tables);
         pendingLayouts = new IdentityHashMap<>(checkedLayouts);
         Map<TableId, long[]> counts = new LinkedHashMap<>();
-        applyEvents(c, batch.events(), rowAtATime, counts);
+        applyEvents(c, batch.events(), rowAtATime, counts, ahead == null || rowAtATime || !holds(ahead) ? null : ahead.net());
         return toCounts(counts);
+    }
+
+    /**
+     * Works out the batch's net effects ahead of {@link #apply}, on the thread that hands batches
+     * over while the batch before it is being written: the shadow need not wait for it. It goes by
+     * the shapes committed so far; {@link #apply} uses it only if nothing it relied on has changed
+     * since (a table's shape, what is known of the order of writes, the shadow's schema), and works
+     * it out again otherwise. Nothing is prepared where that needs the shadow (a table not met
+     * before). Called from one thread at a time.
+     */
+    void prepare(ChangeBatch batch) {
+        if (batch.events().isEmpty()) {
+            return;
+        }
+        long epochThen = SchemaEpoch.current();
+        long generationThen = orderFreeGeneration.get();
+        Map<TableId, NetEffect> net;
+        try {
+            net = netEffects(batch.events(), tables, checkedLayouts, preparedColumnMaps, spec -> orderFree.get(spec.id()));
+        }
+        catch (SQLException | RuntimeException e) {
+            // Whatever went wrong goes wrong again where the batch is applied, and is reported there.
+            return;
+        }
+        if (net != null && !net.isEmpty()) {
+            if (prepared.size() > 4) {
+                // Batches prepared but never applied (a stop in between): none is kept for long.
+                prepared.clear();
+            }
+            prepared.put(batch, new Prepared(net, epochThen, generationThen));
+        }
+    }
+
+    /** Net effects worked out by prepare, and what they relied on. */
+    private record Prepared(Map<TableId, NetEffect> net, long epoch, long orderFreeGeneration) {
+    }
+
+    /** Whether a prepared net effect still holds for the batch about to be applied (see prepare). */
+    private boolean holds(Prepared p) {
+        if (p.epoch() != SchemaEpoch.current() || p.orderFreeGeneration() != orderFreeGeneration.get()) {
+            return false;
+        }
+        for (NetEffect effect : p.net().values()) {
+            if (pendingTables.get(effect.spec.id()) != effect.spec) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Forgets whether the order of writes is seen, for one table or (null) all. */
+    private void forgetOrderFree(TableId table) {
+        orderFreeGeneration.incrementAndGet();
+        if (table == null) {
+            orderFree.clear();
+        }
+        else {
+            orderFree.remove(table);
+        }
     }
 
     /**
@@ -108,7 +180,7 @@ final class BatchApplier {
      */
     Map<TableId, TableCounts> applyMore(Connection c, List<ChangeEvent> events, boolean rowAtATime) throws SQLException {
         Map<TableId, long[]> counts = new LinkedHashMap<>();
-        applyEvents(c, events, rowAtATime, counts);
+        applyEvents(c, events, rowAtATime, counts, null);
         return toCounts(counts);
     }
 
@@ -128,7 +200,7 @@ final class BatchApplier {
             Map<TableId, long[]> one = new LinkedHashMap<>();
             java.sql.Savepoint savepoint = c.setSavepoint();
             try {
-                applyEvents(c, List.of(e), true, one);
+                applyEvents(c, List.of(e), true, one, null);
                 c.releaseSavepoint(savepoint);
             }
             catch (SQLException ex) {
@@ -157,8 +229,12 @@ final class BatchApplier {
         return out;
     }
 
-    private void applyEvents(Connection c, List<ChangeEvent> events, boolean rowAtATime, Map<TableId, long[]> counts) throws SQLException {
-        Map<TableId, NetEffect> net = rowAtATime ? Map.of() : netEffects(c, events);
+    /** @param ahead the events' net effects as prepared, or null to work them out here */
+    private void applyEvents(Connection c, List<ChangeEvent> events, boolean rowAtATime, Map<TableId, long[]> counts,
+                             Map<TableId, NetEffect> ahead) throws SQLException {
+        Map<TableId, NetEffect> net = rowAtATime ? Map.of()
+                : ahead != null ? ahead
+                : netEffects(events, pendingTables, pendingLayouts, columnMaps, spec -> orderFree(c, spec));
         Run run = null;
         for (int i = 0; i < events.size(); i++) {
             ChangeEvent e = events.get(i);
@@ -246,8 +322,9 @@ final class BatchApplier {
 
     /**
      * The tables of this batch whose changes can be applied by their net effect: per primary key,
-     * only the last change counts (a delete, or the last full row image), written as one DELETE
-     * and one upsert per table whatever the order of the changes in between. With one-row source
+     * only the last change counts (a delete, or the last full row image), written as one DELETE, one
+     * UPDATE (rows the shadow had before the batch) and one upsert (the others) per table whatever
+     * the order of the changes in between. With one-row source
      * transactions, a batch otherwise alternates between kinds of change and costs a statement per
      * few rows. The result is the same as applying every change in order when the shadow table has
      * nothing that sees the order of rows being written: no unique index or exclusion constraint
@@ -258,7 +335,9 @@ final class BatchApplier {
      * image under another text of the same value (1.0 and 1.00 in a numeric key), because a change
      * of the key's text comes out of the stream as a delete and an insert.
      */
-    private Map<TableId, NetEffect> netEffects(Connection c, List<ChangeEvent> events) throws SQLException {
+    private Map<TableId, NetEffect> netEffects(List<ChangeEvent> events, Map<TableId, TableSpec> specs,
+                                               Map<List<String>, TableSpec> layouts, Map<List<String>, Mapping> maps,
+                                               OrderFree orderFree) throws SQLException {
         Map<TableId, NetEffect> net = new java.util.LinkedHashMap<>();
         if (events.stream().anyMatch(e -> e.op() == Op.SCHEMA)) {
             // A schema change between rows: each row must meet the schema it was written under.
@@ -270,12 +349,18 @@ final class BatchApplier {
             if (sequential.contains(table)) {
                 continue;
             }
-            TableSpec spec = pendingTables.get(table);
+            TableSpec spec = specs.get(table);
             NetEffect effect = net.get(table);
             boolean fits = spec != null && spec.hasPrimaryKey() && e.op() != Op.TRUNCATE
                     && (e.op() == Op.DELETE ? e.key() != null
-                        : e.after() != null && !e.after().hasUnchanged() && pendingLayouts.get(e.after().columns()) == spec)
-                    && (effect != null || orderFree(c, spec));
+                        : e.after() != null && !e.after().hasUnchanged() && layouts.get(e.after().columns()) == spec);
+            if (fits && effect == null) {
+                Boolean free = orderFree.test(spec);
+                if (free == null) {
+                    return null;
+                }
+                fits = free;
+            }
             if (!fits) {
                 sequential.add(table);
                 net.remove(table);
@@ -286,13 +371,21 @@ final class BatchApplier {
                 net.put(table, effect);
             }
             if (e.op() == Op.DELETE) {
-                effect.delete(toSpecOrder(spec, e.key()));
+                effect.delete(toSpecOrder(spec, e.key(), maps));
             }
             else {
-                effect.upsert(toSpecOrder(spec, e.after()));
+                // An update that kept its key (a key change arrives as a delete and an insert)
+                // finds the row where the source had it before.
+                effect.image(toSpecOrder(spec, e.after(), maps), e.op() == Op.UPDATE && e.key() == null);
             }
         }
         return net;
+    }
+
+    /** Whether the order of a table's writes can be seen; null when that is not known without asking the shadow. */
+    @FunctionalInterface
+    private interface OrderFree {
+        Boolean test(TableSpec spec) throws SQLException;
     }
 
     /**
@@ -337,41 +430,78 @@ final class BatchApplier {
         return free;
     }
 
-    /** The last change per key of one table in a batch. */
+    /**
+     * The last change per key of one table in a batch, and whether the row was on the shadow
+     * before it: the first change to the key was an update that kept it, or a delete.
+     */
     private final class NetEffect {
         final TableSpec spec;
         final int[] keyColumns;
-        final Map<Key, String[]> upserts = new java.util.LinkedHashMap<>();
-        final Map<Key, String[]> deletes = new java.util.LinkedHashMap<>();
+        final Map<Key, Last> last = new java.util.LinkedHashMap<>();
 
         NetEffect(TableSpec spec) {
             this.spec = spec;
             this.keyColumns = ApplyStatements.keyColumns(spec);
         }
 
-        void upsert(String[] values) {
+        /** A key's last change: its row's values, or the key's values when it was deleted. */
+        private static final class Last {
+            String[] values;
+            boolean deleted;
+            boolean existed;
+
+            Last(String[] values, boolean deleted, boolean existed) {
+                this.values = values;
+                this.deleted = deleted;
+                this.existed = existed;
+            }
+        }
+
+        void image(String[] values, boolean existed) {
             Key key = new Key(keyColumns, values);
-            deletes.remove(key);
-            upserts.put(key, values);
+            Last l = last.get(key);
+            if (l == null) {
+                last.put(key, new Last(values, false, existed));
+            }
+            else {
+                l.values = values;
+                l.deleted = false;
+            }
         }
 
         void delete(String[] values) {
             Key key = new Key(keyColumns, values);
-            upserts.remove(key);
-            deletes.put(key, values);
+            Last l = last.get(key);
+            if (l == null) {
+                last.put(key, new Last(values, true, true));
+            }
+            else {
+                l.values = values;
+                l.deleted = true;
+                // Deleted after its insert in this batch: deleted on the shadow all the same, so a
+                // later image of the key is written as a new row there.
+                l.existed = true;
+            }
         }
 
+        /**
+         * Deletes first, then the rows that were on the shadow by UPDATE, then the new ones by
+         * upsert. An UPDATE that finds fewer rows than it was given (a shadow that lost rows)
+         * writes them all again by upsert, which puts them in place either way.
+         */
         void apply(Connection c) throws SQLException {
-            if (!deletes.isEmpty()) {
-                Run run = new Run(spec, Kind.DELETE, null, false);
-                run.rows.addAll(deletes.values());
-                flush(c, run);
+            Run deletes = new Run(spec, Kind.DELETE, null, false);
+            Run updates = new Run(spec, Kind.UPDATE, null, false);
+            Run upserts = new Run(spec, Kind.UPSERT, null, false);
+            boolean byUpdate = ApplyStatements.updatableByKey(spec);
+            for (Last l : last.values()) {
+                (l.deleted ? deletes : l.existed && byUpdate ? updates : upserts).rows.add(l.values);
             }
-            if (!upserts.isEmpty()) {
-                Run run = new Run(spec, Kind.UPSERT, null, false);
-                run.rows.addAll(upserts.values());
-                flush(c, run);
+            flush(c, deletes);
+            if (!flush(c, updates)) {
+                upserts.rows.addAll(updates.rows);
             }
+            flush(c, upserts);
         }
     }
 
@@ -391,7 +521,7 @@ final class BatchApplier {
         java.util.Set<TableId> tracked = new java.util.HashSet<>(pendingTables.keySet());
         tracked.addAll(joined.keySet());
         java.util.Set<TableId> altered = ddl.apply(c, e.schema(), tracked);
-        orderFree.clear();
+        forgetOrderFree(null);
         for (TableId t : altered) {
             TableSpec spec = spec(t);
             java.util.Optional<TableSpec> now = ShadowSchema.describe(c, t);
@@ -407,7 +537,7 @@ final class BatchApplier {
     /** A row layout not yet checked against the table's shape: follow the source's schema change, if any. */
     private TableSpec follow(Connection c, TableSpec spec, RowImage row) throws SQLException {
         TableSpec followed = follower.follow(c, spec, row.columns(), row.sourceTypes());
-        orderFree.remove(spec.id());
+        forgetOrderFree(spec.id());
         pendingTables.put(spec.id(), followed);
         pendingLayouts.put(row.columns(), followed);
         return followed;
@@ -491,6 +621,10 @@ final class BatchApplier {
 
     /** Values rearranged into the table's column order (null where the row image lacks a column). */
     private String[] toSpecOrder(TableSpec spec, RowImage row) {
+        return toSpecOrder(spec, row, columnMaps);
+    }
+
+    private static String[] toSpecOrder(TableSpec spec, RowImage row, Map<List<String>, Mapping> columnMaps) {
         Mapping mapping = columnMaps.get(row.columns());
         if (mapping == null || mapping.spec() != spec) {
             List<String> cols = row.columns();
@@ -522,14 +656,16 @@ final class BatchApplier {
         return present;
     }
 
-    private void flush(Connection c, Run run) throws SQLException {
+    /** Writes the run; false when an UPDATE run found fewer rows than it was given (nothing else returns false). */
+    private boolean flush(Connection c, Run run) throws SQLException {
         if (run == null || run.rows.isEmpty()) {
-            return;
+            return true;
         }
         ApplyStatements.Statement statement = switch (run.kind) {
             case UPSERT -> statements.upsert(run.spec);
             case INSERT -> statements.insert(run.spec);
             case PARTIAL_UPDATE -> statements.partialUpdate(run.spec, run.present);
+            case UPDATE -> statements.update(run.spec);
             case DELETE -> statements.delete(run.spec);
         };
         List<String[]> rows = run.rows;
@@ -554,6 +690,7 @@ final class BatchApplier {
                         + (rows.size() - changed) + " of its rows are missing on the shadow, so their values cannot be completed;"
                         + " the shadow has diverged from the source: re-run the snapshot (teardown --drop-metadata, then snapshot)");
             }
+            return run.kind != Kind.UPDATE || changed == rows.size();
         }
     }
 

@@ -83,6 +83,11 @@ public final class PgShadowWriter implements ShadowWriter {
     }
 
     @Override
+    public void prepare(ChangeBatch batch) {
+        applier.prepare(batch);
+    }
+
+    @Override
     public Map<TableId, TableCounts> applyMore(Connection tx, List<ChangeEvent> events, boolean rowAtATime) throws SQLException {
         return applier.applyMore(tx, events, rowAtATime);
     }

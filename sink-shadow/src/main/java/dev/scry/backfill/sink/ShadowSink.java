@@ -183,6 +183,14 @@ public final class ShadowSink implements AutoCloseable {
     }
 
     /**
+     * Works out what it can of the batch's writes ahead of {@link #apply} of the same batch, on the
+     * thread that hands batches over (see {@link ShadowWriter#prepare}).
+     */
+    public void prepare(ChangeBatch batch) {
+        writer.prepare(batch);
+    }
+
+    /**
      * A schema change the shadow cannot apply: the batch's changes before it are committed with a
      * checkpoint right before it (inside its source transaction, as a split transaction's part
      * is), so that the operator's hand-made change meets exactly the rows written before it on the

@@ -49,6 +49,14 @@ public interface ShadowWriter {
      */
     Map<TableId, TableCounts> apply(Connection tx, ChangeBatch batch, boolean rowAtATime) throws SQLException;
 
+    /**
+     * Works out ahead, without the shadow, what {@link #apply} of the same batch (the same object)
+     * would otherwise work out when it is its turn; from another thread than the one applying, one
+     * batch at a time. The default does nothing.
+     */
+    default void prepare(ChangeBatch batch) {
+    }
+
     /** Applies more changes after the batch's own, in its transaction, with the shapes it reached (a resumed table's held changes). */
     Map<TableId, TableCounts> applyMore(Connection tx, List<ChangeEvent> events, boolean rowAtATime) throws SQLException;
 
