@@ -99,8 +99,12 @@ public final class Main {
 
         BackfillConfig load() {
             LogFormat.use(logFormat);
-            TlsProvider.install(System.getenv(TlsProvider.VARIABLE));
             BackfillConfig loaded = new ConfigLoader().load(config);
+            // Conscrypt's native library takes a while to load, for nothing where no connection can use TLS.
+            if (!"disable".equals(loaded.source().sslMode()) || !"disable".equals(loaded.shadow().sslMode())
+                    || System.getenv(TlsProvider.VARIABLE) != null) {
+                TlsProvider.install(System.getenv(TlsProvider.VARIABLE));
+            }
             org.slf4j.MDC.put("pipeline", loaded.pipeline());
             return loaded;
         }

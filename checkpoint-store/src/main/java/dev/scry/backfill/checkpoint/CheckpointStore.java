@@ -63,6 +63,9 @@ public final class CheckpointStore {
               truncates = p.truncates + EXCLUDED.truncates,
               updated_at = clock_timestamp()""";
 
+    // Both in one statement: one round trip less per batch (a data-modifying WITH always runs whole).
+    private static final String WRITE_CHECKPOINT_AND_PROGRESS = "WITH checkpoint AS (" + WRITE_CHECKPOINT + " RETURNING 1)\n" + WRITE_PROGRESS;
+
     private final String pipeline;
 
     public CheckpointStore(String pipeline) {
@@ -96,16 +99,18 @@ public final class CheckpointStore {
 
     /** Writes the checkpoint and adds the batch's counts, in the caller's open transaction. */
     public void write(Connection c, String slot, SourcePosition position, Map<TableId, TableCounts> counts) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement(WRITE_CHECKPOINT)) {
+        try (PreparedStatement ps = c.prepareStatement(counts.isEmpty() ? WRITE_CHECKPOINT : WRITE_CHECKPOINT_AND_PROGRESS)) {
             ps.setString(1, pipeline);
             ps.setString(2, slot);
             ps.setString(3, position.phase().label());
             ps.setString(4, position.lsn().toString());
             ps.setString(5, json(position.offset()));
             ps.setString(6, position.phase().label());
+            if (!counts.isEmpty()) {
+                bindCounts(c, ps, 7, counts);
+            }
             ps.executeUpdate();
         }
-        writeCounts(c, counts);
     }
 
     /** Adds rows applied to the per-table counts without moving the checkpoint, in the caller's transaction. */
@@ -117,6 +122,14 @@ public final class CheckpointStore {
         if (counts.isEmpty()) {
             return;
         }
+        try (PreparedStatement ps = c.prepareStatement(WRITE_PROGRESS)) {
+            bindCounts(c, ps, 1, counts);
+            ps.executeUpdate();
+        }
+    }
+
+    /** Binds WRITE_PROGRESS's parameters, the first of them at {@code first}. */
+    private void bindCounts(Connection c, PreparedStatement ps, int first, Map<TableId, TableCounts> counts) throws SQLException {
         int n = counts.size();
         String[] schemas = new String[n];
         String[] tables = new String[n];
@@ -137,17 +150,14 @@ public final class CheckpointStore {
             truncates[i] = t.truncates();
             i++;
         }
-        try (PreparedStatement ps = c.prepareStatement(WRITE_PROGRESS)) {
-            ps.setString(1, pipeline);
-            ps.setArray(2, c.createArrayOf("text", schemas));
-            ps.setArray(3, c.createArrayOf("text", tables));
-            ps.setArray(4, c.createArrayOf("int8", snapshot));
-            ps.setArray(5, c.createArrayOf("int8", inserts));
-            ps.setArray(6, c.createArrayOf("int8", updates));
-            ps.setArray(7, c.createArrayOf("int8", deletes));
-            ps.setArray(8, c.createArrayOf("int8", truncates));
-            ps.executeUpdate();
-        }
+        ps.setString(first, pipeline);
+        ps.setArray(first + 1, c.createArrayOf("text", schemas));
+        ps.setArray(first + 2, c.createArrayOf("text", tables));
+        ps.setArray(first + 3, c.createArrayOf("int8", snapshot));
+        ps.setArray(first + 4, c.createArrayOf("int8", inserts));
+        ps.setArray(first + 5, c.createArrayOf("int8", updates));
+        ps.setArray(first + 6, c.createArrayOf("int8", deletes));
+        ps.setArray(first + 7, c.createArrayOf("int8", truncates));
     }
 
     /**
