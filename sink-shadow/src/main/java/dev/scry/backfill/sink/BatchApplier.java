@@ -136,6 +136,11 @@ final class BatchApplier {
         Map<TableId, NetEffect> net;
         try {
             net = netEffects(batch.events(), tables, checkedLayouts, preparedColumnMaps, spec -> orderFree.get(spec.id()));
+            if (net != null) {
+                for (NetEffect effect : net.values()) {
+                    effect.plan();
+                }
+            }
         }
         catch (SQLException | RuntimeException e) {
             // Whatever went wrong goes wrong again where the batch is applied, and is reported there.
@@ -495,18 +500,35 @@ final class BatchApplier {
          * writes them all again by upsert, which puts them in place either way.
          */
         void apply(Connection c) throws SQLException {
-            Run deletes = new Run(spec, Kind.DELETE, null, false);
-            Run updates = new Run(spec, Kind.UPDATE, null, false);
-            Run upserts = new Run(spec, Kind.UPSERT, null, false);
+            if (deletes == null) {
+                plan();
+            }
+            flush(c, deletes);
+            if (!flush(c, updates)) {
+                Run again = new Run(spec, Kind.UPSERT, null, false);
+                again.rows.addAll(upserts.rows);
+                again.rows.addAll(updates.rows);
+                upserts = again;
+            }
+            flush(c, upserts);
+        }
+
+        private Run deletes;
+        private Run updates;
+        private Run upserts;
+
+        /** Sorts the rows into the three statements and binds their arrays: work prepare does ahead. */
+        void plan() {
+            deletes = new Run(spec, Kind.DELETE, null, false);
+            updates = new Run(spec, Kind.UPDATE, null, false);
+            upserts = new Run(spec, Kind.UPSERT, null, false);
             boolean byUpdate = ApplyStatements.updatableByKey(spec);
             for (Last l : last.values()) {
                 (l.deleted ? deletes : l.existed && byUpdate ? updates : upserts).rows.add(l.values);
             }
-            flush(c, deletes);
-            if (!flush(c, updates)) {
-                upserts.rows.addAll(updates.rows);
+            for (Run run : List.of(deletes, updates, upserts)) {
+                run.bind(statement(run));
             }
-            flush(c, upserts);
         }
     }
 
@@ -667,25 +689,16 @@ final class BatchApplier {
         if (run == null || run.rows.isEmpty()) {
             return true;
         }
-        ApplyStatements.Statement statement = switch (run.kind) {
-            case UPSERT -> statements.upsert(run.spec);
-            case INSERT -> statements.insert(run.spec);
-            case PARTIAL_UPDATE -> statements.partialUpdate(run.spec, run.present);
-            case UPDATE -> statements.update(run.spec);
-            case DELETE -> statements.delete(run.spec);
-        };
+        if (run.bound == null) {
+            run.bind(statement(run));
+        }
         if (run.kind != Kind.UPSERT && run.kind != Kind.INSERT) {
             byKey(c);
         }
         List<String[]> rows = run.rows;
-        try (PreparedStatement ps = c.prepareStatement(statement.sql())) {
-            int[] columns = statement.columns();
-            for (int p = 0; p < columns.length; p++) {
-                String[] column = new String[rows.size()];
-                for (int r = 0; r < column.length; r++) {
-                    column[r] = rows.get(r)[columns[p]];
-                }
-                Array array = c.createArrayOf("text", column);
+        try (PreparedStatement ps = c.prepareStatement(run.statement.sql())) {
+            for (int p = 0; p < run.bound.length; p++) {
+                Array array = c.createArrayOf("text", run.bound[p]);
                 ps.setArray(p + 1, array);
             }
             int changed = ps.executeUpdate();
@@ -736,6 +749,16 @@ final class BatchApplier {
         }
     }
 
+    private ApplyStatements.Statement statement(Run run) {
+        return switch (run.kind) {
+            case UPSERT -> statements.upsert(run.spec);
+            case INSERT -> statements.insert(run.spec);
+            case PARTIAL_UPDATE -> statements.partialUpdate(run.spec, run.present);
+            case UPDATE -> statements.update(run.spec);
+            case DELETE -> statements.delete(run.spec);
+        };
+    }
+
     /** Consecutive changes of one kind to one table, keyed by primary key. */
     private static final class Run {
         final TableSpec spec;
@@ -747,6 +770,9 @@ final class BatchApplier {
         // Whether a later image of a row may take the place of its earlier one in the run, which
         // moves it ahead of the rows in between: only where the shadow table cannot see that.
         final boolean replaceInPlace;
+        // The statement and its parameters, one array per bound column, once the run is complete.
+        ApplyStatements.Statement statement;
+        String[][] bound;
 
         Run(TableSpec spec, Kind kind, BitSet present, boolean replaceInPlace) {
             this.spec = spec;
@@ -754,6 +780,20 @@ final class BatchApplier {
             this.present = present;
             this.keyColumns = ApplyStatements.keyColumns(spec);
             this.replaceInPlace = replaceInPlace;
+        }
+
+        /** Takes the rows' values apart into the statement's arrays; no row is added after. */
+        void bind(ApplyStatements.Statement s) {
+            statement = s;
+            int[] columns = s.columns();
+            bound = new String[columns.length][];
+            for (int p = 0; p < columns.length; p++) {
+                String[] column = new String[rows.size()];
+                for (int r = 0; r < column.length; r++) {
+                    column[r] = rows.get(r)[columns[p]];
+                }
+                bound[p] = column;
+            }
         }
 
         boolean accepts(TableSpec s, Kind k, BitSet p) {
