@@ -354,16 +354,30 @@ final class BatchApplier {
             return net;
         }
         java.util.Set<TableId> sequential = new java.util.HashSet<>();
+        // The table and the row layout of the change before, met again in most changes of a batch.
+        TableId lastTable = null;
+        NetEffect lastEffect = null;
+        List<String> lastLayout = null;
         for (ChangeEvent e : events) {
             TableId table = e.table();
-            if (sequential.contains(table)) {
-                continue;
+            NetEffect effect;
+            TableSpec spec;
+            if (lastEffect != null && (table == lastTable || table.equals(lastTable))) {
+                effect = lastEffect;
+                spec = effect.spec;
             }
-            TableSpec spec = specs.get(table);
-            NetEffect effect = net.get(table);
+            else {
+                if (sequential.contains(table)) {
+                    continue;
+                }
+                spec = specs.get(table);
+                effect = net.get(table);
+            }
             boolean fits = spec != null && spec.hasPrimaryKey() && e.op() != Op.TRUNCATE
                     && (e.op() == Op.DELETE ? e.key() != null
-                        : e.after() != null && !e.after().hasUnchanged() && layouts.get(e.after().columns()) == spec);
+                        : e.after() != null && !e.after().hasUnchanged()
+                          && (effect != null && effect == lastEffect && e.after().columns() == lastLayout
+                              || layouts.get(e.after().columns()) == spec));
             if (fits && effect == null) {
                 Boolean free = orderFree.test(spec);
                 if (free == null) {
@@ -374,11 +388,20 @@ final class BatchApplier {
             if (!fits) {
                 sequential.add(table);
                 net.remove(table);
+                lastEffect = null;
                 continue;
             }
             if (effect == null) {
                 effect = new NetEffect(spec);
                 net.put(table, effect);
+            }
+            if (effect != lastEffect) {
+                lastLayout = null;
+            }
+            lastTable = table;
+            lastEffect = effect;
+            if (e.op() != Op.DELETE) {
+                lastLayout = e.after().columns();
             }
             if (e.op() == Op.DELETE) {
                 effect.delete(toSpecOrder(spec, e.key(), maps));
