@@ -29,7 +29,7 @@ class HelpTest {
 
     /** Every subcommand the command line has, so that one added later is covered too. */
     static Stream<String> commands() {
-        return new CommandLine(new Main()).getSubcommands().keySet().stream().filter(name -> !name.equals("help"));
+        return Main.commandLine().getSubcommands().keySet().stream().filter(name -> !name.equals("help"));
     }
 
     @ParameterizedTest
