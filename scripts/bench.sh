@@ -147,15 +147,18 @@ fresh_shadow() {
 eval "$(grep '^BACKFILL_JAVA_DEFAULTS=' scripts/backfill)"
 JAVA_OPTS=${BACKFILL_JAVA_OPTS-$BACKFILL_JAVA_DEFAULTS}
 export BACKFILL_JAVA_OPTS="$JAVA_OPTS -Xlog:gc:file=$WORK/gc.log"
-PEAK_RSS=0; PEAK_HEAP=0
+# Also the JVM's CPU time (user + system, seconds) as last sampled before it exited (JVM_CPU).
+PEAK_RSS=0; PEAK_HEAP=0; JVM_CPU=0
 watch_jvm() {
-  local pid=$1 kb
+  local pid=$1 kb stat ticks=0
   PEAK_RSS=0
   while kill -0 "$pid" 2>/dev/null; do
     read -r _ kb _ < <(grep VmHWM "/proc/$pid/status" 2>/dev/null) || true
     [[ -n ${kb:-} && $kb -gt $PEAK_RSS ]] && PEAK_RSS=$kb
+    stat=$(cat "/proc/$pid/stat" 2>/dev/null) && stat=${stat##*) } && read -r -a f <<<"$stat" && ticks=$((f[11] + f[12]))
     sleep 0.2
   done
+  JVM_CPU=$(calc "$ticks / $(getconf CLK_TCK)")
   PEAK_RSS=$((PEAK_RSS / 1024))
   # No collection at all: the heap never filled its young generation (reported as 0).
   PEAK_HEAP=$({ grep -o '[0-9]*M->' "$WORK/gc.log" 2>/dev/null || true; } | sed 's/M->//' | sort -n | tail -n 1)
@@ -257,17 +260,34 @@ make_backlog() {
 restore_narrow() {
   src -c "DELETE FROM narrow WHERE id > $NARROW; INSERT INTO narrow SELECT g, g % 1000 FROM generate_series(1, $NARROW) g ON CONFLICT DO NOTHING"
 }
+# CPU seconds a cluster's processes have used: the postmaster's own and its children's, those that
+# ended (reaped, in its counts) and those running (the walsender and the backends of a run).
+PG_DIR=${PG_LOCAL_DIR:-$ROOT/.pg-local}
+cluster_cpu() {
+  local pm child stat ticks=0
+  pm=$(head -n 1 "$PG_DIR/$1/postmaster.pid")
+  for child in "$pm" $(pgrep -P "$pm"); do
+    stat=$(cat "/proc/$child/stat" 2>/dev/null) || continue
+    stat=${stat##*) }; read -r -a f <<<"$stat"
+    ticks=$((ticks + f[11] + f[12]))
+    [[ $child == "$pm" ]] && ticks=$((ticks + f[13] + f[14]))
+  done
+  echo "$ticks"
+}
+cpu_since() { calc "($(cluster_cpu "$1") - $2) / $(getconf CLK_TCK)"; }
 # One timed `cdc --exit-when-caught-up` of CONFIG; its rate goes to the array named RESULT, its peak
-# RSS to RESULT_rss.
+# RSS to RESULT_rss, the CPU seconds of source, shadow and JVM to RESULT_cpu ("source/shadow/jvm").
 timed_cdc() {
-  local config=$1 result=$2
+  local config=$1 result=$2 s0 h0
   settle
+  s0=$(cluster_cpu source); h0=$(cluster_cpu shadow)
   t0=$(now)
   scripts/backfill cdc -c "$config" --exit-when-caught-up >"$WORK/cdc.out" 2>"$WORK/cdc.err" &
   pid=$!
   watch_jvm "$pid"
   wait "$pid" || { tail -n 20 "$WORK/cdc.err"; exit 1; }
   eval "$result+=(\"\$(calc \"\$BACKLOG / (\$(now) - \$t0)\")\"); ${result}_rss+=(\"\$PEAK_RSS\")"
+  eval "${result}_cpu+=(\"$(cpu_since source "$s0")/$(cpu_since shadow "$h0")/$JVM_CPU\")"
 }
 fresh_dbz() {
   local config=$1 db=$2
@@ -292,8 +312,8 @@ fresh_native() {
 }
 catch_up() {
   local tx_rows=$1 label=$2 key=$3
-  ours=() ours_rss=() dbz=() dbz_rss=()
-  local native=() raw=()
+  ours=() ours_rss=() ours_cpu=() dbz=() dbz_rss=() dbz_cpu=()
+  local native=() native_cpu=() raw=() s0 h0
   local nat="q $SHADOW_PORT ${DB}_native" dbzq="q $SHADOW_PORT ${DB}_dbz"
   for run in $(seq 1 "$RUNS"); do
     restore_narrow
@@ -331,10 +351,12 @@ catch_up() {
     timed_cdc "$DBZ_CONFIG" dbz
 
     settle
+    s0=$(cluster_cpu source); h0=$(cluster_cpu shadow)
     t0=$(now)
     $nat -c "ALTER SUBSCRIPTION bench_native ENABLE"
     until [[ $(src -c "SELECT confirmed_flush_lsn >= '$target' FROM pg_replication_slots WHERE slot_name = 'bench_native'") == t ]]; do sleep 0.1; done
     native+=("$(calc "$BACKLOG / ($(now) - $t0)")")
+    native_cpu+=("$(cpu_since source "$s0")/$(cpu_since shadow "$h0")")
     # Every contender must hold what the source holds, or the rates mean nothing.
     for side in "shd" "$dbzq" "$nat"; do
       got=$($side -c "SELECT count(*) || ' rows, sum ' || sum(v) FROM narrow")
@@ -352,6 +374,7 @@ catch_up() {
   say "  backfill, pgoutput reader      $co   = $(calc "$co / $cn") x native (target >= 1.0)"
   say "  backfill, Debezium reader      $cz   = $(calc "$cz / $cn") x native (target >= 0.8), $(calc "$cz / $cr") x the raw engine"
   say "  backfill JVM peak RSS: pgoutput reader $(median "${ours_rss[@]}") MB, Debezium reader $(median "${dbz_rss[@]}") MB (target < 512)"
+  say "  CPU s per run (source/shadow[/JVM]): native ${native_cpu[*]} | pgoutput reader ${ours_cpu[*]} | Debezium reader ${dbz_cpu[*]}"
   kv "catch-up $key, pgoutput reader x native" "$(calc "$co / $cn") ($co/s)"
   kv "catch-up $key, Debezium reader x native" "$(calc "$cz / $cn") ($cz/s)"
   kv "catch-up $key, raw Debezium engine x native" "$(calc "$cr / $cn") ($cr/s)"
