@@ -41,6 +41,8 @@ final class PipelineContext implements AutoCloseable {
     // The configured tables' schema: read at start by the preflight, created by the shadow step.
     SchemaSync schema;
     SchemaModel sourceSchema;
+    // Whether sourceSchema was read moments ago: nothing long (a snapshot, a table copied) ran since.
+    boolean sourceSchemaJustRead;
 
     // Null when metrics.port is 0.
     Operations ops;

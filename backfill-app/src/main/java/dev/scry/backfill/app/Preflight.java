@@ -69,6 +69,7 @@ final class Preflight {
                 new TransformShaping(run.chain, specs.values()), run.config.schema()));
         SchemaPlan plan = run.schema.plan(source, shadow);
         run.sourceSchema = plan.source();
+        run.sourceSchemaJustRead = true;
         ShadowTypes.checkTypes(source, shadow, run.sourceSchema.types());
         if (!following) {
             // A pipeline already streaming meets the source's later schema changes as they come.

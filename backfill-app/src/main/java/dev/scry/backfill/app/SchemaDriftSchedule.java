@@ -17,6 +17,7 @@ import dev.scry.backfill.error.SqlErrors;
 import dev.scry.backfill.model.Lsn;
 import dev.scry.backfill.sink.SchemaEpoch;
 import dev.scry.backfill.sink.schema.SchemaDrift;
+import dev.scry.backfill.sink.schema.SchemaModel;
 import dev.scry.backfill.sink.schema.SchemaSync;
 import dev.scry.backfill.source.SourceAdmin;
 
@@ -43,7 +44,7 @@ final class SchemaDriftSchedule implements AutoCloseable {
     // and the source no longer does was dropped on the source; one it never had is the shadow's own.
     private final java.util.Set<String> seenOnSource = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
-    private SchemaDriftSchedule(BackfillConfig config, SchemaSync sync, Operations ops, dev.scry.backfill.sink.schema.SchemaModel atStart) {
+    private SchemaDriftSchedule(BackfillConfig config, SchemaSync sync, Operations ops, SchemaModel atStart) {
         this.config = config;
         this.sync = sync;
         this.ops = ops;
@@ -54,14 +55,26 @@ final class SchemaDriftSchedule implements AutoCloseable {
         this.rounds = new Periodic("schema-drift", "the schema drift check", config.schema().checkIntervalMs(), true, () -> checkOnce(true));
     }
 
-    /** @param atStart the source's schema as the run read it before streaming, or null */
-    static SchemaDriftSchedule start(BackfillConfig config, SchemaSync sync, Operations ops, dev.scry.backfill.sink.schema.SchemaModel atStart) {
+    /**
+     * @param atStart  the source's schema as the run read it before streaming, or null
+     * @param justRead whether {@code atStart} was read moments ago (no snapshot, no table copied
+     *                 since): the check at start then compares with it rather than reading the
+     *                 source's catalog a second time. A partition made on the source since is met
+     *                 by the thread's first round, which starts at once, as one made just after a
+     *                 fresh reading would be.
+     */
+    static SchemaDriftSchedule start(BackfillConfig config, SchemaSync sync, Operations ops, SchemaModel atStart, boolean justRead) {
         SchemaDriftSchedule schedule = new SchemaDriftSchedule(config, sync, ops, atStart);
         if (sync != null) {
             // Before streaming: partitions the shadow lacks (rows for them may be next in the
             // stream); the rest waits for the thread's first round, once the rows caught up.
             try {
-                schedule.checkOnce(false);
+                if (justRead && atStart != null) {
+                    schedule.check(atStart, () -> false);
+                }
+                else {
+                    schedule.checkOnce(false);
+                }
             }
             catch (SQLException | RuntimeException e) {
                 LOG.warn("the schema drift check at start failed ({}); the next one tries again", e instanceof SQLException s
@@ -80,15 +93,22 @@ final class SchemaDriftSchedule implements AutoCloseable {
      * new partitions), record and report what is left.
      */
     void checkOnce(boolean waitForRows) throws SQLException, InterruptedException {
-        boolean apply = !config.schema().captureDdl();
-        try (Connection source = ConnectionFactory.open(config.source(), "source"); Connection shadow = ConnectionFactory.open(config.shadow(), "shadow")) {
+        try (Connection source = ConnectionFactory.open(config.source(), "source")) {
             giveWayToDdl(source);
+            check(sync.read(source), () -> waitForRows && caughtUp(source));
+        }
+    }
+
+    /** A check against {@code sourceSchema}, the source's as read; {@code gate} as {@link SchemaDrift#reconcile} has it. */
+    private void check(SchemaModel sourceSchema, SchemaDrift.Gate gate) throws SQLException {
+        boolean apply = !config.schema().captureDdl();
+        try (Connection shadow = ConnectionFactory.open(config.shadow(), "shadow")) {
             SchemaDrift.Outcome outcome;
             if (apply) {
-                outcome = SchemaDrift.reconcile(sync, source, shadow, () -> waitForRows && caughtUp(source, shadow), seenOnSource::contains);
+                outcome = SchemaDrift.reconcile(sync, sourceSchema, shadow, gate, seenOnSource::contains);
             }
             else {
-                outcome = SchemaDrift.Outcome.compared(sync.read(source), sync.read(shadow), config.schema());
+                outcome = SchemaDrift.Outcome.compared(sourceSchema, sync.read(shadow), config.schema());
             }
             outcome.sourceKeys().forEach(seenOnSource::add);
             if (!outcome.applied().isEmpty()) {
@@ -127,7 +147,7 @@ final class SchemaDriftSchedule implements AutoCloseable {
     }
 
     /** Whether the shadow's checkpoint passes where the source is now, within a bounded wait. */
-    private boolean caughtUp(Connection source, Connection shadow) throws SQLException {
+    private boolean caughtUp(Connection source) throws SQLException {
         Lsn now = new SourceAdmin(source).currentWalLsn();
         if (!source.getAutoCommit()) {
             source.rollback();

@@ -72,6 +72,9 @@ final class StreamStep {
             addTable(run, spec);
             shadowSpecs.put(spec.id(), ShadowSchema.current(run.shadow, run.chain.shape(spec)));
         }
+        if (snapshotTaken || !toAdd.isEmpty()) {
+            run.sourceSchemaJustRead = false;
+        }
         SlotStep.sayWhatAFailoverCosts(run);
         if (run.ops != null) {
             // Snapshot figures stay visible while streaming: what the snapshot copied, of the estimate.
@@ -87,7 +90,8 @@ final class StreamStep {
     static int stream(PipelineContext run, Map<TableId, TableSpec> specs, Map<TableId, TableSpec> shadowSpecs, boolean exitWhenCaughtUp)
             throws SQLException, InterruptedException {
         try (SequenceSchedule schedule = SequenceSchedule.start(run.config, new SequenceSync(run.sourceSchema.sequences()));
-             SchemaDriftSchedule drift = SchemaDriftSchedule.start(run.config, run.schema, run.ops, run.sourceSchema)) {
+             SchemaDriftSchedule drift = SchemaDriftSchedule.start(run.config, run.schema, run.ops, run.sourceSchema,
+                     run.sourceSchemaJustRead)) {
             int code = new RetryingRunner(run).stream(specs, shadowSpecs, exitWhenCaughtUp);
             if (exitWhenCaughtUp) {
                 schedule.syncNow();

@@ -208,7 +208,7 @@ class KubernetesManifestsTest {
             assertThat(p.job()).as(p.name() + ": a Job of snapshot workers").isNotNull();
             List<String> args = list(p.jobContainer(), "args").stream().map(String::valueOf).toList();
             // Parsed by the CLI itself: the command and every option exist (no manifest may run what the image lacks).
-            picocli.CommandLine.ParseResult parsed = new picocli.CommandLine(new Main()).parseArgs(args.toArray(String[]::new));
+            picocli.CommandLine.ParseResult parsed = Main.commandLine().parseArgs(args.toArray(String[]::new));
             assertThat(parsed.subcommand().commandSpec().name()).as(p.name() + " worker command").isEqualTo("snapshot-worker");
             assertThat(args).as(p.name() + ": the workers read the daemon's configuration file")
                     .containsSubsequence("-c", String.valueOf(list(p.container(), "args").get(list(p.container(), "args").indexOf("-c") + 1)));

@@ -121,12 +121,15 @@ class LauncherIT extends PipelineTest {
     }
 
     @Test
-    void helpThroughTheLauncherNeedsNoConfig() throws Exception {
+    void helpThroughTheLauncherNeedsNoConfigAndRecordsNoArchive() throws Exception {
         Launch help = launch("snapshot", "--help");
 
         assertThat(help.exitCode()).as(help.err()).isZero();
         assertThat(help.out()).contains("Usage: backfill snapshot");
         assertThat(help.err()).doesNotContain("Missing required option");
+        // Help loads a few classes: recorded, they would stand for the command's until the next build.
+        assertThat(launch("status", "-c", pipeline.config().toString(), "-h").exitCode()).isZero();
+        assertThat(archiveFiles()).as("help records no class archive").isEmpty();
     }
 
     @Test

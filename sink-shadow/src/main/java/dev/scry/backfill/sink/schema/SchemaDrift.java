@@ -129,7 +129,7 @@ public final class SchemaDrift {
      * transaction (one that fails is reported, the others commit), then compares again.
      */
     public static Outcome reconcile(SchemaSync sync, Connection source, Connection shadow) throws SQLException {
-        return reconcile(sync, source, shadow, () -> true, key -> true);
+        return reconcile(sync, sync.read(source), shadow, () -> true, key -> true);
     }
 
     /** Checked once both sides are read and before anything is applied. */
@@ -139,15 +139,15 @@ public final class SchemaDrift {
     }
 
     /**
-     * As {@link #reconcile(SchemaSync, Connection, Connection)}, applying only when {@code gate}
-     * says so (a constraint the source has now may not hold yet for rows the stream still brings),
-     * and dropping only the shadow's extra objects {@code dropped} says the source dropped: one
-     * the source never had is someone's work on the shadow (a migration being tried), reported
-     * and left alone.
+     * As {@link #reconcile(SchemaSync, Connection, Connection)} towards {@code wanted}, the
+     * source's schema as {@code sync} read it, applying only when {@code gate} says so (a
+     * constraint the source has now may not hold yet for rows the stream still brings), and
+     * dropping only the shadow's extra objects {@code dropped} says the source dropped: one the
+     * source never had is someone's work on the shadow (a migration being tried), reported and
+     * left alone.
      */
-    public static Outcome reconcile(SchemaSync sync, Connection source, Connection shadow, Gate gate,
+    public static Outcome reconcile(SchemaSync sync, SchemaModel wanted, Connection shadow, Gate gate,
                                     java.util.function.Predicate<String> dropped) throws SQLException {
-        SchemaModel wanted = sync.read(source);
         SchemaModel existing = sync.read(shadow);
         Report before = compare(wanted, existing, sync.scope().settings() == null ? SchemaSettings.DEFAULT : sync.scope().settings());
         List<String> applied = new ArrayList<>();

@@ -89,10 +89,58 @@ public final class SchemaSync {
         return plan;
     }
 
+    /**
+     * The two catalogs are read at once, each over its own connection: each reading is dozens of
+     * round trips of catalog queries, and a command's start waited for both one after the other.
+     */
     private SchemaPlan compare(Connection source, Connection shadow) throws SQLException {
-        SchemaModel wanted = read(source);
-        SchemaModel existing = read(shadow);
+        java.util.concurrent.FutureTask<SchemaModel> shadowReading = new java.util.concurrent.FutureTask<>(() -> read(shadow));
+        Thread reader = new Thread(shadowReading, "shadow-catalog");
+        reader.setDaemon(true);
+        reader.start();
+        SchemaModel wanted;
+        try {
+            wanted = read(source);
+        }
+        finally {
+            // The caller uses the shadow connection next: never while the reading still does.
+            awaitUninterruptibly(reader);
+        }
+        SchemaModel existing;
+        try {
+            existing = shadowReading.get();
+        }
+        catch (InterruptedException e) {
+            throw new IllegalStateException("unreachable: the reading has ended", e);
+        }
+        catch (java.util.concurrent.ExecutionException e) {
+            if (e.getCause() instanceof SQLException sql) {
+                throw sql;
+            }
+            if (e.getCause() instanceof RuntimeException runtime) {
+                throw runtime;
+            }
+            if (e.getCause() instanceof Error error) {
+                throw error;
+            }
+            throw new IllegalStateException(e.getCause());
+        }
         return new SchemaPlan(wanted, existing, wanted.diff(existing));
+    }
+
+    private static void awaitUninterruptibly(Thread thread) {
+        boolean interrupted = false;
+        while (thread.isAlive()) {
+            try {
+                thread.join();
+            }
+            catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     /**
