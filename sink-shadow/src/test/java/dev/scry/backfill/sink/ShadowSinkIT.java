@@ -188,8 +188,7 @@ class ShadowSinkIT {
     @Test
     void aBatchOfInterleavedChangesIsWrittenAsItsNetEffectPerKey() throws Exception {
         TableId table = new TableId("public", "net_t");
-        TableSpec spec = new TableSpec(table, List.of(new ColumnSpec("id", "integer", true, "int4", false),
-                new ColumnSpec("v", "text", false, "text", false)), List.of("id"));
+        TableSpec spec = keyAndText(table, "v");
         List<String> columns = List.of("id", "v");
         try (ShadowSink own = sinkFor(spec)) {
             apply(own, row(table, columns, Op.INSERT, "1", "a"), row(table, columns, Op.INSERT, "2", "b"),
@@ -213,8 +212,7 @@ class ShadowSinkIT {
     @Test
     void anUpdateOfARowTheShadowLostWritesTheRowAllTheSame() throws Exception {
         TableId table = new TableId("public", "lost_t");
-        TableSpec spec = new TableSpec(table, List.of(new ColumnSpec("id", "integer", true, "int4", false),
-                new ColumnSpec("v", "text", false, "text", false)), List.of("id"));
+        TableSpec spec = keyAndText(table, "v");
         List<String> columns = List.of("id", "v");
         try (ShadowSink own = sinkFor(spec)) {
             apply(own, row(table, columns, Op.INSERT, "1", "a"), row(table, columns, Op.INSERT, "2", "b"),
@@ -234,8 +232,7 @@ class ShadowSinkIT {
     @Test
     void updatesAndDeletesFindTheirRowsByKeyNeverByScanningTheTable() throws Exception {
         TableId table = new TableId("public", "by_key_t");
-        TableSpec spec = new TableSpec(table, List.of(new ColumnSpec("id", "integer", true, "int4", false),
-                new ColumnSpec("v", "text", false, "text", false)), List.of("id"));
+        TableSpec spec = keyAndText(table, "v");
         List<String> columns = List.of("id", "v");
         long scansBefore;
         long lookupsBefore;
@@ -272,8 +269,7 @@ class ShadowSinkIT {
     @Test
     void aBatchPreparedBeforeTheShadowsSchemaChangedIsWorkedOutAgain() throws Exception {
         TableId table = new TableId("public", "prepared_t");
-        TableSpec spec = new TableSpec(table, List.of(new ColumnSpec("id", "integer", true, "int4", false),
-                new ColumnSpec("email", "text", false, "text", false)), List.of("id"));
+        TableSpec spec = keyAndText(table, "email");
         List<String> columns = List.of("id", "email");
         try (ShadowSink own = sinkFor(spec)) {
             apply(own, row(table, columns, Op.INSERT, "1", "a"), row(table, columns, Op.INSERT, "2", "b"));
@@ -299,8 +295,7 @@ class ShadowSinkIT {
     @Test
     void aTableWithAnotherUniqueIndexIsWrittenInSourceOrder() throws Exception {
         TableId table = new TableId("public", "people");
-        TableSpec spec = new TableSpec(table, List.of(new ColumnSpec("id", "integer", true, "int4", false),
-                new ColumnSpec("email", "text", false, "text", false)), List.of("id"));
+        TableSpec spec = keyAndText(table, "email");
         List<String> columns = List.of("id", "email");
         try (ShadowSink own = sinkFor(spec)) {
             try (Connection c = db.shadow(); Statement st = c.createStatement()) {
@@ -319,8 +314,7 @@ class ShadowSinkIT {
     @Test
     void inTheReplicaRoleForeignKeysAndOrdinaryTriggersKeepTheNetEffectButAnAlwaysTriggerSeesSourceOrder() throws Exception {
         TableId table = new TableId("public", "quiet_t");
-        TableSpec spec = new TableSpec(table, List.of(new ColumnSpec("id", "integer", true, "int4", false),
-                new ColumnSpec("v", "text", false, "text", false)), List.of("id"));
+        TableSpec spec = keyAndText(table, "v");
         List<String> columns = List.of("id", "v");
         try (Connection c = db.shadow(); Statement st = c.createStatement()) {
             ShadowSchema.ensureTables(c, List.of(spec), false);
@@ -355,6 +349,12 @@ class ShadowSinkIT {
         // An ALWAYS trigger fires as on a native subscriber, and sees every change in source order.
         assertThat(shadowLong("SELECT count(*) FROM quiet_log WHERE op = 'UPDATE' AND id = 2 AND v = 'c2'")).isEqualTo(1);
         assertThat(rows(table)).containsExactly("(1,a2)");
+    }
+
+    /** A table of an integer key, "id", and one text column. */
+    private static TableSpec keyAndText(TableId table, String column) {
+        return new TableSpec(table, List.of(new ColumnSpec("id", "integer", true, "int4", false),
+                new ColumnSpec(column, "text", false, "text", false)), List.of("id"));
     }
 
     private static ShadowSink sinkFor(TableSpec spec) throws SQLException {
