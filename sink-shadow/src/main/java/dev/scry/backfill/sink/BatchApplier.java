@@ -404,12 +404,12 @@ final class BatchApplier {
                 lastLayout = e.after().columns();
             }
             if (e.op() == Op.DELETE) {
-                effect.delete(toSpecOrder(spec, e.key(), maps));
+                effect.change(toSpecOrder(spec, e.key(), maps), true, true);
             }
             else {
                 // An update that kept its key (a key change arrives as a delete and an insert)
                 // finds the row where the source had it before.
-                effect.image(toSpecOrder(spec, e.after(), maps), e.op() == Op.UPDATE && e.key() == null);
+                effect.change(toSpecOrder(spec, e.after(), maps), false, e.op() == Op.UPDATE && e.key() == null);
             }
         }
         return net;
@@ -481,7 +481,7 @@ final class BatchApplier {
         private static final class Last {
             String[] values;
             boolean deleted;
-            boolean existed;
+            final boolean existed;
 
             Last(String[] values, boolean deleted, boolean existed) {
                 this.values = values;
@@ -490,30 +490,19 @@ final class BatchApplier {
             }
         }
 
-        void image(String[] values, boolean existed) {
+        /**
+         * A key's change: its values, and whether it deletes the row. Whether the row was on the
+         * shadow before the batch is the key's first change's to say ({@code existedIfFirst}).
+         */
+        void change(String[] values, boolean deleted, boolean existedIfFirst) {
             Key key = new Key(keyColumns, values);
             Last l = last.get(key);
             if (l == null) {
-                last.put(key, new Last(values, false, existed));
+                last.put(key, new Last(values, deleted, existedIfFirst));
             }
             else {
                 l.values = values;
-                l.deleted = false;
-            }
-        }
-
-        void delete(String[] values) {
-            Key key = new Key(keyColumns, values);
-            Last l = last.get(key);
-            if (l == null) {
-                last.put(key, new Last(values, true, true));
-            }
-            else {
-                l.values = values;
-                l.deleted = true;
-                // Deleted after its insert in this batch: deleted on the shadow all the same, so a
-                // later image of the key is written as a new row there.
-                l.existed = true;
+                l.deleted = deleted;
             }
         }
 
