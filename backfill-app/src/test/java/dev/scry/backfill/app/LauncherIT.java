@@ -9,12 +9,18 @@ import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.Statement;
 import java.util.Arrays;
+import java.util.Comparator;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 
@@ -22,7 +28,9 @@ import dev.scry.backfill.testing.PgPair;
 
 /**
  * scripts/backfill's class-data archives: a command's first run records one, a later launch adopts
- * it only once a trial start proves it whole, and nothing of it reaches the command's output.
+ * it only once a trial start proves it whole, and nothing of it reaches the command's output. The
+ * archive tests run with the JVM Maven runs (Java 17: AppCDS) and with the newest Java 25 or later
+ * under /usr/lib/jvm when there is one (its ahead-of-time cache), which the launcher picks itself.
  */
 class LauncherIT extends PipelineTest {
 
@@ -30,6 +38,35 @@ class LauncherIT extends PipelineTest {
     }
 
     private Path cds;
+    /** The java binary the launcher is told to run (BACKFILL_JAVA); null: the launcher's choice. */
+    private Path launcherJava;
+
+    private static final Path JVMS = Path.of("/usr/lib/jvm");
+
+    /** Maven's JVM, and the newest JVM of Java 25 or later under /usr/lib/jvm when there is one. */
+    static Stream<Path> javas() throws IOException {
+        Path own = Path.of(System.getProperty("java.home"), "bin", "java");
+        return Stream.concat(Stream.of(own), newestJava().filter(home -> major(home) >= 25).map(home -> home.resolve("bin/java")).stream());
+    }
+
+    private static Optional<Path> newestJava() throws IOException {
+        if (!Files.isDirectory(JVMS)) {
+            return Optional.empty();
+        }
+        try (Stream<Path> homes = Files.list(JVMS)) {
+            return homes.filter(home -> Files.isExecutable(home.resolve("bin/java"))).max(Comparator.comparingInt(LauncherIT::major));
+        }
+    }
+
+    /** The major version in a JVM home's release file, 0 without one. */
+    private static int major(Path home) {
+        try {
+            Matcher m = Pattern.compile("(?m)^JAVA_VERSION=\"(\\d+)").matcher(Files.readString(home.resolve("release")));
+            return m.find() ? Integer.parseInt(m.group(1)) : 0;
+        } catch (IOException e) {
+            return 0;
+        }
+    }
 
     @BeforeEach
     void setUp() throws Exception {
@@ -53,6 +90,9 @@ class LauncherIT extends PipelineTest {
         pb.environment().put("BACKFILL_CDS_DIR", cds.toString());
         pb.environment().remove("BACKFILL_CDS");
         pb.environment().remove("BACKFILL_JAVA_OPTS");
+        if (launcherJava != null) {
+            pb.environment().put("BACKFILL_JAVA", launcherJava.toString());
+        }
         Process p = pb.start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertThat(p.waitFor(120, TimeUnit.SECONDS)).as("launcher finished").isTrue();
@@ -80,8 +120,10 @@ class LauncherIT extends PipelineTest {
         assertThat(new ObjectMapper().readTree(launch.out()).path("pipeline").asText()).isEqualTo(db.name());
     }
 
-    @Test
-    void theFirstRunRecordsItsClassesAndTheNextLaunchMapsThem() throws Exception {
+    @ParameterizedTest
+    @MethodSource("javas")
+    void theFirstRunRecordsItsClassesAndTheNextLaunchMapsThem(Path javaBinary) throws Exception {
+        launcherJava = javaBinary;
         Launch first = launch("status");
         assertStatusJson(first);
         assertThat(archiveFiles()).singleElement().asString().matches("status\\.jsa\\.\\d+\\.dump");
@@ -89,10 +131,13 @@ class LauncherIT extends PipelineTest {
         Launch second = launch("status");
         assertStatusJson(second);
         assertThat(archiveFiles()).containsExactly("status.jsa");
-        Process trial = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xshare:on",
-                "-XX:SharedArchiveFile=" + archiveDir().resolve("status.jsa"), "-XX:+UseParallelGC", "-Xmx768m", "-Xmn512m", "-jar",
-                PgPair.repositoryRoot().resolve("backfill-app/target/scry-backfill.jar").toString(), "--version")
-                .redirectErrorStream(true).start();
+        Path archive = archiveDir().resolve("status.jsa");
+        List<String> mapIt = major(javaBinary.toRealPath().getParent().getParent()) >= 25
+                ? List.of("-XX:AOTMode=on", "-XX:AOTCache=" + archive)
+                : List.of("-Xshare:on", "-XX:SharedArchiveFile=" + archive);
+        Process trial = new ProcessBuilder(Stream.of(List.of(javaBinary.toString()), mapIt, List.of("-XX:+UseParallelGC", "-Xmx768m", "-Xmn512m", "-jar",
+                PgPair.repositoryRoot().resolve("backfill-app/target/scry-backfill.jar").toString(), "--version"))
+                .flatMap(List::stream).toList()).redirectErrorStream(true).start();
         String trialOut = new String(trial.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertThat(trial.waitFor()).as("a JVM that must map the archive starts: " + trialOut).isZero();
     }
@@ -121,6 +166,21 @@ class LauncherIT extends PipelineTest {
     }
 
     @Test
+    void withoutBackfillJavaTheLauncherRunsTheNewestJavaItFinds() throws Exception {
+        Optional<Path> newest = newestJava();
+        int expected = Math.max(major(Path.of(System.getProperty("java.home"))), newest.map(LauncherIT::major).orElse(0));
+        Path err = dir.resolve("settings.err");
+        ProcessBuilder pb = new ProcessBuilder("bash", PgPair.repositoryRoot().resolve("scripts/backfill").toString(), "--version")
+                .directory(dir.toFile()).redirectError(err.toFile());
+        pb.environment().remove("BACKFILL_JAVA");
+        pb.environment().put("BACKFILL_JAVA_OPTS", "-XshowSettings:properties");
+        Process p = pb.start();
+        p.getInputStream().readAllBytes();
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(Files.readString(err)).contains("java.specification.version = " + expected);
+    }
+
+    @Test
     void helpThroughTheLauncherNeedsNoConfigAndRecordsNoArchive() throws Exception {
         Launch help = launch("snapshot", "--help");
 
@@ -132,8 +192,10 @@ class LauncherIT extends PipelineTest {
         assertThat(archiveFiles()).as("help records no class archive").isEmpty();
     }
 
-    @Test
-    void aTruncatedRecordIsDiscardedInsteadOfMapped() throws Exception {
+    @ParameterizedTest
+    @MethodSource("javas")
+    void aTruncatedRecordIsDiscardedInsteadOfMapped(Path javaBinary) throws Exception {
+        launcherJava = javaBinary;
         assertStatusJson(launch("status"));
         assertStatusJson(launch("status"));
         Path archive = archiveDir().resolve("status.jsa");
