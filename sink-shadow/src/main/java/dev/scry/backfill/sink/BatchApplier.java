@@ -47,7 +47,7 @@ final class BatchApplier {
     // The same for the batch being applied; kept only if it commits.
     private Map<TableId, TableSpec> pendingTables;
     private Map<List<String>, TableSpec> pendingLayouts;
-    private final Map<List<String>, Mapping> columnMaps = new IdentityHashMap<>();
+    private final ColumnMaps columnMaps = new ColumnMaps();
     // Tables that joined while streaming, taken into the shape map by the next batch that meets them.
     private final Map<TableId, TableSpec> joined = new java.util.concurrent.ConcurrentHashMap<>();
     // Per shadow table: whether the order in which rows are written cannot be seen (see netEffects).
@@ -57,7 +57,7 @@ final class BatchApplier {
     // Net effects worked out ahead by prepare, by batch (identity), until their batch is applied.
     private final Map<ChangeBatch, Prepared> prepared = java.util.Collections.synchronizedMap(new IdentityHashMap<>());
     // prepare's own column maps: toSpecOrder's are the applying thread's.
-    private final Map<List<String>, Mapping> preparedColumnMaps = new IdentityHashMap<>();
+    private final ColumnMaps preparedColumnMaps = new ColumnMaps();
 
     // The session's join settings while this transaction asks for joins by key (see byKey), else null.
     private String[] joinSettings;
@@ -346,7 +346,7 @@ final class BatchApplier {
      * of the key's text comes out of the stream as a delete and an insert.
      */
     private Map<TableId, NetEffect> netEffects(List<ChangeEvent> events, Map<TableId, TableSpec> specs,
-                                               Map<List<String>, TableSpec> layouts, Map<List<String>, Mapping> maps,
+                                               Map<List<String>, TableSpec> layouts, ColumnMaps maps,
                                                OrderFree orderFree) throws SQLException {
         Map<TableId, NetEffect> net = new java.util.LinkedHashMap<>();
         if (events.stream().anyMatch(e -> e.op() == Op.SCHEMA)) {
@@ -659,12 +659,37 @@ final class BatchApplier {
     private record Mapping(TableSpec spec, int[] positions) {
     }
 
+    /**
+     * Mappings by row layout (the decoder's list, by identity). Consecutive rows nearly always share
+     * a layout, so the last one is kept at hand: the identity map's lookup was a fifth of the
+     * time the reading thread spent preparing a batch.
+     */
+    private static final class ColumnMaps {
+        private final Map<List<String>, Mapping> byLayout = new IdentityHashMap<>();
+        private List<String> lastLayout;
+        private Mapping last;
+
+        Mapping get(List<String> layout) {
+            if (layout != lastLayout) {
+                last = byLayout.get(layout);
+                lastLayout = layout;
+            }
+            return last;
+        }
+
+        void put(List<String> layout, Mapping mapping) {
+            byLayout.put(layout, mapping);
+            lastLayout = layout;
+            last = mapping;
+        }
+    }
+
     /** Values rearranged into the table's column order (null where the row image lacks a column). */
     private String[] toSpecOrder(TableSpec spec, RowImage row) {
         return toSpecOrder(spec, row, columnMaps);
     }
 
-    private static String[] toSpecOrder(TableSpec spec, RowImage row, Map<List<String>, Mapping> columnMaps) {
+    private static String[] toSpecOrder(TableSpec spec, RowImage row, ColumnMaps columnMaps) {
         Mapping mapping = columnMaps.get(row.columns());
         if (mapping == null || mapping.spec() != spec) {
             List<String> cols = row.columns();
