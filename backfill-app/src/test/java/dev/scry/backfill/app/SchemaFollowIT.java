@@ -176,6 +176,23 @@ class SchemaFollowIT extends PipelineTest {
     }
 
     @Test
+    void aSchemaChangeAfterDeletesInItsBatchRunsUnderTheSessionsOwnJoinSettings() throws Exception {
+        setUp(true);
+        assertThat(pipeline.run("cdc", "--exit-when-caught-up").exitCode()).isZero();
+        // The batch's deletes by key turn hash and merge joins off for its transaction; the captured
+        // schema change after them must run as the source ran it, with the settings given back.
+        // This default is worked out once, as the column is added, and stored for every row.
+        pipeline.source("BEGIN", "DELETE FROM ddl.items WHERE id > 1900",
+                "ALTER TABLE ddl.items ADD COLUMN planner text DEFAULT current_setting('enable_hashjoin')", "COMMIT");
+
+        Pipeline.Outcome cdc = pipeline.run("cdc", "--exit-when-caught-up");
+
+        assertThat(cdc.exitCode()).as(cdc.err()).isZero();
+        assertThat(pipeline.shadowLong("SELECT count(*) FROM ddl.items WHERE planner = 'on'")).isEqualTo(1900);
+        pipeline.assertShadowEqualsSource(TABLES);
+    }
+
+    @Test
     void aSchemaChangeTheShadowCannotFollowStopsBeforeItAndResumeGoesOnOnceTheOperatorRanIt() throws Exception {
         setUp(true);
         assertThat(pipeline.run("cdc", "--exit-when-caught-up").exitCode()).isZero();
