@@ -187,18 +187,16 @@ class ShadowSinkIT {
 
     @Test
     void aBatchOfInterleavedChangesIsWrittenAsItsNetEffectPerKey() throws Exception {
-        TableId table = new TableId("public", "net_t");
-        TableSpec spec = keyAndText(table, "v");
-        List<String> columns = List.of("id", "v");
-        try (ShadowSink own = sinkFor(spec)) {
-            apply(own, row(table, columns, Op.INSERT, "1", "a"), row(table, columns, Op.INSERT, "2", "b"),
-                    row(table, columns, Op.INSERT, "3", "c"));
-            apply(own, delete(table, "1"), row(table, columns, Op.INSERT, "1", "a2"), row(table, columns, Op.UPDATE, "2", "b2"),
-                    delete(table, "2"), row(table, columns, Op.INSERT, "4", "d"), row(table, columns, Op.UPDATE, "4", "d2"),
-                    delete(table, "3"), row(table, columns, Op.INSERT, "3", "c2"), row(table, columns, Op.UPDATE, "1", "a3"));
+        KeyText t = KeyText.of("net_t", "v");
+        try (ShadowSink own = sinkFor(t.spec())) {
+            apply(own, t.row(Op.INSERT, "1", "a"), t.row(Op.INSERT, "2", "b"),
+                    t.row(Op.INSERT, "3", "c"));
+            apply(own, t.delete("1"), t.row(Op.INSERT, "1", "a2"), t.row(Op.UPDATE, "2", "b2"),
+                    t.delete("2"), t.row(Op.INSERT, "4", "d"), t.row(Op.UPDATE, "4", "d2"),
+                    t.delete("3"), t.row(Op.INSERT, "3", "c2"), t.row(Op.UPDATE, "1", "a3"));
         }
 
-        assertThat(rows(table)).containsExactly("(1,a3)", "(3,c2)", "(4,d2)");
+        assertThat(rows(t.table())).containsExactly("(1,a3)", "(3,c2)", "(4,d2)");
         // Three deletes in the batch, but only key 2 ends deleted: the shadow deleted one row. The
         // server publishes a transaction's counts together, once the backend is idle.
         long deleted = -1;
@@ -211,44 +209,40 @@ class ShadowSinkIT {
 
     @Test
     void anUpdateOfARowTheShadowLostWritesTheRowAllTheSame() throws Exception {
-        TableId table = new TableId("public", "lost_t");
-        TableSpec spec = keyAndText(table, "v");
-        List<String> columns = List.of("id", "v");
-        try (ShadowSink own = sinkFor(spec)) {
-            apply(own, row(table, columns, Op.INSERT, "1", "a"), row(table, columns, Op.INSERT, "2", "b"),
-                    row(table, columns, Op.INSERT, "3", "c"));
+        KeyText t = KeyText.of("lost_t", "v");
+        try (ShadowSink own = sinkFor(t.spec())) {
+            apply(own, t.row(Op.INSERT, "1", "a"), t.row(Op.INSERT, "2", "b"),
+                    t.row(Op.INSERT, "3", "c"));
             try (Connection c = db.shadow(); Statement st = c.createStatement()) {
                 st.execute("DELETE FROM lost_t WHERE id = 2");
             }
             // Rows that were there before the batch are written by UPDATE; one that is not there
             // any more is found missing and the rows are written by upsert instead.
-            apply(own, row(table, columns, Op.UPDATE, "1", "a2"), row(table, columns, Op.UPDATE, "2", "b2"),
-                    row(table, columns, Op.INSERT, "4", "d"), row(table, columns, Op.UPDATE, "3", "c2"));
+            apply(own, t.row(Op.UPDATE, "1", "a2"), t.row(Op.UPDATE, "2", "b2"),
+                    t.row(Op.INSERT, "4", "d"), t.row(Op.UPDATE, "3", "c2"));
         }
 
-        assertThat(rows(table)).containsExactly("(1,a2)", "(2,b2)", "(3,c2)", "(4,d)");
+        assertThat(rows(t.table())).containsExactly("(1,a2)", "(2,b2)", "(3,c2)", "(4,d)");
     }
 
     @Test
     void updatesAndDeletesFindTheirRowsByKeyNeverByScanningTheTable() throws Exception {
-        TableId table = new TableId("public", "by_key_t");
-        TableSpec spec = keyAndText(table, "v");
-        List<String> columns = List.of("id", "v");
+        KeyText t = KeyText.of("by_key_t", "v");
         long scansBefore;
         long lookupsBefore;
-        try (ShadowSink own = sinkFor(spec)) {
+        try (ShadowSink own = sinkFor(t.spec())) {
             try (Connection c = db.shadow(); Statement st = c.createStatement()) {
                 // A mid-sized table, where the planner would rather hash the whole table than look up thousands of keys.
                 st.execute("INSERT INTO by_key_t SELECT g, 'v' || g FROM generate_series(1, 100000) g");
                 st.execute("ANALYZE by_key_t");
             }
             // The sink checks a row layout against the table the first time it meets it, a batch written in source order.
-            apply(own, row(table, columns, Op.UPDATE, "100000", "first"));
+            apply(own, t.row(Op.UPDATE, "100000", "first"));
             scansBefore = shadowLong("SELECT seq_scan FROM pg_stat_user_tables WHERE relid = 'public.by_key_t'::regclass");
             lookupsBefore = shadowLong("SELECT idx_scan FROM pg_stat_user_tables WHERE relid = 'public.by_key_t'::regclass");
             List<ChangeEvent> events = new ArrayList<>();
             for (int id = 1; id <= 12000; id++) {
-                events.add(id % 3 == 0 ? delete(table, Integer.toString(id)) : row(table, columns, Op.UPDATE, Integer.toString(id), "w" + id));
+                events.add(id % 3 == 0 ? t.delete(Integer.toString(id)) : t.row(Op.UPDATE, Integer.toString(id), "w" + id));
             }
             apply(own, events.toArray(ChangeEvent[]::new));
         }
@@ -263,21 +257,19 @@ class ShadowSinkIT {
         assertThat(shadowLong("SELECT seq_scan FROM pg_stat_user_tables WHERE relid = 'public.by_key_t'::regclass")).isEqualTo(scansBefore);
         assertThat(shadowLong("SELECT count(*) FROM by_key_t")).isEqualTo(96000);
         assertThat(shadowLong("SELECT count(*) FROM by_key_t WHERE id <= 12000 AND v = 'w' || id")).isEqualTo(8000);
-        assertThat(rows(table)).contains("(100000,first)");
+        assertThat(rows(t.table())).contains("(100000,first)");
     }
 
     @Test
     void aBatchPreparedBeforeTheShadowsSchemaChangedIsWorkedOutAgain() throws Exception {
-        TableId table = new TableId("public", "prepared_t");
-        TableSpec spec = keyAndText(table, "email");
-        List<String> columns = List.of("id", "email");
-        try (ShadowSink own = sinkFor(spec)) {
-            apply(own, row(table, columns, Op.INSERT, "1", "a"), row(table, columns, Op.INSERT, "2", "b"));
+        KeyText t = KeyText.of("prepared_t", "email");
+        try (ShadowSink own = sinkFor(t.spec())) {
+            apply(own, t.row(Op.INSERT, "1", "a"), t.row(Op.INSERT, "2", "b"));
             // In source order key 2 gives up "b" for key 1 and then takes the "a" key 1 gave up; by
             // net effect key 2 (met first) would take "a" while key 1 still has it.
             lsn += 100;
-            ChangeBatch batch = new ChangeBatch(List.of(row(table, columns, Op.UPDATE, "2", "q"), row(table, columns, Op.UPDATE, "1", "b"),
-                    row(table, columns, Op.UPDATE, "2", "a")), new SourcePosition(Phase.STREAMING, new Lsn(lsn), Map.of("lsn", lsn)), 1,
+            ChangeBatch batch = new ChangeBatch(List.of(t.row(Op.UPDATE, "2", "q"), t.row(Op.UPDATE, "1", "b"),
+                    t.row(Op.UPDATE, "2", "a")), new SourcePosition(Phase.STREAMING, new Lsn(lsn), Map.of("lsn", lsn)), 1,
                     false, List.of());
             // Worked out while the table had nothing that sees the order of writes...
             own.prepare(batch);
@@ -289,45 +281,41 @@ class ShadowSinkIT {
             own.apply(batch);
         }
 
-        assertThat(rows(table)).containsExactly("(1,b)", "(2,a)");
+        assertThat(rows(t.table())).containsExactly("(1,b)", "(2,a)");
     }
 
     @Test
     void aTableWithAnotherUniqueIndexIsWrittenInSourceOrder() throws Exception {
-        TableId table = new TableId("public", "people");
-        TableSpec spec = keyAndText(table, "email");
-        List<String> columns = List.of("id", "email");
-        try (ShadowSink own = sinkFor(spec)) {
+        KeyText t = KeyText.of("people", "email");
+        try (ShadowSink own = sinkFor(t.spec())) {
             try (Connection c = db.shadow(); Statement st = c.createStatement()) {
                 st.execute("CREATE UNIQUE INDEX people_email ON people (email)");
             }
-            apply(own, row(table, columns, Op.INSERT, "1", "x"));
+            apply(own, t.row(Op.INSERT, "1", "x"));
             // Key 2 is first met before key 1 gives up "x": written per key in that order, the
             // second write of key 2 would take "x" while key 1 still has it.
-            apply(own, row(table, columns, Op.INSERT, "2", "q"), row(table, columns, Op.UPDATE, "1", "z"),
-                    row(table, columns, Op.UPDATE, "2", "x"));
+            apply(own, t.row(Op.INSERT, "2", "q"), t.row(Op.UPDATE, "1", "z"),
+                    t.row(Op.UPDATE, "2", "x"));
         }
 
-        assertThat(rows(table)).containsExactly("(1,z)", "(2,x)");
+        assertThat(rows(t.table())).containsExactly("(1,z)", "(2,x)");
     }
 
     @Test
     void inTheReplicaRoleForeignKeysAndOrdinaryTriggersKeepTheNetEffectButAnAlwaysTriggerSeesSourceOrder() throws Exception {
-        TableId table = new TableId("public", "quiet_t");
-        TableSpec spec = keyAndText(table, "v");
-        List<String> columns = List.of("id", "v");
+        KeyText t = KeyText.of("quiet_t", "v");
         try (Connection c = db.shadow(); Statement st = c.createStatement()) {
-            ShadowSchema.ensureTables(c, List.of(spec), false);
+            ShadowSchema.ensureTables(c, List.of(t.spec()), false);
             st.execute("CREATE TABLE quiet_log (op text, id int, v text)");
             st.execute("CREATE TABLE quiet_ref (id int PRIMARY KEY REFERENCES quiet_t (id))");
             st.execute("CREATE FUNCTION quiet_seen() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
                     + " INSERT INTO quiet_log SELECT TG_OP, (CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END).*; RETURN NULL; END $$");
             st.execute("CREATE TRIGGER quiet_seen AFTER INSERT OR UPDATE OR DELETE ON quiet_t FOR EACH ROW EXECUTE FUNCTION quiet_seen()");
         }
-        try (ShadowSink own = sinkFor(spec, ReplicaRole.OPTIONS)) {
-            apply(own, row(table, columns, Op.INSERT, "1", "a"), row(table, columns, Op.INSERT, "2", "b"));
-            apply(own, row(table, columns, Op.UPDATE, "2", "b2"), delete(table, "2"), row(table, columns, Op.UPDATE, "1", "a2"));
-            assertThat(rows(table)).containsExactly("(1,a2)");
+        try (ShadowSink own = sinkFor(t.spec(), ReplicaRole.OPTIONS)) {
+            apply(own, t.row(Op.INSERT, "1", "a"), t.row(Op.INSERT, "2", "b"));
+            apply(own, t.row(Op.UPDATE, "2", "b2"), t.delete("2"), t.row(Op.UPDATE, "1", "a2"));
+            assertThat(rows(t.table())).containsExactly("(1,a2)");
             // Neither the trigger nor the foreign key acted, and the update of key 2 was never written:
             // one update (key 1's) reached the table, as the batch's net effect. The server publishes a
             // transaction's counts together, once the backend is idle.
@@ -342,19 +330,31 @@ class ShadowSinkIT {
                 st.execute("ALTER TABLE quiet_t ENABLE ALWAYS TRIGGER quiet_seen");
             }
         }
-        try (ShadowSink own = sinkFor(spec, ReplicaRole.OPTIONS)) {
-            apply(own, row(table, columns, Op.INSERT, "2", "c"), row(table, columns, Op.UPDATE, "2", "c2"), delete(table, "2"));
+        try (ShadowSink own = sinkFor(t.spec(), ReplicaRole.OPTIONS)) {
+            apply(own, t.row(Op.INSERT, "2", "c"), t.row(Op.UPDATE, "2", "c2"), t.delete("2"));
         }
 
         // An ALWAYS trigger fires as on a native subscriber, and sees every change in source order.
         assertThat(shadowLong("SELECT count(*) FROM quiet_log WHERE op = 'UPDATE' AND id = 2 AND v = 'c2'")).isEqualTo(1);
-        assertThat(rows(table)).containsExactly("(1,a2)");
+        assertThat(rows(t.table())).containsExactly("(1,a2)");
     }
 
-    /** A table of an integer key, "id", and one text column. */
-    private static TableSpec keyAndText(TableId table, String column) {
-        return new TableSpec(table, List.of(new ColumnSpec("id", "integer", true, "int4", false),
-                new ColumnSpec(column, "text", false, "text", false)), List.of("id"));
+    /** A table in public of an integer key, "id", and one text column, and its changes. */
+    private record KeyText(TableId table, TableSpec spec, List<String> columns) {
+
+        static KeyText of(String name, String column) {
+            TableId table = new TableId("public", name);
+            return new KeyText(table, new TableSpec(table, List.of(new ColumnSpec("id", "integer", true, "int4", false),
+                    new ColumnSpec(column, "text", false, "text", false)), List.of("id")), List.of("id", column));
+        }
+
+        ChangeEvent row(Op op, String id, String value) {
+            return new ChangeEvent(table, op, null, new RowImage(columns, new String[] {id, value}, null));
+        }
+
+        ChangeEvent delete(String id) {
+            return new ChangeEvent(table, Op.DELETE, new RowImage(List.of("id"), new String[] {id}, null), null);
+        }
     }
 
     private static ShadowSink sinkFor(TableSpec spec) throws SQLException {
@@ -378,14 +378,6 @@ class ShadowSinkIT {
         lsn += 100;
         to.apply(new ChangeBatch(List.of(events), new SourcePosition(Phase.STREAMING, new Lsn(lsn), Map.of("lsn", lsn)), 1, false,
                 List.of()));
-    }
-
-    private static ChangeEvent row(TableId table, List<String> columns, Op op, String id, String value) {
-        return new ChangeEvent(table, op, null, new RowImage(columns, new String[] {id, value}, null));
-    }
-
-    private static ChangeEvent delete(TableId table, String id) {
-        return new ChangeEvent(table, Op.DELETE, new RowImage(List.of("id"), new String[] {id}, null), null);
     }
 
     private static List<String> rows(TableId table) throws SQLException {
