@@ -15,6 +15,7 @@ import dev.scry.backfill.sink.schema.SchemaModel;
 import dev.scry.backfill.sink.schema.SchemaSync;
 import dev.scry.backfill.snapshot.SnapshotProgress;
 import dev.scry.backfill.source.ChangeSources;
+import dev.scry.backfill.source.EarlyStream;
 import dev.scry.backfill.throttle.Throttle;
 import dev.scry.backfill.transform.TransformChain;
 
@@ -44,6 +45,9 @@ final class PipelineContext implements AutoCloseable {
     // Whether sourceSchema was read moments ago: nothing long (a snapshot, a table copied) ran since.
     boolean sourceSchemaJustRead;
 
+    // The stream requested ahead of the first streaming run (see StreamStep.prepare), until that run takes it.
+    EarlyStream earlyStream;
+
     // Null when metrics.port is 0.
     Operations ops;
     private InstanceLock lock;
@@ -68,6 +72,7 @@ final class PipelineContext implements AutoCloseable {
             context.startOperations();
             context.rates = new RateReporter(config, context.throttle);
             context.source = ConnectionFactory.open(config.source(), "source");
+
             context.shadow = ConnectionFactory.open(config.shadow(), "shadow");
             return context;
         }
@@ -77,9 +82,14 @@ final class PipelineContext implements AutoCloseable {
         }
     }
 
-    /** A run of the pipeline over {@code specs}, writing to the shadow tables {@code shadowSpecs}. */
+    /**
+     * A run of the pipeline over {@code specs}, writing to the shadow tables {@code shadowSpecs};
+     * the first one streams from the {@link #earlyStream} if there is one.
+     */
     PipelineRun newRun(Map<TableId, TableSpec> specs, Map<TableId, TableSpec> shadowSpecs, SnapshotProgress progress) {
-        return new PipelineRun(config, specs, shadowSpecs, checkpoints, progress, chain, throttle, ops);
+        EarlyStream early = earlyStream;
+        earlyStream = null;
+        return new PipelineRun(config, specs, shadowSpecs, checkpoints, progress, chain, throttle, ops, early);
     }
 
     /**
@@ -116,7 +126,8 @@ final class PipelineContext implements AutoCloseable {
     /** Closes in the reverse order of {@link #open}: connections, rate reporter, endpoint, lock. */
     @Override
     public void close() throws SQLException {
-        try (InstanceLock l = lock; Operations o = ops; RateReporter r = rates; Connection src = source; Connection dst = shadow) {
+        try (InstanceLock l = lock; Operations o = ops; RateReporter r = rates; Connection src = source; Connection dst = shadow;
+             EarlyStream early = earlyStream) {
             // Resources close in reverse order of declaration, which is the order they were opened in.
         }
     }

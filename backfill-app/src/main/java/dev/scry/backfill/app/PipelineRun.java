@@ -31,6 +31,7 @@ import dev.scry.backfill.snapshot.TableAdder;
 import dev.scry.backfill.source.BatchSink;
 import dev.scry.backfill.source.ChangeSource;
 import dev.scry.backfill.source.ChangeSources;
+import dev.scry.backfill.source.EarlyStream;
 import dev.scry.backfill.source.PositionCodec;
 import dev.scry.backfill.source.SnapshotOverlap;
 import dev.scry.backfill.source.SourceAdmin;
@@ -65,6 +66,8 @@ final class PipelineRun {
     private final TransformChain chain;
     private final Throttle throttle;
     private final dev.scry.backfill.app.ops.Operations ops;
+    // A stream started while the command made the shadow ready (see EarlyStream), or null.
+    private final EarlyStream early;
     // Whether the run ends once no table request is open (a command ran the pipeline to serve its request).
     private boolean serveRequestsThenStop;
 
@@ -82,7 +85,8 @@ final class PipelineRun {
 
     PipelineRun(BackfillConfig config, Map<TableId, TableSpec> specs, Map<TableId, TableSpec> shadowSpecs,
                 CheckpointStore checkpoints, SnapshotProgress progress, TransformChain chain, Throttle throttle,
-                dev.scry.backfill.app.ops.Operations ops) {
+                dev.scry.backfill.app.ops.Operations ops, EarlyStream early) {
+        this.early = early;
         this.ops = ops;
         this.chain = chain;
         this.throttle = throttle;
@@ -159,7 +163,8 @@ final class PipelineRun {
             });
             // Live: tables that join while streaming are added to it (see TableWatcher).
             Map<TableId, TableSpec> live = new ConcurrentHashMap<>(specs);
-            ChangeSource source = reader.open(snapshotFirst, live, this::storedOffset, this::overlap, watermarks, downstream, started);
+            ChangeSource source = reader.open(snapshotFirst, live, this::storedOffset, this::overlap, watermarks, early, downstream,
+                    started);
             sourceRef.set(source);
             Signals.onTermination(source::requestStop);
             TableWatcher watcher = config.hasPatterns() && !snapshotFirst

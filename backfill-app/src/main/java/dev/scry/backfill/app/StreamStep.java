@@ -51,6 +51,10 @@ final class StreamStep {
         if (following) {
             ResumableSlot.check(run.config.slot(), checkpoint.get().lsn(), slot, run.config.source().describe());
             toAdd = tablesAddedSinceSnapshot(run, checkpoint.get(), specs);
+            if (toAdd.isEmpty()) {
+                // The server starts decoding while the shadow gets ready (nothing to copy first).
+                run.earlyStream = checkpoint.get().offset().map(run.reader::startEarly).orElse(null);
+            }
             LOG.info("pipeline {}: resuming streaming from checkpoint LSN {}", run.config.pipeline(), checkpoint.get().lsn());
         }
         else if (checkpoint.isPresent() || snapshotTaken) {

@@ -91,6 +91,18 @@ public final class ChangeSources {
             return whyNoTableOperations().isEmpty();
         }
 
+        /**
+         * Requests the pgoutput stream from {@code offset} (the checkpoint's) now, for a run that
+         * {@link #open}s from the same offset soon (see {@link EarlyStream}); null for the Debezium
+         * reader, which starts its own, and for an offset with a snapshot's overlap.
+         */
+        public EarlyStream startEarly(Map<String, Object> offset) {
+            if (reader != StreamReader.PGOUTPUT || PositionCodec.overlapUntil(offset).isPresent()) {
+                return null;
+            }
+            return EarlyStream.start(settings, PositionCodec.forPgOutput(offset));
+        }
+
         /** For log lines: {@code pgoutput} or {@code debezium}. */
         public String describe() {
             return reader.configName();
@@ -115,9 +127,14 @@ public final class ChangeSources {
          * @param committedOffset the offset the shadow committed last, in whichever reader's format; asked again as batches commit
          * @param overlap         reads a continued snapshot's late parts (the journal) when the offset carries an overlap
          * @param watermarks      this process's watermarks, or null (only when {@link #carriesWatermarks()})
+         * @param early           a stream {@link #startEarly started early}, or null: the pgoutput reader takes it, else it is closed
          */
         public ChangeSource open(boolean engineSnapshot, Map<TableId, TableSpec> tables, Supplier<Optional<Map<String, Object>>> committedOffset,
-                                 OverlapReader overlap, Watermarks watermarks, BatchSink sink, ChangeSource.StartListener started) {
+                                 OverlapReader overlap, Watermarks watermarks, EarlyStream early, BatchSink sink,
+                                 ChangeSource.StartListener started) {
+            if (early != null && (engineSnapshot || reader != StreamReader.PGOUTPUT)) {
+                early.close();
+            }
             if (engineSnapshot) {
                 return DebeziumSource.snapshotThenStream(settings, tables, debeziumView(committedOffset), sink, started);
             }
@@ -136,7 +153,7 @@ public final class ChangeSources {
             if (until.isPresent()) {
                 late = overlap.read(PositionCodec.restart(offset.get()), until.get());
             }
-            return new PgOutputSource(settings, tables, offset, late, watermarks, sink, started);
+            return new PgOutputSource(settings, tables, offset, late, watermarks, early, sink, started);
         }
 
         private static Supplier<Optional<Map<String, Object>>> debeziumView(Supplier<Optional<Map<String, Object>>> committed) {

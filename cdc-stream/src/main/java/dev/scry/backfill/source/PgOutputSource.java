@@ -64,6 +64,7 @@ public final class PgOutputSource implements ChangeSource {
     private final Watermarks watermarks;
     private final BatchSink sink;
     private final StartListener startListener;
+    private final EarlyStream early;
 
     // Asked for by the caller (or by a failed batch): the run ends without error.
     private final AtomicBoolean stopRequested = new AtomicBoolean();
@@ -82,15 +83,12 @@ public final class PgOutputSource implements ChangeSource {
      * @param tables      the tracked tables; live, tables that join while streaming are added by the caller
      * @param startOffset the checkpoint's offset, or empty to start at the slot's position (created if missing)
      * @param overlap     when the offset carries an overlap (see {@link PositionCodec#overlapUntil}): the continued snapshot's late parts, else null
+     * @param watermarks  this process's {@link Watermarks} (copies of tables while streaming, pauses, removals), or null
+     * @param early       a stream requested ahead of this run (see {@link EarlyStream}), used when it starts at {@code startOffset}; or null
      */
     PgOutputSource(StreamSettings settings, Map<TableId, TableSpec> tables, Optional<Map<String, Object>> startOffset,
-                          SnapshotOverlap overlap, BatchSink sink, StartListener startListener) {
-        this(settings, tables, startOffset, overlap, null, sink, startListener);
-    }
-
-    /** The same, with this process's {@link Watermarks} (copies of tables while streaming, pauses, removals). */
-    PgOutputSource(StreamSettings settings, Map<TableId, TableSpec> tables, Optional<Map<String, Object>> startOffset,
-                          SnapshotOverlap overlap, Watermarks watermarks, BatchSink sink, StartListener startListener) {
+                   SnapshotOverlap overlap, Watermarks watermarks, EarlyStream early, BatchSink sink, StartListener startListener) {
+        this.early = early;
         this.watermarks = watermarks;
         this.settings = settings;
         this.overlap = overlap;
@@ -111,19 +109,12 @@ public final class PgOutputSource implements ChangeSource {
             return;
         }
         try {
-            PgOutputPosition start;
-            Map<Integer, String> typeNames;
-            try (Connection c = ConnectionFactory.open(settings.source(), "source", "scry-backfill catalog " + settings.pipeline())) {
-                typeNames = typeNames(c);
-                start = startOffset.isPresent() ? PgOutputPosition.read(startOffset.get()) : slotPosition(c);
-                if (startOffset.isPresent()) {
-                    // Each start, not only the command's: after a failover this is another server.
-                    ResumableSlot.check(settings.slot(), start.restart(), new SourceAdmin(c).slot(settings.slot()),
-                            settings.source().describe());
-                }
+            Opened opened = early == null ? null : early.take(startOffset);
+            if (opened == null) {
+                opened = open(settings, startOffset);
             }
-            try (Connection replication = ConnectionFactory.openReplication(settings.source(), "source", "scry-backfill " + settings.pipeline())) {
-                stream(replication, start, typeNames);
+            try (Connection replication = opened.replication()) {
+                stream(opened);
             }
         }
         catch (SQLException e) {
@@ -147,23 +138,59 @@ public final class PgOutputSource implements ChangeSource {
         }
     }
 
-    private void stream(Connection replication, PgOutputPosition checkpoint, Map<Integer, String> typeNames)
-            throws SQLException, InterruptedException {
-        int timeline = ServerTimeline.current(replication);
-        ServerTimeline.checkReachable(replication, checkpoint.timeline(), timeline, checkpoint.restart(), settings.source().describe());
-        PgOutputPosition start = checkpoint.onTimeline(timeline);
+    /** A stream the server has started, with what reading it needs. */
+    record Opened(Connection replication, PGReplicationStream stream, PgOutputPosition start, Map<Integer, String> typeNames) {
+    }
+
+    /**
+     * Reads the type names, checks the slot, and starts the stream at {@code startOffset} (or at the
+     * slot's position, creating the slot when it is missing). On failure nothing stays open.
+     */
+    static Opened open(StreamSettings settings, Optional<Map<String, Object>> startOffset) throws SQLException {
+        PgOutputPosition checkpoint;
+        Map<Integer, String> typeNames;
+        try (Connection c = ConnectionFactory.open(settings.source(), "source", "scry-backfill catalog " + settings.pipeline())) {
+            typeNames = typeNames(c);
+            checkpoint = startOffset.isPresent() ? PgOutputPosition.read(startOffset.get()) : slotPosition(settings, c);
+            if (startOffset.isPresent()) {
+                // Each start, not only the command's: after a failover this is another server.
+                ResumableSlot.check(settings.slot(), checkpoint.restart(), new SourceAdmin(c).slot(settings.slot()),
+                        settings.source().describe());
+            }
+        }
+        Connection replication = ConnectionFactory.openReplication(settings.source(), "source", "scry-backfill " + settings.pipeline());
+        try {
+            int timeline = ServerTimeline.current(replication);
+            ServerTimeline.checkReachable(replication, checkpoint.timeline(), timeline, checkpoint.restart(), settings.source().describe());
+            PgOutputPosition start = checkpoint.onTimeline(timeline);
+            PGReplicationStream stream = replication.unwrap(PGConnection.class).getReplicationAPI().replicationStream().logical()
+                    .withSlotName(settings.slot())
+                    .withStartPosition(LogSequenceNumber.valueOf(start.restart().value()))
+                    .withSlotOption("proto_version", 1)
+                    .withSlotOption("publication_names", Identifiers.quote(settings.publication()))
+                    // Logical-decoding messages: the caught-up marker comes out of the stream this way.
+                    .withSlotOption("messages", true)
+                    .withStatusInterval(10, TimeUnit.SECONDS)
+                    // Only what the shadow committed is confirmed, never a position merely received.
+                    .withAutomaticFlush(false)
+                    .start();
+            return new Opened(replication, stream, start, typeNames);
+        }
+        catch (SQLException | RuntimeException e) {
+            try {
+                replication.close();
+            }
+            catch (SQLException closing) {
+                e.addSuppressed(closing);
+            }
+            throw e;
+        }
+    }
+
+    private void stream(Opened opened) throws SQLException, InterruptedException {
+        PgOutputPosition start = opened.start();
         LogSequenceNumber from = LogSequenceNumber.valueOf(start.restart().value());
-        PGReplicationStream stream = replication.unwrap(PGConnection.class).getReplicationAPI().replicationStream().logical()
-                .withSlotName(settings.slot())
-                .withStartPosition(from)
-                .withSlotOption("proto_version", 1)
-                .withSlotOption("publication_names", Identifiers.quote(settings.publication()))
-                // Logical-decoding messages: the caught-up marker comes out of the stream this way.
-                .withSlotOption("messages", true)
-                .withStatusInterval(10, TimeUnit.SECONDS)
-                // Only what the shadow committed is confirmed, never a position merely received.
-                .withAutomaticFlush(false)
-                .start();
+        PGReplicationStream stream = opened.stream();
         committed.set(start.restart().value());
         stream.setFlushedLSN(from);
         stream.setAppliedLSN(from);
@@ -172,7 +199,7 @@ public final class PgOutputSource implements ChangeSource {
                         + ", after its first " + start.inside().message() + " changes)");
         startApplier();
         startListener.started();
-        new Reader(stream, new PgOutputConverter(tables, settings.tables(), typeNames, start, overlap, watermarks)).run();
+        new Reader(stream, new PgOutputConverter(tables, settings.tables(), opened.typeNames(), start, overlap, watermarks)).run();
     }
 
     /** The reader's loop, with the state only the reader thread touches. */
@@ -186,6 +213,7 @@ public final class PgOutputSource implements ChangeSource {
         private long lastHeartbeatNanos = System.nanoTime();
         // Whether the batcher holds complete work not handed over yet.
         private boolean pending;
+        private boolean firstMsg = true;
 
         Reader(PGReplicationStream stream, PgOutputConverter converter) {
             this.stream = stream;
@@ -371,6 +399,9 @@ public final class PgOutputSource implements ChangeSource {
 
     @Override
     public void close() {
+        if (early != null) {
+            early.close();
+        }
         stopRequested.set(true);
         try {
             stopApplier();
@@ -384,7 +415,7 @@ public final class PgOutputSource implements ChangeSource {
      * Without a checkpoint: the slot's confirmed position, after creating the slot when it is
      * missing (changes committed from then on are streamed).
      */
-    private PgOutputPosition slotPosition(Connection c) throws SQLException {
+    private static PgOutputPosition slotPosition(StreamSettings settings, Connection c) throws SQLException {
         Optional<SlotInfo> slot = new SourceAdmin(c).slot(settings.slot());
         if (slot.isPresent() && slot.get().confirmedFlush() != null) {
             return new PgOutputPosition(slot.get().confirmedFlush(), null, 0, null);
