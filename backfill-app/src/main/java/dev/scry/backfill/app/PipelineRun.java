@@ -247,7 +247,12 @@ final class PipelineRun {
         SourceMark caughtUpMark = mark.get();
         if (marker != null && caughtUpMark != null && caughtUpMark.passedBy(batch) && !caughtUp) {
             caughtUp = true;
-            stopOnceSlotConfirms(batch.end().lsn(), source);
+            if (source.confirmsWhenStopping()) {
+                source.requestStop();
+            }
+            else {
+                stopOnceSlotConfirms(batch.end().lsn(), source);
+            }
         }
         long now = System.nanoTime();
         if (phase == Phase.STREAMING && now - lastSummaryNanos >= SUMMARY_EVERY_NANOS) {
@@ -273,7 +278,8 @@ final class PipelineRun {
     }
 
     /**
-     * Stops once the slot has confirmed {@code lsn}. The engine confirms a committed position to
+     * Stops once the slot has confirmed {@code lsn}, for a reader that does not confirm as it stops
+     * (see {@link ChangeSource#confirmsWhenStopping}). The engine confirms a committed position to
      * the slot at its next poll, just after the batch returns; closing it sooner could cut that
      * confirmation off and leave the source retaining WAL the shadow already has.
      */

@@ -52,6 +52,8 @@ class StreamingIT extends PipelineTest {
 
         assertThat(cdc.exitCode()).as(cdc.err()).isZero();
         assertThat(cdc.out()).contains("caught up");
+        // The source keeps no WAL the shadow has: the slot confirmed the checkpoint before the command exited.
+        assertThat(pipeline.slotConfirmedCheckpoint()).as("the slot confirmed the checkpoint at exit").isTrue();
         pipeline.assertShadowEqualsSource(Workload.TABLES);
         assertThat(pipeline.shadowLong("SELECT count(*) FROM \"Pairs\"")).isEqualTo(1);
     }

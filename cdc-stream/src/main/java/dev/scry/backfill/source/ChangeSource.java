@@ -37,6 +37,15 @@ public interface ChangeSource extends AutoCloseable {
 
     boolean stopRequested();
 
+    /**
+     * Whether stopping confirms to the slot everything the sink committed, before {@link #run()}
+     * returns. A caller that must leave the slot confirmed (the caught-up exit) otherwise waits for
+     * the reader's next confirmation before it asks the reader to stop.
+     */
+    default boolean confirmsWhenStopping() {
+        return false;
+    }
+
     @Override
     void close();
 }

@@ -397,6 +397,12 @@ public final class PgOutputSource implements ChangeSource {
         return stopRequested.get();
     }
 
+    /** The reader's last act is to confirm the last committed batch (see {@code closeStream}). */
+    @Override
+    public boolean confirmsWhenStopping() {
+        return true;
+    }
+
     @Override
     public void close() {
         if (early != null) {
