@@ -48,6 +48,9 @@ final class PipelineContext implements AutoCloseable {
     // The stream requested ahead of the first streaming run (see StreamStep.prepare), until that run takes it.
     EarlyStream earlyStream;
 
+    // SIGHUPs handled when the command had read its configuration (see Signals.onReload(Runnable, long)).
+    long reloadsAtOpen;
+
     // Null when metrics.port is 0.
     Operations ops;
     private InstanceLock lock;
@@ -71,6 +74,7 @@ final class PipelineContext implements AutoCloseable {
             context.lock = context.acquireLock();
             context.startOperations();
             context.rates = new RateReporter(config, context.throttle);
+            context.reloadsAtOpen = Signals.reloads();
             context.source = ConnectionFactory.open(config.source(), "source");
 
             context.shadow = ConnectionFactory.open(config.shadow(), "shadow");
@@ -89,7 +93,7 @@ final class PipelineContext implements AutoCloseable {
     PipelineRun newRun(Map<TableId, TableSpec> specs, Map<TableId, TableSpec> shadowSpecs, SnapshotProgress progress) {
         EarlyStream early = earlyStream;
         earlyStream = null;
-        return new PipelineRun(config, specs, shadowSpecs, checkpoints, progress, chain, throttle, ops, early);
+        return new PipelineRun(config, specs, shadowSpecs, checkpoints, progress, chain, throttle, ops, early, reloadsAtOpen);
     }
 
     /**

@@ -68,6 +68,8 @@ final class PipelineRun {
     private final dev.scry.backfill.app.ops.Operations ops;
     // A stream started while the command made the shadow ready (see EarlyStream), or null.
     private final EarlyStream early;
+    // SIGHUPs handled when the command read its configuration: one since is the table operator's at its start.
+    private final long reloadsSeen;
     // Whether the run ends once no table request is open (a command ran the pipeline to serve its request).
     private boolean serveRequestsThenStop;
 
@@ -85,8 +87,9 @@ final class PipelineRun {
 
     PipelineRun(BackfillConfig config, Map<TableId, TableSpec> specs, Map<TableId, TableSpec> shadowSpecs,
                 CheckpointStore checkpoints, SnapshotProgress progress, TransformChain chain, Throttle throttle,
-                dev.scry.backfill.app.ops.Operations ops, EarlyStream early) {
+                dev.scry.backfill.app.ops.Operations ops, EarlyStream early, long reloadsSeen) {
         this.early = early;
+        this.reloadsSeen = reloadsSeen;
         this.ops = ops;
         this.chain = chain;
         this.throttle = throttle;
@@ -174,7 +177,7 @@ final class PipelineRun {
                     : null;
             TableOperator operator = watermarks == null ? null
                     : new TableOperator(config, live, sink, chain, watermarks, throttle, source::requestStop, serveRequestsThenStop);
-            try (source; AutoCloseable reload = operator == null ? () -> { } : Signals.onReload(operator::reload)) {
+            try (source; AutoCloseable reload = operator == null ? () -> { } : Signals.onReload(operator::reload, reloadsSeen)) {
                 if (watcher != null) {
                     watcher.start();
                 }

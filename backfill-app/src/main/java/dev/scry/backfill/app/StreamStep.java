@@ -52,7 +52,9 @@ final class StreamStep {
             ResumableSlot.check(run.config.slot(), checkpoint.get().lsn(), slot, run.config.source().describe());
             toAdd = tablesAddedSinceSnapshot(run, checkpoint.get(), specs);
             if (toAdd.isEmpty()) {
-                // The server starts decoding while the shadow gets ready (nothing to copy first).
+                // The server starts decoding while the shadow gets ready (nothing to copy first). The
+                // slot is active from now on: a SIGTERM stops the run as soon as it has started.
+                Signals.deferTermination();
                 run.earlyStream = checkpoint.get().offset().map(run.reader::startEarly).orElse(null);
             }
             LOG.info("pipeline {}: resuming streaming from checkpoint LSN {}", run.config.pipeline(), checkpoint.get().lsn());
