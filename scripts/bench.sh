@@ -19,7 +19,8 @@
 # SSLMODE (default: both, prefer then disable; the local pair answers prefer with TLS) is used by every
 # connection of all contenders: psql, the native subscription and backfill. With both modes the data
 # set is generated once and a table of both modes' ratios is printed at the end. Before each timed
-# run both clusters take a CHECKPOINT, so that no run pays for writing out the previous one's load.
+# run both clusters take a CHECKPOINT and the kernel writes dirty pages back (sync), so that no run
+# pays for writing out the previous one's load.
 # For development: SCALE=0.1 RUNS=1 ONLY=catchup100 SSLMODE=disable LAG_SECONDS=10.
 # The Debezium reader streams a pipeline whose checkpoint Debezium wrote: its pipeline takes
 # Debezium's snapshot (snapshot.method: debezium) of the tables it follows, then streams.
@@ -119,10 +120,15 @@ CREATE FUNCTION lag_seen() RETURNS trigger LANGUAGE plpgsql AS \$\$ BEGIN
 CREATE TRIGGER lag_seen AFTER INSERT ON lag FOR EACH ROW EXECUTE FUNCTION lag_seen();
 ALTER TABLE lag ENABLE ALWAYS TRIGGER lag_seen;"
 
-# Both clusters write out what earlier runs left dirty, so that a run is not charged for it.
+# Both clusters write out what earlier runs left dirty, so that a run is not charged for it. The
+# local pair runs with fsync=off, so a CHECKPOINT only hands its pages to the kernel, which writes
+# them back on its own schedule (dirty_expire_centisecs, 30 s by default), during the runs that
+# follow: the catch-up runs start about half a minute after each run's snapshots wrote some 500 MB.
+# sync makes the write-back happen here.
 settle() {
   q "$SOURCE_PORT" postgres -c "CHECKPOINT"
   q "$SHADOW_PORT" postgres -c "CHECKPOINT"
+  sync
 }
 
 # The COPY pipe and native replication need the tables on the shadow; backfill creates its own
