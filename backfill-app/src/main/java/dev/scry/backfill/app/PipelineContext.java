@@ -76,7 +76,6 @@ final class PipelineContext implements AutoCloseable {
             context.rates = new RateReporter(config, context.throttle);
             context.reloadsAtOpen = Signals.reloads();
             context.source = ConnectionFactory.open(config.source(), "source");
-
             context.shadow = ConnectionFactory.open(config.shadow(), "shadow");
             return context;
         }

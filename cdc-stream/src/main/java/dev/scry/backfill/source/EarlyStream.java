@@ -16,10 +16,11 @@ import org.slf4j.LoggerFactory;
  * The pgoutput stream requested while the command still makes the shadow ready: the walsender
  * starts and decodes from the checkpoint (tens of milliseconds before its first message, more on
  * a busy source) at the same time, instead of after it. Started on a thread of its own once the
- * checkpoint is known and the slot is idle; {@link PgOutputSource} takes it when it starts at the
- * same offset (see {@link ChangeSources.Choice#startEarly}), soon enough that the server has not given up on a client that reads nothing
- * ({@code wal_sender_timeout}). Otherwise, or when starting failed, the reader opens its stream
- * as it does without one (and reports what fails then); {@link #close} ends one nobody took.
+ * checkpoint is known and the slot is idle ({@link ChangeSources.Choice#startEarly}).
+ * {@link PgOutputSource} takes it when it starts at the same offset, soon enough that the server
+ * has not given up on a client that reads nothing ({@code wal_sender_timeout}). Otherwise, or when
+ * starting failed, the reader opens its stream as it does without one (and reports what fails
+ * then); {@link #close} ends one nobody took.
  */
 public final class EarlyStream implements AutoCloseable {
 

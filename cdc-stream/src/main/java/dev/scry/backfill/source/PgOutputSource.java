@@ -213,7 +213,6 @@ public final class PgOutputSource implements ChangeSource {
         private long lastHeartbeatNanos = System.nanoTime();
         // Whether the batcher holds complete work not handed over yet.
         private boolean pending;
-        private boolean firstMsg = true;
 
         Reader(PGReplicationStream stream, PgOutputConverter converter) {
             this.stream = stream;
