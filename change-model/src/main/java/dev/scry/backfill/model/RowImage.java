@@ -18,6 +18,7 @@ public final class RowImage {
     private final List<String> columns;
     private final String[] values;
     private final BitSet unchanged;
+    private final long bytes;
     private List<String> sourceTypes;
 
     /**
@@ -41,6 +42,13 @@ public final class RowImage {
                 throw new IllegalArgumentException("unchanged column " + i + " must not carry a value");
             }
         }
+        // Counted here, on the thread that decodes the row, not on the one that applies its batch
+        // (the throttle sizes every batch), whose time the shadow waits for.
+        long size = 0;
+        for (String v : values) {
+            size += v == null ? 1 : v.length();
+        }
+        bytes = size;
     }
 
     /** The stream's type name per column (see the constructor), or null when unknown. */
@@ -90,10 +98,6 @@ public final class RowImage {
 
     /** Approximate size in bytes of the values, for byte-rate limits and batch statistics. */
     public long approximateBytes() {
-        long bytes = 0;
-        for (String v : values) {
-            bytes += v == null ? 1 : v.length();
-        }
         return bytes;
     }
 
