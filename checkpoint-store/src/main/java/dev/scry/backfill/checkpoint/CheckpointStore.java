@@ -99,18 +99,33 @@ public final class CheckpointStore {
 
     /** Writes the checkpoint and adds the batch's counts, in the caller's open transaction. */
     public void write(Connection c, String slot, SourcePosition position, Map<TableId, TableCounts> counts) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement(counts.isEmpty() ? WRITE_CHECKPOINT : WRITE_CHECKPOINT_AND_PROGRESS)) {
-            ps.setString(1, pipeline);
-            ps.setString(2, slot);
-            ps.setString(3, position.phase().label());
-            ps.setString(4, position.lsn().toString());
-            ps.setString(5, json(position.offset()));
-            ps.setString(6, position.phase().label());
-            if (!counts.isEmpty()) {
-                bindCounts(c, ps, 7, counts);
-            }
+        try (PreparedStatement ps = c.prepareStatement(writing(counts))) {
+            bindWriting(c, ps, 1, slot, position, counts);
             ps.executeUpdate();
         }
+    }
+
+    /**
+     * The statement {@link #write} runs, for a caller that sends it together with others (see
+     * {@link #bindWriting}); it changes one row.
+     */
+    public String writing(Map<TableId, TableCounts> counts) {
+        return counts.isEmpty() ? WRITE_CHECKPOINT : WRITE_CHECKPOINT_AND_PROGRESS;
+    }
+
+    /** Binds {@link #writing}'s parameters, the first of them at {@code first}; returns the index after its last. */
+    public int bindWriting(Connection c, PreparedStatement ps, int first, String slot, SourcePosition position,
+                           Map<TableId, TableCounts> counts) throws SQLException {
+        ps.setString(first, pipeline);
+        ps.setString(first + 1, slot);
+        ps.setString(first + 2, position.phase().label());
+        ps.setString(first + 3, position.lsn().toString());
+        ps.setString(first + 4, json(position.offset()));
+        ps.setString(first + 5, position.phase().label());
+        if (counts.isEmpty()) {
+            return first + 6;
+        }
+        return bindCounts(c, ps, first + 6, counts);
     }
 
     /** Adds rows applied to the per-table counts without moving the checkpoint, in the caller's transaction. */
@@ -128,8 +143,8 @@ public final class CheckpointStore {
         }
     }
 
-    /** Binds WRITE_PROGRESS's parameters, the first of them at {@code first}. */
-    private void bindCounts(Connection c, PreparedStatement ps, int first, Map<TableId, TableCounts> counts) throws SQLException {
+    /** Binds WRITE_PROGRESS's parameters, the first of them at {@code first}; returns the index after its last. */
+    private int bindCounts(Connection c, PreparedStatement ps, int first, Map<TableId, TableCounts> counts) throws SQLException {
         int n = counts.size();
         String[] schemas = new String[n];
         String[] tables = new String[n];
@@ -158,6 +173,7 @@ public final class CheckpointStore {
         ps.setArray(first + 5, c.createArrayOf("int8", updates));
         ps.setArray(first + 6, c.createArrayOf("int8", deletes));
         ps.setArray(first + 7, c.createArrayOf("int8", truncates));
+        return first + 8;
     }
 
     /**

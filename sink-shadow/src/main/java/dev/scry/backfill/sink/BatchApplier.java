@@ -61,6 +61,16 @@ final class BatchApplier {
 
     // The session's join settings while this transaction asks for joins by key (see byKey), else null.
     private String[] joinSettings;
+    // Whether the trip holds the statement that asks for joins by key (its outcome sets joinSettings).
+    private boolean byKeyQueued;
+
+    // The net effects' statements of the batch being applied, sent with its checkpoint (see send),
+    // and the UPDATEs among them that found fewer rows than they were given.
+    private final OneTrip trip = new OneTrip();
+    private final List<Run> missed = new ArrayList<>();
+    // The shadow connection of the last batch, which prepare asks to encode a batch's arrays ahead:
+    // pgjdbc encodes an array (binary, for text[]) when it is created, without the server.
+    private volatile org.postgresql.PGConnection encoder;
 
     // Schema changes captured on the source (schema.capture-ddl), applied where they come.
     private final dev.scry.backfill.sink.ddl.CapturedDdl ddl;
@@ -110,13 +120,44 @@ final class BatchApplier {
      */
     Map<TableId, TableCounts> apply(Connection c, ChangeBatch batch, boolean rowAtATime) throws SQLException {
         Prepared ahead = prepared.remove(batch);
-        joinSettings = null;
+        encoder = c.isWrapperFor(org.postgresql.PGConnection.class) ? c.unwrap(org.postgresql.PGConnection.class) : null;
+        newTransaction();
         forgetIfSchemaChanged();
         pendingTables = new HashMap<>(tables);
         pendingLayouts = new IdentityHashMap<>(checkedLayouts);
         Map<TableId, long[]> counts = new LinkedHashMap<>();
         applyEvents(c, batch.events(), rowAtATime, counts, ahead == null || rowAtATime || !holds(ahead) ? null : ahead.net());
         return toCounts(counts);
+    }
+
+    /** A batch's transaction starts: nothing of an earlier one (rolled back, or committed) is pending. */
+    private void newTransaction() {
+        joinSettings = null;
+        byKeyQueued = false;
+        trip.clear();
+        missed.clear();
+    }
+
+    /**
+     * Sends the statements {@link #apply} left to go with the next ones (its net effects), then
+     * writes again by upsert the rows of an UPDATE that found fewer rows than it was given.
+     */
+    void send(Connection c) throws SQLException {
+        trip.send(c);
+        byKeyQueued = false;
+        List<Run> again = List.copyOf(missed);
+        missed.clear();
+        for (Run run : again) {
+            Run upsert = new Run(run.spec, Kind.UPSERT, null, false);
+            upsert.rows.addAll(run.rows);
+            flush(c, upsert);
+        }
+    }
+
+    /** Sends what {@link #apply} left pending together with one more statement (the checkpoint). */
+    void sendWith(Connection c, String sql, OneTrip.Binder binder) throws SQLException {
+        trip.add(sql, binder, (count, rows) -> { });
+        send(c);
     }
 
     /**
@@ -137,8 +178,12 @@ final class BatchApplier {
         try {
             net = netEffects(batch.events(), tables, checkedLayouts, preparedColumnMaps, spec -> orderFree.get(spec.id()));
             if (net != null) {
+                org.postgresql.PGConnection arrays = encoder;
                 for (NetEffect effect : net.values()) {
                     effect.plan();
+                    if (arrays != null) {
+                        effect.encode(arrays);
+                    }
                 }
             }
         }
@@ -188,8 +233,10 @@ final class BatchApplier {
      * shapes it reached (a resumed table's held changes).
      */
     Map<TableId, TableCounts> applyMore(Connection c, List<ChangeEvent> events, boolean rowAtATime) throws SQLException {
+        send(c);
         Map<TableId, long[]> counts = new LinkedHashMap<>();
         applyEvents(c, events, rowAtATime, counts, null);
+        send(c);
         return toCounts(counts);
     }
 
@@ -199,7 +246,7 @@ final class BatchApplier {
      * the rest of the batch goes on. Faults that may go away are rethrown: the batch is retried.
      */
     Map<TableId, TableCounts> applyTolerant(Connection c, ChangeBatch batch, ShadowWriter.Rejected rejected) throws SQLException {
-        joinSettings = null;
+        newTransaction();
         forgetIfSchemaChanged();
         pendingTables = new HashMap<>(tables);
         pendingLayouts = new IdentityHashMap<>(checkedLayouts);
@@ -211,6 +258,7 @@ final class BatchApplier {
             java.sql.Savepoint savepoint = c.setSavepoint();
             try {
                 applyEvents(c, List.of(e), true, one, null);
+                send(c);
                 c.releaseSavepoint(savepoint);
             }
             catch (SQLException ex) {
@@ -220,6 +268,9 @@ final class BatchApplier {
                 c.rollback(savepoint);
                 pendingTables = tablesBefore;
                 pendingLayouts = layoutsBefore;
+                trip.clear();
+                missed.clear();
+                byKeyQueued = false;
                 rejected.accept(e, dev.scry.backfill.error.SqlErrors.describe(ex));
                 continue;
             }
@@ -325,8 +376,9 @@ final class BatchApplier {
             }
         }
         flush(c, run);
+        // Left for the trip that carries the checkpoint (see send).
         for (NetEffect effect : net.values()) {
-            effect.apply(c);
+            effect.queue(c);
         }
     }
 
@@ -508,21 +560,24 @@ final class BatchApplier {
 
         /**
          * Deletes first, then the rows that were on the shadow by UPDATE, then the new ones by
-         * upsert. An UPDATE that finds fewer rows than it was given (a shadow that lost rows)
-         * writes them all again by upsert, which puts them in place either way.
+         * upsert, added to the trip. An UPDATE that finds fewer rows than it was given (a shadow
+         * that lost rows) has them written again by upsert once the trip is sent, which puts
+         * them in place either way.
          */
-        void apply(Connection c) throws SQLException {
+        void queue(Connection c) throws SQLException {
             if (deletes == null) {
                 plan();
             }
-            flush(c, deletes);
-            if (!flush(c, updates)) {
-                Run again = new Run(spec, Kind.UPSERT, null, false);
-                again.rows.addAll(upserts.rows);
-                again.rows.addAll(updates.rows);
-                upserts = again;
+            BatchApplier.this.queue(c, deletes);
+            BatchApplier.this.queue(c, updates);
+            BatchApplier.this.queue(c, upserts);
+        }
+
+        /** Creates the statements' arrays ahead (see prepare). */
+        void encode(org.postgresql.PGConnection arrays) throws SQLException {
+            for (Run run : List.of(deletes, updates, upserts)) {
+                run.encode(arrays);
             }
-            flush(c, upserts);
         }
 
         private Run deletes;
@@ -721,7 +776,7 @@ final class BatchApplier {
         return present;
     }
 
-    /** Writes the run; false when an UPDATE run found fewer rows than it was given (nothing else returns false). */
+    /** Writes the run at once; false when an UPDATE run found fewer rows than it was given (nothing else returns false). */
     private boolean flush(Connection c, Run run) throws SQLException {
         if (run == null || run.rows.isEmpty()) {
             return true;
@@ -732,25 +787,48 @@ final class BatchApplier {
         if (run.kind != Kind.UPSERT && run.kind != Kind.INSERT) {
             byKey(c);
         }
-        List<String[]> rows = run.rows;
         try (PreparedStatement ps = c.prepareStatement(run.statement.sql())) {
-            for (int p = 0; p < run.bound.length; p++) {
-                Array array = c.createArrayOf("text", run.bound[p]);
-                ps.setArray(p + 1, array);
-            }
-            int changed = ps.executeUpdate();
-            if (run.kind == Kind.UPSERT && changed != rows.size() && ApplyStatements.guardsIdentity(run.spec)) {
-                throw new PipelineFailure("an update on " + run.spec.id() + " changed the value of a GENERATED ALWAYS identity column"
-                        + " outside its key, which PostgreSQL lets no UPDATE write on the shadow; alter that column on the shadow to"
-                        + " GENERATED BY DEFAULT (ALTER TABLE ... ALTER COLUMN ... SET GENERATED BY DEFAULT), then run `resume`");
-            }
-            if (run.kind == Kind.PARTIAL_UPDATE && changed != rows.size()) {
-                throw new PipelineFailure("an update on " + run.spec.id() + " left some values unsent (unchanged TOAST) but "
-                        + (rows.size() - changed) + " of its rows are missing on the shadow, so their values cannot be completed;"
-                        + " the shadow has diverged from the source: re-run the snapshot (teardown --drop-metadata, then snapshot)");
-            }
-            return run.kind != Kind.UPDATE || changed == rows.size();
+            run.setArrays(c, ps, 1);
+            return written(run, ps.executeUpdate());
         }
+    }
+
+    /** Adds the run to the trip (see send). */
+    private void queue(Connection c, Run run) throws SQLException {
+        if (run.rows.isEmpty()) {
+            return;
+        }
+        if (run.bound == null) {
+            run.bind(statement(run));
+        }
+        if (run.kind != Kind.UPSERT && run.kind != Kind.INSERT && joinSettings == null && !byKeyQueued) {
+            byKeyQueued = true;
+            trip.add(BY_KEY, (ps, first) -> first, (count, rows) -> joinSettings = joinSettings(rows));
+        }
+        trip.add(run.statement.sql(), (ps, first) -> run.setArrays(c, ps, first), (count, rows) -> {
+            if (!written(run, count)) {
+                missed.add(run);
+            }
+        });
+    }
+
+    /**
+     * Checks what a run's statement changed ({@code changed} rows); false when an UPDATE run found
+     * fewer rows than it was given (nothing else returns false).
+     */
+    private static boolean written(Run run, int changed) {
+        int rows = run.rows.size();
+        if (run.kind == Kind.UPSERT && changed != rows && ApplyStatements.guardsIdentity(run.spec)) {
+            throw new PipelineFailure("an update on " + run.spec.id() + " changed the value of a GENERATED ALWAYS identity column"
+                    + " outside its key, which PostgreSQL lets no UPDATE write on the shadow; alter that column on the shadow to"
+                    + " GENERATED BY DEFAULT (ALTER TABLE ... ALTER COLUMN ... SET GENERATED BY DEFAULT), then run `resume`");
+        }
+        if (run.kind == Kind.PARTIAL_UPDATE && changed != rows) {
+            throw new PipelineFailure("an update on " + run.spec.id() + " left some values unsent (unchanged TOAST) but "
+                    + (rows - changed) + " of its rows are missing on the shadow, so their values cannot be completed;"
+                    + " the shadow has diverged from the source: re-run the snapshot (teardown --drop-metadata, then snapshot)");
+        }
+        return run.kind != Kind.UPDATE || changed == rows;
     }
 
     /**
@@ -765,13 +843,21 @@ final class BatchApplier {
      */
     private void byKey(Connection c) throws SQLException {
         if (joinSettings == null) {
-            try (Statement st = c.createStatement();
-                 java.sql.ResultSet rs = st.executeQuery("SELECT current_setting('enable_hashjoin'), current_setting('enable_mergejoin'),"
-                         + " set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true)")) {
-                rs.next();
-                joinSettings = new String[] {rs.getString(1), rs.getString(2)};
+            try (PreparedStatement ps = c.prepareStatement(BY_KEY); java.sql.ResultSet rs = ps.executeQuery()) {
+                joinSettings = joinSettings(rs);
             }
         }
+    }
+
+    private static final String BY_KEY = "SELECT current_setting('enable_hashjoin'), current_setting('enable_mergejoin'),"
+            + " set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true)";
+
+    /** The session's join settings, from BY_KEY's row. */
+    private static String[] joinSettings(java.sql.ResultSet rs) throws SQLException {
+        if (!rs.next()) {
+            throw new SQLException("reading the join settings returned no row");
+        }
+        return new String[] {rs.getString(1), rs.getString(2)};
     }
 
     /** Gives the transaction the session's join settings back (see {@link #byKey}). */
@@ -807,9 +893,11 @@ final class BatchApplier {
         // Whether a later image of a row may take the place of its earlier one in the run, which
         // moves it ahead of the rows in between: only where the shadow table cannot see that.
         final boolean replaceInPlace;
-        // The statement and its parameters, one array per bound column, once the run is complete.
+        // The statement and its parameters, one array per bound column, once the run is complete;
+        // and those arrays as pgjdbc sends them, when prepare created them ahead.
         ApplyStatements.Statement statement;
         String[][] bound;
+        Array[] arrays;
 
         Run(TableSpec spec, Kind kind, BitSet present, boolean replaceInPlace) {
             this.spec = spec;
@@ -831,6 +919,26 @@ final class BatchApplier {
                 }
                 bound[p] = column;
             }
+        }
+
+        /** Creates the statement's arrays ahead of sending them (see prepare). */
+        void encode(org.postgresql.PGConnection c) throws SQLException {
+            if (rows.isEmpty()) {
+                return;
+            }
+            Array[] made = new Array[bound.length];
+            for (int p = 0; p < bound.length; p++) {
+                made[p] = c.createArrayOf("text", bound[p]);
+            }
+            arrays = made;
+        }
+
+        /** Binds the statement's arrays from parameter {@code first} on; returns the index after the last. */
+        int setArrays(Connection c, PreparedStatement ps, int first) throws SQLException {
+            for (int p = 0; p < bound.length; p++) {
+                ps.setArray(first + p, arrays != null ? arrays[p] : c.createArrayOf("text", bound[p]));
+            }
+            return first + bound.length;
         }
 
         boolean accepts(TableSpec s, Kind k, BitSet p) {

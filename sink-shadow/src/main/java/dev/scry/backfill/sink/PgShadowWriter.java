@@ -79,6 +79,13 @@ public final class PgShadowWriter implements ShadowWriter {
 
     @Override
     public Map<TableId, TableCounts> apply(Connection tx, ChangeBatch batch, boolean rowAtATime) throws SQLException {
+        Map<TableId, TableCounts> counts = applier.apply(tx, batch, rowAtATime);
+        applier.send(tx);
+        return counts;
+    }
+
+    @Override
+    public Map<TableId, TableCounts> applyBeforeCheckpoint(Connection tx, ChangeBatch batch, boolean rowAtATime) throws SQLException {
         return applier.apply(tx, batch, rowAtATime);
     }
 
@@ -99,12 +106,13 @@ public final class PgShadowWriter implements ShadowWriter {
 
     @Override
     public void count(Connection tx, Map<TableId, TableCounts> counts) throws SQLException {
+        applier.send(tx);
         checkpoints.addCounts(tx, counts);
     }
 
     @Override
     public void checkpoint(Connection tx, String slot, SourcePosition position, Map<TableId, TableCounts> counts) throws SQLException {
-        checkpoints.write(tx, slot, position, counts);
+        applier.sendWith(tx, checkpoints.writing(counts), (ps, first) -> checkpoints.bindWriting(tx, ps, first, slot, position, counts));
     }
 
     @Override

@@ -128,6 +128,8 @@ public final class ShadowSink implements AutoCloseable {
                                 LOG.warn("the shadow rejected a change to {} ({}): {}; stored as a dead letter (errors.tolerance: all),"
                                         + " the pipeline goes on", change.table(), change.op(), error);
                             })
+                            // Controls run statements of their own after the changes: those go first then.
+                            : batch.controls().isEmpty() ? writer.applyBeforeCheckpoint(c, changes, rowAtATime)
                             : writer.apply(c, changes, rowAtATime);
                     counts = controls.apply(c, batch, counts, held -> writer.applyMore(c, held, oneRowRuns));
                     writer.checkpoint(c, settings.slot(), batch.end(), counts);

@@ -50,6 +50,16 @@ public interface ShadowWriter {
     Map<TableId, TableCounts> apply(Connection tx, ChangeBatch batch, boolean rowAtATime) throws SQLException;
 
     /**
+     * As {@link #apply}, except that the batch's last statements may wait to go to the shadow with
+     * the checkpoint: {@link #checkpoint} then sends them and it in one round trip. The caller's
+     * next use of {@code tx} must be a call of this writer ({@link #checkpoint}, {@link #count},
+     * {@link #applyMore}) or a rollback. The default applies at once.
+     */
+    default Map<TableId, TableCounts> applyBeforeCheckpoint(Connection tx, ChangeBatch batch, boolean rowAtATime) throws SQLException {
+        return apply(tx, batch, rowAtATime);
+    }
+
+    /**
      * Works out ahead, without the shadow, what {@link #apply} of the same batch (the same object)
      * would otherwise work out when it is its turn; from another thread than the one applying, one
      * batch at a time. The default does nothing.
