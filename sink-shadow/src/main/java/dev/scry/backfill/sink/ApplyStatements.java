@@ -12,15 +12,63 @@ import dev.scry.backfill.model.TableSpec;
 
 /**
  * Builds the statements that apply rows to a shadow table; nothing else in the sink writes SQL
- * for user tables. Every statement takes one {@code text[]} parameter per column and unnests them,
+ * for user tables. Every statement takes one array parameter per column and unnests them,
  * so its text does not depend on how many rows it carries (the server plans it once per
  * connection) and a whole run of rows is one round trip. Values arrive as PostgreSQL text and are
  * cast to the column's declared type, which is how the shadow gets the source's exact values.
  */
 final class ApplyStatements {
 
-    /** A statement and the columns whose arrays it binds, in parameter order. */
-    record Statement(String sql, int[] columns) {
+    /**
+     * A statement and the columns whose arrays it binds, in parameter order, with each array's
+     * element type ({@link #elementType}); {@code textSql} is the same statement with every array
+     * bound as {@code text[]}, for rows whose values do not all parse as their array's type.
+     */
+    record Statement(String sql, int[] columns, String[] types, String textSql) {
+
+        /** A statement that binds scalars or text arrays only. */
+        Statement(String sql, int[] columns) {
+            this(sql, columns, null, sql);
+        }
+
+        /** The type of the arrays bound for {@code columns[p]}: {@code text} unless {@link #elementType} says otherwise. */
+        String type(int p) {
+            return types == null ? "text" : types[p];
+        }
+
+        /** This statement with every array as text. */
+        Statement asText() {
+            return types == null ? this : new Statement(textSql, columns);
+        }
+    }
+
+    /**
+     * The element type of a column's arrays: the binary form of the integer types (where the
+     * shadow column is {@code smallint}, {@code integer} or {@code bigint}), else {@code text} with
+     * a cast to the column's type. The server reads an int8 in binary instead of a string it casts:
+     * a 3,300-row UPDATE by key about 7% faster, and the key of every UPDATE and DELETE is such a
+     * column more often than not.
+     */
+    static String elementType(ColumnSpec c) {
+        return switch (c.type()) {
+            case "bigint" -> "int8";
+            case "integer" -> "int4";
+            case "smallint" -> "int2";
+            default -> "text";
+        };
+    }
+
+    /** A statement built twice: with typed arrays where a column has a type for them, and with text arrays only. */
+    private static Statement typedOrText(TableSpec spec, java.util.function.Function<Boolean, Statement> build) {
+        Statement typed = build.apply(true);
+        int[] columns = typed.columns();
+        String[] types = new String[columns.length];
+        boolean any = false;
+        for (int p = 0; p < columns.length; p++) {
+            types[p] = elementType(spec.columns().get(columns[p]));
+            any |= !types[p].equals("text");
+        }
+        return any ? new Statement(typed.sql(), columns, types, build.apply(false).sql()) : build.apply(false);
     }
 
     // Keyed by the table's whole shape: a schema change gives its statements new text.
@@ -31,14 +79,14 @@ final class ApplyStatements {
      * with every column present all need.
      */
     Statement upsert(TableSpec spec) {
-        return cache.computeIfAbsent(List.of("U", spec), k -> {
+        return cache.computeIfAbsent(List.of("U", spec), k -> typedOrText(spec, typed -> {
             int[] all = allColumns(spec);
             StringBuilder sql = new StringBuilder("INSERT INTO ").append(spec.id().quoted()).append(" AS t (");
             appendNames(sql, spec, all, "");
             sql.append(") ").append(OVERRIDING).append(" SELECT ");
             appendCasts(sql, spec, all);
             sql.append(" FROM ");
-            appendUnnest(sql, spec, all);
+            appendUnnest(sql, spec, all, typed);
             sql.append(" ON CONFLICT (");
             appendNames(sql, spec, keyColumns(spec), "");
             List<Integer> nonKey = nonKeyColumns(spec);
@@ -63,7 +111,7 @@ final class ApplyStatements {
                 }
             }
             return new Statement(sql.toString(), all);
-        });
+        }));
     }
 
     /**
@@ -71,7 +119,7 @@ final class ApplyStatements {
      * (unchanged TOASTed values): the shadow keeps what it has in those.
      */
     Statement partialUpdate(TableSpec spec, BitSet present) {
-        return cache.computeIfAbsent(List.of("P", spec, present.clone()), k -> {
+        return cache.computeIfAbsent(List.of("P", spec, present.clone()), k -> typedOrText(spec, typed -> {
             int[] key = keyColumns(spec);
             List<Integer> set = new ArrayList<>();
             List<Integer> always = new ArrayList<>();
@@ -94,7 +142,7 @@ final class ApplyStatements {
                 sql.append(i == 0 ? "" : ", ").append(Identifiers.quote(c.name())).append(" = ").append(cast(c));
             }
             sql.append(" FROM ");
-            appendUnnest(sql, spec, bound);
+            appendUnnest(sql, spec, bound, typed);
             sql.append(" WHERE ");
             appendKeyMatch(sql, spec, key);
             for (int i : always) {
@@ -102,7 +150,7 @@ final class ApplyStatements {
                 sql.append(" AND t.").append(Identifiers.quote(c.name())).append(" IS NOT DISTINCT FROM ").append(cast(c));
             }
             return new Statement(sql.toString(), bound);
-        });
+        }));
     }
 
     /**
@@ -152,28 +200,28 @@ final class ApplyStatements {
     }
 
     Statement delete(TableSpec spec) {
-        return cache.computeIfAbsent(List.of("D", spec), k -> {
+        return cache.computeIfAbsent(List.of("D", spec), k -> typedOrText(spec, typed -> {
             int[] key = keyColumns(spec);
             StringBuilder sql = new StringBuilder("DELETE FROM ").append(spec.id().quoted()).append(" AS t USING ");
-            appendUnnest(sql, spec, key);
+            appendUnnest(sql, spec, key, typed);
             sql.append(" WHERE ");
             appendKeyMatch(sql, spec, key);
             return new Statement(sql.toString(), key);
-        });
+        }));
     }
 
     /** Plain INSERT for a table without a key, where equal rows are distinct rows. */
     Statement insert(TableSpec spec) {
-        return cache.computeIfAbsent(List.of("I", spec), k -> {
+        return cache.computeIfAbsent(List.of("I", spec), k -> typedOrText(spec, typed -> {
             int[] all = allColumns(spec);
             StringBuilder sql = new StringBuilder("INSERT INTO ").append(spec.id().quoted()).append(" (");
             appendNames(sql, spec, all, "");
             sql.append(") ").append(OVERRIDING).append(" SELECT ");
             appendCasts(sql, spec, all);
             sql.append(" FROM ");
-            appendUnnest(sql, spec, all);
+            appendUnnest(sql, spec, all, typed);
             return new Statement(sql.toString(), all);
-        });
+        }));
     }
 
     /**
@@ -268,11 +316,14 @@ final class ApplyStatements {
         }
     }
 
-    /** {@code unnest($1::text[], $2::text[]) AS u("a", "b")}: one text array per bound column. */
-    private static void appendUnnest(StringBuilder sql, TableSpec spec, int[] columns) {
+    /**
+     * {@code unnest($1::text[], $2::int8[]) AS u("a", "b")}: one array per bound column, of its
+     * {@link #elementType} where {@code typed}, else of text.
+     */
+    private static void appendUnnest(StringBuilder sql, TableSpec spec, int[] columns, boolean typed) {
         sql.append("unnest(");
         for (int i = 0; i < columns.length; i++) {
-            sql.append(i == 0 ? "" : ", ").append("?::text[]");
+            sql.append(i == 0 ? "" : ", ").append("?::").append(typed ? elementType(spec.columns().get(columns[i])) : "text").append("[]");
         }
         sql.append(") AS u(");
         appendNames(sql, spec, columns, "");

@@ -787,8 +787,9 @@ final class BatchApplier {
         if (run.kind != Kind.UPSERT && run.kind != Kind.INSERT) {
             byKey(c);
         }
+        Array[] arrays = run.arrays(c);
         try (PreparedStatement ps = c.prepareStatement(run.statement.sql())) {
-            run.setArrays(c, ps, 1);
+            setArrays(ps, 1, arrays);
             return written(run, ps.executeUpdate());
         }
     }
@@ -805,11 +806,20 @@ final class BatchApplier {
             byKeyQueued = true;
             trip.add(BY_KEY, (ps, first) -> first, (count, rows) -> joinSettings = joinSettings(rows));
         }
-        trip.add(run.statement.sql(), (ps, first) -> run.setArrays(c, ps, first), (count, rows) -> {
+        Array[] arrays = run.arrays(c);
+        trip.add(run.statement.sql(), (ps, first) -> setArrays(ps, first, arrays), (count, rows) -> {
             if (!written(run, count)) {
                 missed.add(run);
             }
         });
+    }
+
+    /** Binds arrays from parameter {@code first} on; returns the index after the last. */
+    private static int setArrays(PreparedStatement ps, int first, Array[] arrays) throws SQLException {
+        for (int p = 0; p < arrays.length; p++) {
+            ps.setArray(first + p, arrays[p]);
+        }
+        return first + arrays.length;
     }
 
     /**
@@ -923,22 +933,37 @@ final class BatchApplier {
 
         /** Creates the statement's arrays ahead of sending them (see prepare). */
         void encode(org.postgresql.PGConnection c) throws SQLException {
-            if (rows.isEmpty()) {
-                return;
+            if (!rows.isEmpty()) {
+                arrays = make(c::createArrayOf);
+            }
+        }
+
+        /**
+         * The statement's arrays, as created ahead or now. Where a column's values do not all
+         * parse as its array's type (a shadow column whose type differs from the source's), the
+         * run goes with the statement's text form instead: the server casts, or says why not.
+         */
+        Array[] arrays(Connection c) throws SQLException {
+            if (arrays == null) {
+                arrays = make(c::createArrayOf);
+            }
+            return arrays;
+        }
+
+        private Array[] make(ArrayMaker maker) throws SQLException {
+            Object[][] values = new Object[bound.length][];
+            for (int p = 0; p < bound.length; p++) {
+                values[p] = parsed(statement.type(p), bound[p]);
+                if (values[p] == null) {
+                    statement = statement.asText();
+                    return make(maker);
+                }
             }
             Array[] made = new Array[bound.length];
             for (int p = 0; p < bound.length; p++) {
-                made[p] = c.createArrayOf("text", bound[p]);
+                made[p] = maker.make(statement.type(p), values[p]);
             }
-            arrays = made;
-        }
-
-        /** Binds the statement's arrays from parameter {@code first} on; returns the index after the last. */
-        int setArrays(Connection c, PreparedStatement ps, int first) throws SQLException {
-            for (int p = 0; p < bound.length; p++) {
-                ps.setArray(first + p, arrays != null ? arrays[p] : c.createArrayOf("text", bound[p]));
-            }
-            return first + bound.length;
+            return made;
         }
 
         boolean accepts(TableSpec s, Kind k, BitSet p) {
@@ -970,6 +995,50 @@ final class BatchApplier {
                 return true;
             }
             return false;
+        }
+    }
+
+    /** Creates an array (a connection's createArrayOf). */
+    @FunctionalInterface
+    private interface ArrayMaker {
+        Array make(String type, Object[] elements) throws SQLException;
+    }
+
+    /**
+     * Values in an array type's Java form: the text itself for text, the numbers for the integer
+     * types (see {@link ApplyStatements#elementType}); null when one does not parse as such.
+     */
+    static Object[] parsed(String type, String[] texts) {
+        try {
+            switch (type) {
+                case "int8" -> {
+                    Long[] out = new Long[texts.length];
+                    for (int i = 0; i < texts.length; i++) {
+                        out[i] = texts[i] == null ? null : Long.parseLong(texts[i]);
+                    }
+                    return out;
+                }
+                case "int4" -> {
+                    Integer[] out = new Integer[texts.length];
+                    for (int i = 0; i < texts.length; i++) {
+                        out[i] = texts[i] == null ? null : Integer.parseInt(texts[i]);
+                    }
+                    return out;
+                }
+                case "int2" -> {
+                    Short[] out = new Short[texts.length];
+                    for (int i = 0; i < texts.length; i++) {
+                        out[i] = texts[i] == null ? null : Short.parseShort(texts[i]);
+                    }
+                    return out;
+                }
+                default -> {
+                    return texts;
+                }
+            }
+        }
+        catch (NumberFormatException e) {
+            return null;
         }
     }
 
