@@ -126,7 +126,16 @@ final class BatchApplier {
         pendingTables = new HashMap<>(tables);
         pendingLayouts = new IdentityHashMap<>(checkedLayouts);
         Map<TableId, long[]> counts = new LinkedHashMap<>();
-        applyEvents(c, batch.events(), rowAtATime, counts, ahead == null || rowAtATime || !holds(ahead) ? null : ahead.net());
+        Map<TableId, NetEffect> net = ahead == null || rowAtATime || !holds(ahead) ? null : ahead.net();
+        if (net != null && ahead.counts() != null) {
+            // Every change of the batch is in its net effects, counted ahead: nothing here walks
+            // the batch's thousands of changes, which the reading thread made and holds in its cache.
+            for (NetEffect effect : net.values()) {
+                effect.queue(c);
+            }
+            return toCounts(ahead.counts());
+        }
+        applyEvents(c, batch.events(), rowAtATime, counts, net);
         return toCounts(counts);
     }
 
@@ -192,16 +201,27 @@ final class BatchApplier {
             return;
         }
         if (net != null && !net.isEmpty()) {
+            Map<TableId, long[]> counts = new LinkedHashMap<>();
+            for (ChangeEvent e : batch.events()) {
+                if (!net.containsKey(e.table())) {
+                    counts = null;
+                    break;
+                }
+                count(counts, e);
+            }
             if (prepared.size() > 4) {
                 // Batches prepared but never applied (a stop in between): none is kept for long.
                 prepared.clear();
             }
-            prepared.put(batch, new Prepared(net, epochThen, generationThen));
+            prepared.put(batch, new Prepared(net, epochThen, generationThen, counts));
         }
     }
 
-    /** Net effects worked out by prepare, and what they relied on. */
-    private record Prepared(Map<TableId, NetEffect> net, long epoch, long orderFreeGeneration) {
+    /**
+     * Net effects worked out by prepare, and what they relied on; with the batch's counts when
+     * every change in it is in those net effects (else null).
+     */
+    private record Prepared(Map<TableId, NetEffect> net, long epoch, long orderFreeGeneration, Map<TableId, long[]> counts) {
     }
 
     /** Whether a prepared net effect still holds for the batch about to be applied (see prepare). */
