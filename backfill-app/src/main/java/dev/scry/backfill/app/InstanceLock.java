@@ -27,15 +27,18 @@ final class InstanceLock implements AutoCloseable {
     // the shadow cannot collide with ours by accident.
     private static final int NAMESPACE = 0x5C7B_ACF1;
     private static final String TRY_LOCK = "SELECT pg_try_advisory_lock(?, hashtext(?))";
+    private static final String UNLOCK = "SELECT pg_advisory_unlock(?, hashtext(?))";
     private static final String HOLDER = """
             SELECT a.application_name, a.client_addr, a.pid FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
             WHERE l.locktype = 'advisory' AND l.classid::int = ? AND l.objid::int = hashtext(?) AND l.granted
               AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) LIMIT 1""";
 
     private final Connection connection;
+    private final String pipeline;
 
-    private InstanceLock(Connection connection) {
+    private InstanceLock(Connection connection, String pipeline) {
         this.connection = connection;
+        this.pipeline = pipeline;
     }
 
     /**
@@ -64,7 +67,7 @@ final class InstanceLock implements AutoCloseable {
             if (announced) {
                 LOG.info("standby: the active instance of pipeline {} is gone; taking over", pipeline);
             }
-            return new InstanceLock(c);
+            return new InstanceLock(c, pipeline);
         }
         catch (SQLException | RuntimeException | InterruptedException e) {
             c.close();
@@ -113,8 +116,23 @@ final class InstanceLock implements AutoCloseable {
         }
     }
 
+    /**
+     * Releases the lock, then closes its session. The release is said before the close: a closed
+     * connection's backend lets go of the lock only once it has read the goodbye and exited, a few
+     * milliseconds later, during which `status` run right after the command (or a standby) still
+     * saw the command running.
+     */
     @Override
     public void close() {
+        try (PreparedStatement ps = connection.prepareStatement(UNLOCK)) {
+            ps.setInt(1, NAMESPACE);
+            ps.setString(2, pipeline);
+            ps.executeQuery().close();
+        }
+        catch (SQLException e) {
+            // The session is gone already, and its lock with it.
+            LOG.debug("releasing the instance lock: {}", e.toString());
+        }
         try {
             connection.close();
         }
