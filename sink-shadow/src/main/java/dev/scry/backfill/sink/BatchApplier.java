@@ -142,6 +142,11 @@ final class BatchApplier {
     /** A batch's transaction starts: nothing of an earlier one (rolled back, or committed) is pending. */
     private void newTransaction() {
         joinSettings = null;
+        dropPending();
+    }
+
+    /** Forgets the statements not sent yet, and the UPDATEs to write again (their work was rolled back). */
+    private void dropPending() {
         byKeyQueued = false;
         trip.clear();
         missed.clear();
@@ -288,9 +293,7 @@ final class BatchApplier {
                 c.rollback(savepoint);
                 pendingTables = tablesBefore;
                 pendingLayouts = layoutsBefore;
-                trip.clear();
-                missed.clear();
-                byKeyQueued = false;
+                dropPending();
                 rejected.accept(e, dev.scry.backfill.error.SqlErrors.describe(ex));
                 continue;
             }
